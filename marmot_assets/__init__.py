@@ -1,0 +1,1 @@
+"""marmot-assets: the Marmot city open data platform (Dagster code location)."""

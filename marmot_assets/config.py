@@ -1,0 +1,143 @@
+"""Settings: where data lives, which place, which source mode.
+
+Everything place-specific comes from a place file (``marmot_assets/places/<code>.yaml``);
+nothing in code names a place. Settings are read from the environment when first asked for
+(never at import time) and cached; tests call ``get_settings.cache_clear()`` after changing
+the environment.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROJECT_DIR = PACKAGE_DIR.parent
+PLACES_DIR = PACKAGE_DIR / "places"
+DBT_PROJECT_DIR = PROJECT_DIR / "dbt_project"
+INDICATOR_CATALOGUE = DBT_PROJECT_DIR / "seeds" / "indicator_catalogue.csv"
+
+DEFAULT_PLACE = "E08000026"
+
+
+class Area(BaseModel):
+    code: str
+    name: str
+    area_type: Literal["country", "region", "local_authority"]
+
+
+class GeographyConfig(BaseModel):
+    vintage: str
+    lsoa_field: str
+    lsoa_name_field: str
+    ward_field: str
+    ward_name_field: str
+    lad_field: str
+    lad_name_field: str
+    arcgis_query_url: str
+
+
+class DeprivationConfig(BaseModel):
+    release: str = "IoD2019"
+
+
+class FingertipsConfig(BaseModel):
+    base_url: str = "https://fingertips.phe.org.uk/api/"
+    place_area_type_id: int = 502
+    place_parent_area_type_id: int = 6
+    ward_area_type_id: int = 8
+
+
+class DemoWard(BaseModel):
+    code: str
+    name: str
+    deprivation: float = Field(ge=0, le=1, description="0 least deprived .. 1 most deprived")
+
+
+class DemoConfig(BaseModel):
+    seed: int = 2013
+    lsoa_per_ward_min: int = 8
+    lsoa_per_ward_max: int = 14
+    wards: list[DemoWard] = []
+
+
+class PlaceConfig(BaseModel):
+    code: str = Field(pattern=r"^E0[6-9]\d{6}$")
+    name: str
+    area_type: Literal["local_authority"] = "local_authority"
+    comparators: list[Area]
+    geography: GeographyConfig
+    deprivation: DeprivationConfig = DeprivationConfig()
+    fingertips: FingertipsConfig = FingertipsConfig()
+    demo: DemoConfig = DemoConfig()
+
+    @property
+    def england(self) -> Area:
+        return next(a for a in self.comparators if a.area_type == "country")
+
+    @property
+    def region(self) -> Area | None:
+        return next((a for a in self.comparators if a.area_type == "region"), None)
+
+
+def load_place(code_or_path: str) -> PlaceConfig:
+    """Read a place file by local authority code (bundled) or by path."""
+    path = Path(code_or_path)
+    if not path.suffix:
+        path = PLACES_DIR / f"{code_or_path}.yaml"
+    if not path.is_file():
+        known = sorted(p.stem for p in PLACES_DIR.glob("*.yaml"))
+        raise FileNotFoundError(
+            f"No place file {path}. Set MARMOT_PLACE to one of {known} or to a YAML file path."
+        )
+    return PlaceConfig.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+
+
+class MarmotSettings(BaseSettings):
+    """Environment: MARMOT_HOME, MARMOT_PLACE, MARMOT_SOURCE_MODE."""
+
+    model_config = SettingsConfigDict(env_prefix="MARMOT_", extra="ignore")
+
+    home: Path = PROJECT_DIR / "data"
+    place: str = DEFAULT_PLACE
+    # demo: read the bundled demo files under $MARMOT_HOME/demo (written by `marmot demo`).
+    # live: fetch from the publishers' APIs / download locations.
+    source_mode: Literal["demo", "live"] = "demo"
+    # Optional override of where source files are read from in demo mode (for example a folder
+    # of real published files laid out like the demo folder).
+    source_dir: Path | None = None
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.home / "warehouse.duckdb"
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.home / "dagster"
+
+    @property
+    def demo_dir(self) -> Path:
+        return self.source_dir or (self.home / "demo")
+
+    @functools.cached_property
+    def place_config(self) -> PlaceConfig:
+        return load_place(self.place)
+
+
+@functools.cache
+def get_settings() -> MarmotSettings:
+    settings = MarmotSettings()
+    settings.home = settings.home.resolve()
+    return settings
+
+
+def read_indicator_catalogue(path: Path = INDICATOR_CATALOGUE) -> list[dict[str, str]]:
+    """The indicator catalogue (a dbt seed), as rows of strings."""
+    with path.open(newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))

@@ -1,0 +1,45 @@
+"""Immutable landing: every payload received is kept byte-for-byte with its SHA-256.
+
+Files are named ``<received UTC>__<sha256>__<original name>`` under
+``$MARMOT_HOME/landing/<publisher>/<dataset>/`` and made read-only. The same bytes arriving
+again are not written twice: the earlier copy is returned.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class LandedFile:
+    path: Path
+    sha256: str
+    bytes: int
+    already_landed: bool
+
+
+def land(payload: bytes, landing_root: Path, publisher: str, dataset: str, name: str) -> LandedFile:
+    digest = hashlib.sha256(payload).hexdigest()
+    folder = landing_root / publisher / dataset
+    folder.mkdir(parents=True, exist_ok=True)
+    existing = sorted(folder.glob(f"*__{digest}__*"))
+    if existing:
+        return LandedFile(existing[0], digest, len(payload), already_landed=True)
+    safe_name = re.sub(r"[^A-Za-z0-9._-]+", "_", name)[:120] or "payload"
+    received = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    target = folder / f"{received}__{digest}__{safe_name}"
+    # Write to a temporary file and rename, so a crash never leaves half a file in landing.
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".incoming-")
+    with os.fdopen(fd, "wb") as f:
+        f.write(payload)
+        f.flush()
+        os.fsync(f.fileno())
+    os.chmod(tmp, 0o444)
+    os.replace(tmp, target)
+    return LandedFile(target, digest, len(payload), already_landed=False)
