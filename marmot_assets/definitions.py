@@ -1,0 +1,62 @@
+"""The Dagster code location: every asset, check, job and resource of the platform.
+
+Built lazily by ``@dg.definitions`` so importing this module does no work; the dbt
+manifest must have been prepared (see ``marmot_assets.transform.project``).
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from marmot_assets.quality.fingertips_checks import fingertips_values_valid
+from marmot_assets.raw.fingertips import fingertips_indicator_values
+from marmot_assets.raw.mhclg import mhclg_imd_lsoa
+from marmot_assets.raw.ons import ons_lsoa_ward_lookup
+from marmot_assets.raw.place import place_areas
+from marmot_assets.resources import warehouse_resource
+from marmot_assets.transform.assets import build_dbt_assets, dbt_resource
+
+REFRESH_JOB = "marmot_refresh"
+
+
+def build_definitions() -> dg.Definitions:
+    refresh = dg.define_asset_job(
+        REFRESH_JOB,
+        selection=dg.AssetSelection.all(),
+        description="Materialise every asset: sources, dbt models and marts, with all checks.",
+        # One process for the whole run: with one DuckDB writer at a time the steps run in
+        # series anyway, and a process per step costs ~4 s of imports each. The pool still
+        # keeps this run's steps and any other run's apart.
+        executor_def=dg.in_process_executor,
+    )
+    return dg.Definitions(
+        assets=[
+            place_areas,
+            ons_lsoa_ward_lookup,
+            mhclg_imd_lsoa,
+            fingertips_indicator_values,
+            build_dbt_assets(),
+        ],
+        asset_checks=[fingertips_values_valid],
+        jobs=[refresh],
+        schedules=[
+            dg.ScheduleDefinition(
+                name="marmot_refresh_weekly",
+                job=refresh,
+                cron_schedule="0 5 * * 1",
+                execution_timezone="Europe/London",
+                description="Weekly refresh (Fingertips publishes monthly; MHCLG and ONS rarely).",
+            )
+        ],
+        resources={"warehouse": warehouse_resource(), "dbt": dbt_resource()},
+    )
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return build_definitions()
+
+
+def refresh_job() -> dg.JobDefinition:
+    """For ``dagster.reconstructable``: the refresh job, rebuilt in each step process."""
+    return build_definitions().resolve_job_def(REFRESH_JOB)

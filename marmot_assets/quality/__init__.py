@@ -1,0 +1,1 @@
+"""Quality gates: great-expectations suites run inside blocking Dagster asset checks."""

@@ -1,0 +1,66 @@
+"""Running a great-expectations 1.x suite on a DataFrame and reporting what failed.
+
+dagster-ge needs GX < 1 and pandas < 3, so the suite runs here in an ephemeral GX context
+and the check turns GX's result into Dagster metadata: one line per expectation and the
+failing rows themselves, so the Dagster UI shows exactly which rows broke which rule.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from dataclasses import dataclass
+
+import pandas as pd
+
+FAILING_ROWS_SHOWN = 20
+
+
+@functools.cache
+def _context():
+    # Import late: GX is heavy and only checks need it. No analytics, no progress bars.
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    import great_expectations as gx
+
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = {"globally": False, "metric_calculations": False}
+    return context
+
+
+@dataclass
+class SuiteOutcome:
+    success: bool
+    summary: pd.DataFrame  # one row per expectation
+    failing_rows: pd.DataFrame  # the rows that broke at least one expectation
+
+
+def validate(frame: pd.DataFrame, suite_name: str, expectations: list) -> SuiteOutcome:
+    import great_expectations as gx
+
+    context = _context()
+    source = context.data_sources.add_or_update_pandas(f"{suite_name}_source")
+    asset = source.add_dataframe_asset(f"{suite_name}_{len(source.assets)}")
+    batch_definition = asset.add_batch_definition_whole_dataframe("whole")
+    suite = gx.ExpectationSuite(name=suite_name, expectations=expectations)
+    frame = frame.reset_index(drop=True)
+    batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
+    result = batch.validate(suite, result_format="COMPLETE")
+    lines, failing = [], set()
+    for r in result.results:
+        config = r.expectation_config
+        indexes = list(r.result.get("unexpected_index_list") or [])
+        failing.update(int(i) for i in indexes if isinstance(i, (int, float)))
+        lines.append(
+            {
+                "expectation": config.type,
+                "column": config.kwargs.get("column")
+                or ",".join(config.kwargs.get("column_list") or [])
+                or f"{config.kwargs.get('column_A', '')} {config.kwargs.get('column_B', '')}".strip(),
+                "success": bool(r.success),
+                "unexpected_count": int(r.result.get("unexpected_count") or 0),
+            }
+        )
+    rows = frame.loc[sorted(failing)] if failing else frame.iloc[0:0]
+    return SuiteOutcome(bool(result.success), pd.DataFrame(lines), rows)

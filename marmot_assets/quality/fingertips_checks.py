@@ -1,0 +1,68 @@
+"""Blocking quality gate on the Fingertips source: nothing downstream builds on bad rows."""
+
+from __future__ import annotations
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from marmot_assets.quality.expectations import FAILING_ROWS_SHOWN, validate
+from marmot_assets.raw.fingertips import catalogue_fingertips_ids
+from marmot_assets.resources import WAREHOUSE_POOL
+
+KEY = ["indicator_id", "area_code", "sex", "age", "category_type", "category", "time_period"]
+
+
+def fingertips_expectations(indicator_ids: list[int]) -> list:
+    import great_expectations as gx
+
+    E = gx.expectations
+    return [
+        E.ExpectTableRowCountToBeBetween(min_value=1),
+        E.ExpectColumnValuesToNotBeNull(column="area_code"),
+        E.ExpectColumnValuesToMatchRegex(column="area_code", regex=r"^E(92|12|0[6-9]|05)\d{6}$"),
+        E.ExpectColumnValuesToBeInSet(column="indicator_id", value_set=indicator_ids),
+        E.ExpectColumnPairValuesAToBeGreaterThanB(
+            column_A="value", column_B="lower_ci_95", or_equal=True,
+            ignore_row_if="either_value_is_missing",
+        ),
+        E.ExpectColumnPairValuesAToBeGreaterThanB(
+            column_A="upper_ci_95", column_B="value", or_equal=True,
+            ignore_row_if="either_value_is_missing",
+        ),
+        E.ExpectColumnValuesToBeBetween(column="count", min_value=0),
+        E.ExpectColumnValuesToBeBetween(column="denominator", min_value=0, strict_min=True),
+        E.ExpectCompoundColumnsToBeUnique(column_list=KEY, ignore_row_if="never"),
+    ]
+
+
+@dg.asset_check(
+    asset=dg.AssetKey(["raw", "fingertips_indicator_values"]),
+    name="fingertips_values_valid",
+    description=(
+        "great-expectations suite: valid area codes for the place, its comparators and "
+        "wards; only catalogue indicators; lower 95% limit <= value <= upper 95% limit; "
+        "non-negative counts; no duplicate keys. Blocking: dbt does not build on failure."
+    ),
+    blocking=True,
+    pool=WAREHOUSE_POOL,
+)
+def fingertips_values_valid(warehouse: DuckDBResource) -> dg.AssetCheckResult:
+    with warehouse.get_connection() as con:
+        frame = con.execute("SELECT * FROM raw.fingertips_indicator_values").df()
+    outcome = validate(frame, "fingertips_indicator_values", fingertips_expectations(
+        catalogue_fingertips_ids()
+    ))
+    return dg.AssetCheckResult(
+        passed=outcome.success,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={
+            "expectations": dg.MetadataValue.md(outcome.summary.to_markdown(index=False)),
+            "failing_row_count": dg.MetadataValue.int(len(outcome.failing_rows)),
+            "failing_rows": dg.MetadataValue.md(
+                outcome.failing_rows.head(FAILING_ROWS_SHOWN).to_markdown(index=False)
+                if len(outcome.failing_rows)
+                else "none"
+            ),
+            "rows_checked": dg.MetadataValue.int(len(frame)),
+        },
+    )

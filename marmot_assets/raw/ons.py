@@ -1,0 +1,43 @@
+"""ONS Open Geography Portal: LSOA -> ward -> local authority lookup for the place."""
+
+from __future__ import annotations
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from marmot_assets.config import get_settings
+from marmot_assets.ingest.geography import parse_lookup_csv, fetch_lookup
+from marmot_assets.ingest.http import make_session
+from marmot_assets.raw.common import demo_file, land_files, land_payloads, raw_metadata
+from marmot_assets.resources import WAREHOUSE_POOL, replace_raw_table
+
+DEMO_LOOKUP = ("ons", "geography", "lsoa_ward_lad_lookup.csv")
+
+
+@dg.asset(
+    key=["raw", "ons_lsoa_ward_lookup"],
+    group_name="ons",
+    owners=["team:ons-geography"],
+    description=(
+        "Best-fit lookup of the place's LSOAs to wards and local authority (ONS Open "
+        "Geography Portal). Live: ArcGIS REST query API, paged. Demo: bundled CSV."
+    ),
+    kinds={"python", "duckdb"},
+    pool=WAREHOUSE_POOL,
+)
+def ons_lsoa_ward_lookup(warehouse: DuckDBResource) -> dg.MaterializeResult:
+    settings = get_settings()
+    place = settings.place_config
+    if settings.source_mode == "live":
+        frame, pages = fetch_lookup(make_session(), place)
+        landed = land_payloads(
+            "ons", "geography", [(f"arcgis_page_{i:03d}.json", p) for i, p in enumerate(pages)]
+        )
+    else:
+        path = demo_file(*DEMO_LOOKUP)
+        landed = land_files("ons", "geography", [path])
+        frame = parse_lookup_csv(path, place)
+    replace_raw_table(warehouse, "ons_lsoa_ward_lookup", frame)
+    metadata = raw_metadata("ons_lsoa_ward_lookup", frame, landed)
+    metadata["wards"] = dg.MetadataValue.int(frame["ward_code"].nunique())
+    return dg.MaterializeResult(metadata=metadata)

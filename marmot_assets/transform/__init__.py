@@ -1,0 +1,1 @@
+"""dbt models (staging -> intermediate -> marts) as Dagster assets via dagster-dbt."""

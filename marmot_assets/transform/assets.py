@@ -1,0 +1,62 @@
+"""dbt models, seeds and tests as Dagster assets and asset checks."""
+
+
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliResource,
+    dbt_assets,
+)
+
+from marmot_assets.resources import WAREHOUSE_POOL
+from marmot_assets.transform.project import dbt_environment, dbt_project
+
+LAYER_GROUPS = {"staging": "staging", "intermediate": "intermediate", "marts": "marts"}
+
+
+class MarmotDbtTranslator(DagsterDbtTranslator):
+    """Groups follow the folders (the layers); seeds form the `reference` group."""
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        if dbt_resource_props["resource_type"] == "seed":
+            return "reference"
+        fqn = dbt_resource_props.get("fqn", [])
+        for part in fqn[1:2]:
+            if part in LAYER_GROUPS:
+                return LAYER_GROUPS[part]
+        return super().get_group_name(dbt_resource_props)
+
+
+def build_dbt_assets() -> dg.AssetsDefinition:
+    project = dbt_project()
+
+    @dbt_assets(
+        manifest=project.manifest_path,
+        project=project,
+        dagster_dbt_translator=MarmotDbtTranslator(
+            settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)
+        ),
+        pool=WAREHOUSE_POOL,
+    )
+    def marmot_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+        dbt_environment()
+        yield from dbt.cli(["build"], context=context).stream()
+
+    return marmot_dbt_models
+
+
+def dbt_resource() -> DbtCliResource:
+    project = dbt_project()
+    # The venv's dbt, whether or not the venv is on PATH (make calls .venv/bin/... directly).
+    dbt = Path(sys.executable).with_name("dbt")
+    return DbtCliResource(
+        project_dir=project,
+        profiles_dir=str(project.project_dir),
+        dbt_executable=str(dbt) if dbt.exists() else "dbt",
+    )

@@ -1,0 +1,194 @@
+"""End to end: the whole graph through Dagster into a DuckDB file in a temporary MARMOT_HOME.
+
+One good run is shared by the module's tests (it takes a while); tests that break things
+work on a copy of its state or after it, in order.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+
+import dagster as dg
+import duckdb
+import pytest
+
+from marmot_assets.cli import run_refresh, warehouse_summary
+from marmot_assets.config import get_settings, read_indicator_catalogue
+from marmot_assets.demo.generator import generate_demo_data
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory):
+    home = tmp_path_factory.mktemp("e2e") / "marmot"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MARMOT_HOME", str(home))
+        mp.delenv("DAGSTER_HOME", raising=False)
+        mp.delenv("MARMOT_SOURCE_MODE", raising=False)
+        mp.delenv("MARMOT_SOURCE_DIR", raising=False)
+        get_settings.cache_clear()
+        settings = get_settings()
+        generate_demo_data(settings.demo_dir, settings.place_config, read_indicator_catalogue())
+        success, run_id, checks = run_refresh()
+        yield {"home": home, "success": success, "run_id": run_id, "checks": checks,
+               "settings": settings, "mp": mp}
+    get_settings.cache_clear()
+
+
+def query(pipeline, sql):
+    with duckdb.connect(str(pipeline["home"] / "warehouse.duckdb"), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def test_run_succeeds_with_every_check_passing(pipeline):
+    assert pipeline["success"]
+    checks = pipeline["checks"]
+    assert checks and all(checks.values()), {k: v for k, v in checks.items() if not v}
+    # dbt tests became asset checks, next to the great-expectations gate on Fingertips.
+    assert "raw/fingertips_indicator_values:fingertips_values_valid" in checks
+    assert any(name.startswith("marts/fct_indicator_values:") for name in checks)
+
+
+def test_run_is_recorded_in_the_dagster_instance(pipeline):
+    dagster_home = pipeline["home"] / "dagster"
+    assert (dagster_home / "dagster.yaml").is_file()
+    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+        run = instance.get_run_by_id(pipeline["run_id"])
+        assert run is not None and run.status == dg.DagsterRunStatus.SUCCESS
+        materialized = instance.get_latest_materialization_event(
+            dg.AssetKey(["raw", "fingertips_indicator_values"])
+        )
+        assert materialized.run_id == pipeline["run_id"]
+
+
+def test_marts_hold_the_place_and_its_wards(pipeline):
+    areas = dict(query(pipeline, "select area_type, count(*) from marts.dim_area group by 1"))
+    assert areas["ward"] == 18
+    assert areas["local_authority"] == 1 and areas["country"] == 1 and areas["region"] == 1
+    lsoas = query(pipeline, "select count(*) from raw.ons_lsoa_ward_lookup")[0][0]
+    assert areas["lsoa"] == lsoas
+    foleshill = query(
+        pipeline,
+        "select local_imd_quintile from marts.dim_area where area_name = 'Foleshill'",
+    )
+    assert foleshill == [(1,)]
+
+
+def test_every_catalogue_indicator_has_values(pipeline):
+    catalogue = {row["indicator_id"] for row in read_indicator_catalogue()}
+    present = {r[0] for r in query(pipeline, "select distinct indicator_id from marts.fct_indicator_values")}
+    assert present == catalogue
+    principles = query(
+        pipeline,
+        "select count(distinct principle_id) from marts.fct_indicator_values "
+        "join marts.dim_indicator using (indicator_id)",
+    )
+    assert principles == [(9,)]
+
+
+def test_intervals_contain_values_everywhere(pipeline):
+    bad = query(
+        pipeline,
+        "select count(*) from marts.fct_indicator_values where value is not null and "
+        "(lower_ci_95 > value or value > upper_ci_95)",
+    )
+    assert bad == [(0,)]
+    with_ci = query(
+        pipeline, "select count(*) from marts.fct_indicator_values where lower_ci_95 is not null"
+    )
+    assert with_ci[0][0] > 1000
+
+
+def test_ward_profile_has_one_row_per_ward(pipeline):
+    rows = query(
+        pipeline,
+        "select count(*), count(distinct ward_code), min(indicators_with_values) "
+        "from marts.mart_ward_profile",
+    )
+    assert rows[0][0] == rows[0][1] == 18
+    assert rows[0][2] >= 7  # every ward-level catalogue indicator
+
+
+def test_summary_counts_match_the_marts(pipeline):
+    summary = warehouse_summary()
+    assert summary["principles_covered"] == 9
+    assert summary["indicators"] == len(read_indicator_catalogue())
+    assert summary["areas"]["ward"] == 18
+    assert summary["periods"] >= 6
+
+
+def _table_digest(pipeline, table):
+    rows = query(pipeline, f"select * from {table} order by all")
+    return hashlib.sha256(repr(rows).encode()).hexdigest()
+
+
+def test_malformed_file_fails_its_asset_and_changes_nothing(pipeline):
+    settings = pipeline["settings"]
+    before = _table_digest(pipeline, "raw.fingertips_indicator_values")
+    path = settings.demo_dir / "ohid" / "fingertips" / "indicators-by_indicator_id.csv"
+    good = path.read_bytes()
+    try:
+        with path.open(newline="") as f:
+            rows = list(csv.reader(f))
+        rows[4] = rows[4][:10]  # record 5 truncated mid-row
+        with path.open("w", newline="") as f:
+            csv.writer(f, lineterminator="\n").writerows(rows)
+        from marmot_assets.definitions import build_definitions
+
+        defs = build_definitions()
+        job = defs.resolve_implicit_global_asset_job_def().get_subset(
+            asset_selection={dg.AssetKey(["raw", "fingertips_indicator_values"])}
+        )
+        with dg.DagsterInstance.get() as instance:
+            result = job.execute_in_process(instance=instance, raise_on_error=False)
+        assert not result.success
+        failure = next(
+            e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE
+        )
+        error, messages = failure.event_specific_data.error, []
+        while error is not None:  # Dagster wraps the asset's exception: read the chain
+            messages.append(error.message)
+            error = error.cause
+        message = "\n".join(messages)
+        assert str(path) in message and "row 5" in message and "truncated" in message
+    finally:
+        path.write_bytes(good)
+    assert _table_digest(pipeline, "raw.fingertips_indicator_values") == before
+
+
+def test_failing_quality_gate_blocks_the_marts(pipeline):
+    """A negative count passes the parser but not the GX suite: dbt must not run."""
+    settings = pipeline["settings"]
+    marts_before = _table_digest(pipeline, "marts.fct_indicator_values")
+    path = settings.demo_dir / "ohid" / "fingertips" / "indicators-by_indicator_id.csv"
+    good = path.read_bytes()
+    try:
+        with path.open(newline="") as f:
+            rows = list(csv.reader(f))
+        header = rows[0]
+        count = header.index("Count")
+        target = next(r for r in rows[1:] if r[count])
+        target[count] = "-5"
+        with path.open("w", newline="") as f:
+            csv.writer(f, lineterminator="\n").writerows(rows)
+        success, run_id, checks = run_refresh()
+    finally:
+        path.write_bytes(good)
+    assert not success
+    assert checks["raw/fingertips_indicator_values:fingertips_values_valid"] is False
+    with dg.DagsterInstance.get() as instance:
+        evaluation = next(
+            r.event_log_entry.dagster_event.event_specific_data
+            for r in instance.get_records_for_run(
+                run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
+            ).records
+            if r.event_log_entry.dagster_event.event_specific_data.check_name
+            == "fingertips_values_valid"
+        )
+        assert evaluation.metadata["failing_row_count"].value == 1
+        assert "-5" in evaluation.metadata["failing_rows"].value
+        fct = instance.get_latest_materialization_event(dg.AssetKey(["marts", "fct_indicator_values"]))
+        assert fct.run_id == pipeline["run_id"]  # not rebuilt by the blocked run
+    assert _table_digest(pipeline, "marts.fct_indicator_values") == marts_before
