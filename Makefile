@@ -1,0 +1,48 @@
+# Two commands do everything on a fresh machine with Python 3.11:
+#   make run    install, write the demo data, materialise every asset, print a summary
+#   make test   install (with test extras) and run the whole test suite
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+export MARMOT_HOME ?= $(CURDIR)/data
+export DAGSTER_HOME ?= $(MARMOT_HOME)/dagster
+
+.PHONY: run test dev demo prepare bench install clean
+
+$(BIN)/python:
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: set PYTHON=..."; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# The stamp reinstalls when the dependency pins change.
+$(VENV)/.installed: $(BIN)/python pyproject.toml constraints.txt
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+# The dbt manifest is prepared here, never when the code location loads.
+dbt_project/target/manifest.json: $(VENV)/.installed $(shell find dbt_project -path dbt_project/target -prune -o \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -print)
+	$(BIN)/marmot prepare
+
+prepare: dbt_project/target/manifest.json
+
+demo: install
+	$(BIN)/marmot demo
+
+run: prepare demo
+	$(BIN)/marmot run
+
+test: prepare
+	$(BIN)/python -m pytest
+
+dev: prepare demo
+	$(BIN)/python -c "from marmot_assets.instance import ensure_dagster_home; ensure_dagster_home()"
+	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+bench: prepare
+	$(BIN)/python benchmarks/pipeline.py
+
+clean:
+	rm -rf $(VENV) dbt_project/target dbt_project/logs
