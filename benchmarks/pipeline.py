@@ -38,7 +38,7 @@ def run_part(part: str) -> None:
         from marmot_assets.config import DBT_PROJECT_DIR
 
         os.environ["MARMOT_HOME"] = str(get_settings().home)
-        dbt = Path(sys.executable).with_name("dbt")
+        dbt = Path(sys.prefix) / "bin" / "dbt"
         subprocess.run(
             [str(dbt), "build", "--quiet", "--project-dir", str(DBT_PROJECT_DIR),
              "--profiles-dir", str(DBT_PROJECT_DIR)],

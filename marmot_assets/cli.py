@@ -39,7 +39,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def prepare_manifest() -> Path:
     """Run `dbt parse` once so the code location loads from a ready manifest."""
     _export_home()
-    dbt = Path(sys.executable).with_name("dbt")
+    dbt = Path(sys.prefix) / "bin" / "dbt"
     subprocess.run(
         [str(dbt), "parse", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir",
          str(DBT_PROJECT_DIR), "--quiet"],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.server
+import os
 import threading
 import urllib.parse
 from collections import defaultdict
@@ -13,7 +14,8 @@ import pytest
 from marmot_assets.config import get_settings, load_place
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
-REFERENCE = PROJECT_DIR.parent / "shared" / "reference"
+# The shared reference data lies beside the project (../shared/reference); CI lays it there too.
+REFERENCE = Path(os.environ.get("MARMOT_REFERENCE_DIR", PROJECT_DIR.parent / "shared" / "reference"))
 
 
 @pytest.fixture(scope="session")

@@ -54,7 +54,7 @@ def build_dbt_assets() -> dg.AssetsDefinition:
 def dbt_resource() -> DbtCliResource:
     project = dbt_project()
     # The venv's dbt, whether or not the venv is on PATH (make calls .venv/bin/... directly).
-    dbt = Path(sys.executable).with_name("dbt")
+    dbt = Path(sys.prefix) / "bin" / "dbt"
     return DbtCliResource(
         project_dir=project,
         profiles_dir=str(project.project_dir),

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
+from pathlib import Path
 
 from dagster_dbt import DbtProject
 
@@ -16,8 +18,13 @@ from marmot_assets.config import DBT_PROJECT_DIR, get_settings
 
 
 def dbt_environment() -> None:
-    """dbt's profile reads MARMOT_HOME: give it the resolved, absolute one."""
+    """dbt's profile reads MARMOT_HOME: give it the resolved, absolute one. dagster-dbt finds
+    `dbt` on PATH (prepare_if_dev does too), so put this environment's bin folder first even
+    when the virtualenv was not activated (make calls .venv/bin/... directly)."""
     os.environ["MARMOT_HOME"] = str(get_settings().home)
+    bin_dir = str(Path(sys.prefix) / "bin")
+    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
 
 
 @functools.cache
