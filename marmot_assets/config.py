@@ -15,7 +15,12 @@ from typing import Literal
 
 import yaml
 from pydantic import BaseModel, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = PACKAGE_DIR.parent
@@ -23,7 +28,7 @@ PLACES_DIR = PACKAGE_DIR / "places"
 DBT_PROJECT_DIR = PROJECT_DIR / "dbt_project"
 INDICATOR_CATALOGUE = DBT_PROJECT_DIR / "seeds" / "indicator_catalogue.csv"
 
-DEFAULT_PLACE = "E08000026"
+DEFAULTS_FILE = PACKAGE_DIR / "defaults.yaml"
 
 
 class Area(BaseModel):
@@ -100,18 +105,32 @@ def load_place(code_or_path: str) -> PlaceConfig:
 
 
 class MarmotSettings(BaseSettings):
-    """Environment: MARMOT_HOME, MARMOT_PLACE, MARMOT_SOURCE_MODE."""
+    """Environment (MARMOT_HOME, MARMOT_PLACE, ...) over ``defaults.yaml``."""
 
-    model_config = SettingsConfigDict(env_prefix="MARMOT_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="MARMOT_", extra="ignore", yaml_file=DEFAULTS_FILE
+    )
 
     home: Path = PROJECT_DIR / "data"
-    place: str = DEFAULT_PLACE
+    place: str
     # demo: read the bundled demo files under $MARMOT_HOME/demo (written by `marmot demo`).
     # live: fetch from the publishers' APIs / download locations.
-    source_mode: Literal["demo", "live"] = "demo"
+    source_mode: Literal["demo", "live"]
     # Optional override of where source files are read from in demo mode (for example a folder
     # of real published files laid out like the demo folder).
     source_dir: Path | None = None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Order is priority: arguments, then the environment, then defaults.yaml.
+        return init_settings, env_settings, YamlConfigSettingsSource(settings_cls)
 
     @property
     def warehouse_path(self) -> Path:
