@@ -29,7 +29,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     settings = get_settings()
     out = Path(args.out) if args.out else settings.demo_dir
-    files = generate_demo_data(out, settings.place_config, read_indicator_catalogue())
+    inbox = Path(args.inbox) if args.inbox else settings.home / "inbox"
+    files = generate_demo_data(out, settings.place_config, read_indicator_catalogue(), inbox)
     print(f"Demo data for {settings.place_config.name} written to {out}:")
     for f in files:
         print(f"  {f}")
@@ -146,7 +147,8 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="write the bundled demo partner data")
-    demo.add_argument("--out", help="folder (default $MARMOT_HOME/demo)")
+    demo.add_argument("--out", help="publisher files folder (default $MARMOT_HOME/demo)")
+    demo.add_argument("--inbox", help="partner drop folders (default $MARMOT_HOME/inbox)")
     demo.set_defaults(func=cmd_demo)
     sub.add_parser("prepare", help="prepare the dbt manifest").set_defaults(func=cmd_prepare)
     sub.add_parser("run", help="materialise every asset, print a summary").set_defaults(

@@ -72,6 +72,11 @@ class DemoConfig(BaseModel):
     wards: list[DemoWard] = []
 
 
+class Partner(BaseModel):
+    name: str
+    owner: str = Field(pattern=r"^(team:[a-z0-9-]+|[^@\s]+@[^@\s]+)$")
+
+
 class PlaceConfig(BaseModel):
     code: str = Field(pattern=r"^E0[6-9]\d{6}$")
     name: str
@@ -81,6 +86,10 @@ class PlaceConfig(BaseModel):
     deprivation: DeprivationConfig = DeprivationConfig()
     fingertips: FingertipsConfig = FingertipsConfig()
     demo: DemoConfig = DemoConfig()
+    # The place's partner agencies (ids used by the dataset contracts) and named lists that
+    # contracts check values against (e.g. the place's family hubs).
+    partners: dict[str, Partner] = {}
+    lists: dict[str, list[str]] = {}
 
     @property
     def england(self) -> Area:

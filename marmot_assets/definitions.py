@@ -12,6 +12,7 @@ from marmot_assets.quality.fingertips_checks import fingertips_values_valid
 from marmot_assets.raw.fingertips import fingertips_indicator_values
 from marmot_assets.raw.mhclg import mhclg_imd_lsoa
 from marmot_assets.raw.ons import ons_lsoa_ward_lookup
+from marmot_assets.raw.partners import build_partner_definitions
 from marmot_assets.raw.place import place_areas
 from marmot_assets.resources import warehouse_resource
 from marmot_assets.transform.assets import build_dbt_assets, dbt_resource
@@ -29,8 +30,10 @@ def build_definitions() -> dg.Definitions:
         # keeps this run's steps and any other run's apart.
         executor_def=dg.in_process_executor,
     )
+    partner_assets, partner_sensors, partner_schedules = build_partner_definitions()
     return dg.Definitions(
         assets=[
+            *partner_assets,
             place_areas,
             ons_lsoa_ward_lookup,
             mhclg_imd_lsoa,
@@ -39,7 +42,9 @@ def build_definitions() -> dg.Definitions:
         ],
         asset_checks=[fingertips_values_valid],
         jobs=[refresh],
+        sensors=partner_sensors,
         schedules=[
+            *partner_schedules,
             dg.ScheduleDefinition(
                 name="marmot_refresh_weekly",
                 job=refresh,
@@ -49,6 +54,8 @@ def build_definitions() -> dg.Definitions:
             )
         ],
         resources={"warehouse": warehouse_resource(), "dbt": dbt_resource()},
+        # Runs launched from the UI or by sensors: one process, as for the refresh job.
+        executor=dg.in_process_executor,
     )
 
 

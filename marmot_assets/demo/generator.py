@@ -158,9 +158,13 @@ class DemoLsoa:
 
 
 def generate_demo_data(
-    out_dir: Path, place: PlaceConfig, catalogue: list[dict[str, str]]
+    out_dir: Path,
+    place: PlaceConfig,
+    catalogue: list[dict[str, str]],
+    inbox_dir: Path | None = None,
 ) -> list[Path]:
-    """Write the demo partner files under ``out_dir``; return their paths in writing order."""
+    """Write the demo publisher files under ``out_dir`` and, given ``inbox_dir``, the partner
+    agencies' demo deliveries into their drop folders; return the paths in writing order."""
     rng = np.random.default_rng(place.demo.seed)
     place_lsoas, other_lsoas = _demo_lsoas(rng, place)
     all_lsoas = place_lsoas + other_lsoas
@@ -175,6 +179,10 @@ def generate_demo_data(
         *_write_imd_files(out_dir, all_lsoas),
         _write_fingertips(out_dir, rng, place, catalogue, place_lsoas),
     ]
+    if inbox_dir is not None:
+        from marmot_assets.demo.partners import write_partner_demo
+
+        written += write_partner_demo(Path(inbox_dir), place, place_lsoas)
     return written
 
 

@@ -1,0 +1,134 @@
+"""Dataset contracts: what a partner promises to send, written down as YAML.
+
+One file per dataset, ``marmot_assets/contracts/<partner>/<dataset>.yaml``. A contract names
+the columns (with the header spellings partners use), their types, required fields, code
+patterns, value ranges, allowed categories and row rules, plus the key that makes a row
+unique. The door (``marmot_assets.door.inspect``) enforces it; ``marmot check-file`` lets a
+partner run the same check before sending.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, Field, model_validator
+
+from marmot_assets.config import PACKAGE_DIR
+
+CONTRACTS_DIR = PACKAGE_DIR / "contracts"
+
+ColumnType = Literal["string", "integer", "number", "date", "month", "boolean", "text"]
+
+# Code patterns partners' files must follow; "area" checks also need the place's own codes.
+PATTERNS = {
+    "lsoa": r"E01\d{6}",
+    "msoa": r"E02\d{6}",
+    "ward": r"E05\d{6}",
+    "local_authority": r"E0[6-9]\d{6}",
+}
+
+
+class Column(BaseModel):
+    name: str
+    type: ColumnType = "string"
+    description: str = ""
+    aliases: list[str] = []
+    required: bool = True
+    pattern: str | None = None
+    # An area code of this kind that must belong to the place (from raw.ons_lsoa_ward_lookup).
+    area: Literal["lsoa", "ward", "local_authority"] | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    allowed: list[str] | None = None
+    # Allowed values listed in the place file under this key (e.g. family_hubs).
+    allowed_from_place: str | None = None
+    # Text columns that may hold free text: never written to a log or a quarantine value.
+    sensitive: bool = False
+
+    def header_names(self) -> list[str]:
+        return [self.name, *self.aliases]
+
+
+class RowRule(BaseModel):
+    """``left`` <= ``right`` on every row where both are present (numerator <= denominator)."""
+
+    rule: Literal["not_greater_than"] = "not_greater_than"
+    left: str
+    right: str
+
+
+class Contract(BaseModel):
+    partner: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    dataset: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    title: str
+    description: str
+    format: Literal["csv", "xlsx", "json", "markdown"] = "csv"
+    # Also accepted: a partner may send CSV or XLSX for a tabular dataset.
+    accepted_formats: list[Literal["csv", "xlsx", "json", "markdown"]] | None = None
+    record_level: bool = False
+    columns: list[Column]
+    key: list[str] = []
+    row_rules: list[RowRule] = []
+    # API sources: fetched by their asset on this cron; drop-folder sources: None.
+    api_schedule: str | None = None
+    publication_cadence: str = "monthly"
+    extra_columns: Literal["ignore", "reject"] = "ignore"
+    # Files that cover a wider area than the place (a police force's whole area): rows whose
+    # code in this area column belongs to another place are skipped, not quarantined.
+    keep_only_place: str | None = None
+    # API sources: "module:function" returning [(file name, bytes)] for live mode; each
+    # payload goes through the door exactly as a dropped file would.
+    fetcher: str | None = None
+
+    @model_validator(mode="after")
+    def _names_exist(self) -> "Contract":
+        names = {c.name for c in self.columns}
+        named = [*self.key, *(r.left for r in self.row_rules), *(r.right for r in self.row_rules)]
+        if self.keep_only_place:
+            named.append(self.keep_only_place)
+        for name in named:
+            if name not in names:
+                raise ValueError(f"{self.partner}/{self.dataset}: unknown column {name!r}")
+        return self
+
+    @property
+    def name(self) -> str:
+        return f"{self.partner}/{self.dataset}"
+
+    @property
+    def table(self) -> str:
+        return f"{self.partner}__{self.dataset}"
+
+    @property
+    def formats(self) -> list[str]:
+        return self.accepted_formats or [self.format]
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+
+def normalise(header: str) -> str:
+    return re.sub(r"[^a-z0-9]+", " ", str(header).lower()).strip()
+
+
+@functools.cache
+def load_contracts(folder: Path = CONTRACTS_DIR) -> dict[str, Contract]:
+    contracts = {}
+    for path in sorted(folder.glob("*/*.yaml")):
+        contract = Contract.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        expected = f"{path.parent.name}/{path.stem}"
+        if contract.name != expected:
+            raise ValueError(f"{path}: contract says {contract.name}, file is {expected}")
+        contracts[contract.name] = contract
+    return contracts
+
+
+def get_contract(name: str) -> Contract:
+    contracts = load_contracts()
+    if name not in contracts:
+        raise KeyError(f"no contract {name!r}; known: {sorted(contracts)}")
+    return contracts[name]

@@ -1,0 +1,307 @@
+"""Receiving one delivery: keep it, check it, load what is good, record everything.
+
+    sha256 ── seen before? ──> duplicate (nothing loaded)
+       │ record-level and holds identifiers? ──> rejected, file held in restricted storage
+       ▼
+    landing (byte-for-byte, read-only) ──> read + contract checks ──> structural problem?
+       │                                                              └─> rejected
+       ▼
+    one transaction: raw.<partner>__<dataset> rows of this file, raw.quarantine rows,
+    raw.landing_manifest row  ──> loaded | loaded_with_quarantine
+
+The same function, without a warehouse, is ``marmot check-file``: a partner sees the door's
+verdict before sending.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from marmot_assets.door.contract import Contract
+from marmot_assets.door.identifiers import screen
+from marmot_assets.door.readers import CHUNK_ROWS, detect_encoding, read_delivery, sniff_format
+from marmot_assets.door.validate import DuplicateTracker, PlaceCodes, validate_chunk
+from marmot_assets.ingest.errors import SourceFileError
+from marmot_assets.ingest.landing import land_file, sha256_of
+
+QUARANTINE_KEPT = 10_000  # per delivery; beyond this only the count is kept
+
+SQL_TYPES = {"string": "VARCHAR", "text": "VARCHAR", "integer": "BIGINT", "number": "DOUBLE",
+             "date": "DATE", "month": "VARCHAR", "boolean": "BOOLEAN"}
+
+MANIFEST_DDL = """
+create schema if not exists raw;
+create table if not exists raw.landing_manifest (
+    partner varchar not null, dataset varchar not null, original_name varchar not null,
+    sha256 varchar not null, bytes bigint not null, received_at timestamp not null,
+    status varchar not null, rows_read bigint, rows_accepted bigint, rows_quarantined bigint,
+    error varchar, landing_path varchar
+);
+create table if not exists raw.quarantine (
+    partner varchar not null, dataset varchar not null, sha256 varchar not null,
+    original_name varchar not null, row_number bigint, column_name varchar,
+    reason varchar not null, value varchar, received_at timestamp not null
+);
+"""
+
+
+@dataclass
+class Verdict:
+    partner: str
+    dataset: str
+    original_name: str
+    sha256: str
+    bytes: int
+    status: str = "loaded"
+    rows_read: int = 0
+    rows_accepted: int = 0
+    rows_quarantined: int = 0
+    rows_other_places: int = 0
+    error: str | None = None
+    landing_path: str | None = None
+    received_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC).replace(tzinfo=None))
+    quarantine: list[dict] = field(default_factory=list)
+
+    def summary(self) -> str:
+        text = f"{self.original_name}: {self.status}"
+        if self.status in ("loaded", "loaded_with_quarantine"):
+            text += (f" ({self.rows_accepted} of {self.rows_read} rows loaded, "
+                     f"{self.rows_quarantined} quarantined")
+            if self.rows_other_places:
+                text += f", {self.rows_other_places} for other places skipped"
+            text += ")"
+        if self.error:
+            text += f" - {self.error}"
+        return text
+
+
+def table_ddl(contract: Contract) -> dict[str, str]:
+    columns = {c.name: SQL_TYPES[c.type] for c in contract.columns}
+    columns.update(_sha256="VARCHAR", _row_number="BIGINT", _received_at="TIMESTAMP")
+    return columns
+
+
+def _all_columns(path: Path, chunk_rows: int):
+    """Every column of the delivery under its own header, for the identifier screen."""
+    kind = sniff_format(path)
+    if kind == "csv":
+        with path.open(newline="", encoding=detect_encoding(path)) as f:
+            reader = csv.reader(f)
+            header = next(reader, [])
+            rows = []
+            for record in reader:
+                rows.append((record + [""] * len(header))[: len(header)])
+                if len(rows) >= chunk_rows:
+                    yield header, pd.DataFrame(rows, columns=header, dtype=object)
+                    rows = []
+            yield header, pd.DataFrame(rows, columns=header, dtype=object)
+    elif kind == "xlsx":
+        import openpyxl
+
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        try:
+            for sheet in book.worksheets:
+                rows = [["" if v is None else str(v) for v in r] for r in sheet.iter_rows(values_only=True)]
+                width = max((len(r) for r in rows), default=0)
+                letters = [f"{sheet.title}!{openpyxl.utils.get_column_letter(i + 1)}"
+                           for i in range(width)]
+                frame = pd.DataFrame([r + [""] * (width - len(r)) for r in rows],
+                                     columns=letters, dtype=object)
+                # The header may sit on any row below notes: every short cell may be a header.
+                names = sorted({c for r in rows for c in r if c and len(c) < 40})
+                yield names, frame
+        finally:
+            book.close()
+    else:
+        import json
+
+        records = json.loads(path.read_bytes().decode(detect_encoding(path)))
+        if isinstance(records, dict):
+            records = next((records[k] for k in ("data", "records", "rows") if k in records), [])
+        frame = pd.DataFrame(records, dtype=object) if isinstance(records, list) else pd.DataFrame()
+        yield list(frame.columns), frame
+
+
+def find_identifiers(path: Path, chunk_rows: int = CHUNK_ROWS) -> tuple[str, str] | None:
+    """(column, kind) of the first thing that looks like a personal identifier, else None."""
+    for names, chunk in _all_columns(path, chunk_rows):
+        if found := screen(names, chunk):
+            return found
+    return None
+
+
+def inspect(
+    path: Path, contract: Contract, place: PlaceCodes, verdict: Verdict,
+    chunk_rows: int = CHUNK_ROWS, on_chunk=None,
+) -> Verdict:
+    """Read and check a delivery; hand accepted chunks to ``on_chunk``; fill the verdict."""
+    duplicates = DuplicateTracker()
+    try:
+        for chunk in read_delivery(path, contract, chunk_rows):
+            verdict.rows_read += len(chunk)
+            accepted, quarantine, elsewhere = validate_chunk(chunk, contract, place, duplicates)
+            verdict.rows_other_places += elsewhere
+            verdict.rows_accepted += len(accepted)
+            bad_rows = {q["row_number"] for q in quarantine}
+            verdict.rows_quarantined += len(bad_rows)
+            room = QUARANTINE_KEPT - len(verdict.quarantine)
+            verdict.quarantine.extend(quarantine[: max(room, 0)])
+            if on_chunk is not None and len(accepted):
+                on_chunk(accepted)
+    except SourceFileError as exc:
+        verdict.status, verdict.error = "rejected", str(exc)
+        return verdict
+    if verdict.rows_read == 0:
+        verdict.status, verdict.error = "rejected", f"file {path}: no data rows (header only)"
+    elif verdict.rows_accepted == 0 and verdict.rows_other_places < verdict.rows_read:
+        verdict.status = "rejected"
+        verdict.error = f"file {path}: every row broke the contract (see raw.quarantine)"
+    elif verdict.rows_quarantined:
+        verdict.status = "loaded_with_quarantine"
+    return verdict
+
+
+def check_file(path: Path, contract: Contract, place: PlaceCodes) -> Verdict:
+    """The door's verdict on a file, loading nothing (``marmot check-file``)."""
+    digest, size = sha256_of(path)
+    verdict = Verdict(contract.partner, contract.dataset, path.name, digest, size)
+    if contract.record_level and (found := _identifiers_or_error(path, verdict)):
+        return found
+    return inspect(path, contract, place, verdict)
+
+
+def _identifiers_or_error(path: Path, verdict: Verdict) -> Verdict | None:
+    try:
+        found = find_identifiers(path)
+    except (SourceFileError, ValueError, OSError) as exc:
+        verdict.status, verdict.error = "rejected", str(exc)
+        return verdict
+    if found:
+        column, kind = found
+        verdict.status = "rejected"
+        verdict.error = (
+            f"file {path.name}: column '{column}' holds what looks like {kind}. Record-level "
+            "files must be pseudonymised at source (marmot pseudonymise); the file was refused "
+            "and is held in restricted storage, not in the warehouse"
+        )
+        return verdict
+    return None
+
+
+def place_codes(con: duckdb.DuckDBPyConnection, name: str, code: str, lists: dict) -> PlaceCodes:
+    codes = PlaceCodes(name=name, local_authority={code}, lists=lists)
+    exists = con.execute(
+        "select count(*) from information_schema.tables "
+        "where table_schema = 'raw' and table_name = 'ons_lsoa_ward_lookup'"
+    ).fetchone()[0]
+    if exists:
+        for lsoa, ward in con.execute("select lsoa_code, ward_code from raw.ons_lsoa_ward_lookup").fetchall():
+            codes.lsoa.add(lsoa)
+            codes.ward.add(ward)
+    return codes
+
+
+def receive(
+    path: Path,
+    contract: Contract,
+    con: duckdb.DuckDBPyConnection,
+    place: PlaceCodes,
+    home: Path,
+    chunk_rows: int = CHUNK_ROWS,
+) -> Verdict:
+    """Land, check and load one delivered file. Never raises for a bad file: the verdict says."""
+    con.execute(MANIFEST_DDL)
+    digest, size = sha256_of(path)
+    verdict = Verdict(contract.partner, contract.dataset, path.name, digest, size)
+    seen = con.execute(
+        "select count(*) from raw.landing_manifest where partner = ? and dataset = ? and sha256 = ?",
+        [contract.partner, contract.dataset, digest],
+    ).fetchone()[0]
+    if seen:
+        verdict.status = "duplicate"
+        verdict.error = "the same bytes were received before; not loaded again"
+        _record(con, verdict)
+        return verdict
+    if contract.record_level and _identifiers_or_error(path, verdict):
+        restricted = home / "restricted" / contract.partner / contract.dataset
+        restricted.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(home / "restricted", 0o700)
+        held = restricted / f"{digest}__{path.name}"
+        shutil.copyfile(path, held)
+        os.chmod(held, 0o400)
+        _record(con, verdict)
+        return verdict
+    landed = land_file(path, home / "landing", contract.partner, contract.dataset)
+    verdict.landing_path = str(landed.path)
+    columns = table_ddl(contract)
+    con.execute("drop table if exists _incoming")
+    con.execute("create temp table _incoming ("
+                + ", ".join(f'"{n}" {t}' for n, t in columns.items()) + ")")
+
+    def append(accepted: pd.DataFrame) -> None:
+        frame = accepted.astype(object).where(accepted.notna(), None)
+        frame["_sha256"] = digest
+        frame["_row_number"] = frame.index.astype("int64")
+        frame["_received_at"] = verdict.received_at
+        con.register("_chunk", frame.reset_index(drop=True))
+        select = ", ".join(f'cast("{n}" as {t})' for n, t in columns.items())
+        con.execute(f"insert into _incoming select {select} from _chunk")
+        con.unregister("_chunk")
+
+    inspect(landed.path, contract, place, verdict, chunk_rows, on_chunk=append)
+    if verdict.error:
+        verdict.error = verdict.error.replace(str(landed.path), path.name)
+    con.execute("begin transaction")
+    try:
+        if verdict.status != "rejected":
+            _ensure_table(con, contract, columns)
+            con.execute(f"delete from raw.{contract.table} where _sha256 = ?", [digest])
+            con.execute(f"insert into raw.{contract.table} by name select * from _incoming")
+        _record(con, verdict)
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    finally:
+        con.execute("drop table if exists _incoming")
+    return verdict
+
+
+def _ensure_table(con, contract: Contract, columns: dict[str, str]) -> None:
+    con.execute(
+        f"create table if not exists raw.{contract.table} ("
+        + ", ".join(f'"{n}" {t}' for n, t in columns.items()) + ")"
+    )
+    have = {r[0] for r in con.execute(
+        "select column_name from information_schema.columns where table_schema = 'raw' "
+        "and table_name = ?", [contract.table]).fetchall()}
+    for name, sql_type in columns.items():  # a contract that grew a column
+        if name not in have:
+            con.execute(f'alter table raw.{contract.table} add column "{name}" {sql_type}')
+
+
+def _record(con, verdict: Verdict) -> None:
+    con.execute(
+        "insert into raw.landing_manifest values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [verdict.partner, verdict.dataset, verdict.original_name, verdict.sha256, verdict.bytes,
+         verdict.received_at, verdict.status, verdict.rows_read, verdict.rows_accepted,
+         verdict.rows_quarantined, verdict.error, verdict.landing_path],
+    )
+    if verdict.quarantine and verdict.status != "duplicate":
+        frame = pd.DataFrame(verdict.quarantine)
+        frame.insert(0, "original_name", verdict.original_name)
+        frame.insert(0, "sha256", verdict.sha256)
+        frame.insert(0, "dataset", verdict.dataset)
+        frame.insert(0, "partner", verdict.partner)
+        frame["received_at"] = verdict.received_at
+        con.register("_quarantine", frame)
+        con.execute("insert into raw.quarantine by name select * from _quarantine")
+        con.unregister("_quarantine")

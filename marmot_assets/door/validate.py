@@ -1,0 +1,173 @@
+"""Row-level checks of a delivery against its contract.
+
+Each chunk of text cells comes out as typed accepted rows plus quarantine entries (row,
+column, reason). A row with any problem is quarantined whole, with every problem listed, so
+a partner can fix them all at once; the rest of the file still loads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from marmot_assets.door.contract import PATTERNS, Column, Contract
+
+TRUE = {"true", "yes", "y", "1", "t"}
+FALSE = {"false", "no", "n", "0", "f"}
+# UK partners write day before month; ISO first because it is unambiguous.
+DATE_FORMATS = ["%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%Y/%m/%d", "%d %b %Y",
+                "%d %B %Y", "%d/%m/%y", "%Y-%m-%dT%H:%M:%S"]
+MONTH_FORMATS = ["%Y-%m", "%m/%Y", "%b %Y", "%B %Y", "%b-%y", "%Y%m"]
+
+
+@dataclass
+class PlaceCodes:
+    """Codes that belong to the place, from the loaded geography (empty: patterns only)."""
+
+    name: str
+    local_authority: set[str] = field(default_factory=set)
+    ward: set[str] = field(default_factory=set)
+    lsoa: set[str] = field(default_factory=set)
+    lists: dict[str, list[str]] = field(default_factory=dict)  # e.g. family_hubs
+
+
+@dataclass
+class DuplicateTracker:
+    """Keys seen so far in this delivery, as 8-byte digests so memory stays small."""
+
+    seen: dict[bytes, int] = field(default_factory=dict)
+
+    def first_rows(self, keys: pd.Series) -> pd.Series:
+        firsts = []
+        for row, key in keys.items():
+            digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
+            firsts.append(self.seen.setdefault(digest, row))
+        return pd.Series(firsts, index=keys.index)
+
+
+def _parse_dates(text: pd.Series, formats: list[str]) -> pd.Series:
+    result = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+    for fmt in formats:
+        todo = result.isna() & (text != "")
+        if not todo.any():
+            break
+        result[todo] = pd.to_datetime(text[todo], format=fmt, errors="coerce")
+    return result
+
+
+def convert(column: Column, text: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """(typed values, mask of cells that are present but not of the column's type)."""
+    present = text != ""
+    if column.type in ("string", "text"):
+        return text.where(present, None), pd.Series(False, index=text.index)
+    if column.type in ("integer", "number"):
+        numbers = pd.to_numeric(text.str.replace(",", "", regex=False).where(present), errors="coerce")
+        bad = present & numbers.isna()
+        if column.type == "integer":
+            bad |= present & numbers.notna() & (numbers % 1 != 0)
+            return numbers.where(~bad).astype("Int64"), bad
+        return numbers.where(~bad).astype("Float64"), bad
+    if column.type == "boolean":
+        lowered = text.str.lower()
+        values = pd.Series(pd.NA, index=text.index, dtype="boolean")
+        values[lowered.isin(TRUE)] = True
+        values[lowered.isin(FALSE)] = False
+        return values, present & values.isna()
+    if column.type == "date":
+        dates = _parse_dates(text, DATE_FORMATS)
+        return dates.dt.date.where(dates.notna(), None), present & dates.isna()
+    if column.type == "month":
+        months = _parse_dates(text, MONTH_FORMATS + DATE_FORMATS)
+        return months.dt.strftime("%Y-%m").where(months.notna(), None), present & months.isna()
+    raise ValueError(column.type)
+
+
+def _type_words(column: Column) -> str:
+    return {
+        "integer": "a whole number", "number": "a number", "boolean": "yes/no (true/false)",
+        "date": "a date (e.g. 2024-03-31 or 31/03/2024)", "month": "a month (e.g. 2024-03)",
+    }.get(column.type, "text")
+
+
+def validate_chunk(
+    chunk: pd.DataFrame,
+    contract: Contract,
+    place: PlaceCodes,
+    duplicates: DuplicateTracker,
+) -> tuple[pd.DataFrame, list[dict], int]:
+    """(accepted typed rows, quarantine entries, rows skipped as belonging to another place)."""
+    problems: list[tuple[pd.Series, str | None, str]] = []  # (mask, column, reason)
+    elsewhere_rows = pd.Series(False, index=chunk.index)
+    typed = pd.DataFrame(index=chunk.index)
+    expected = chunk.attrs.get("expected_width")
+    if expected is not None and "_width" in chunk:
+        width = chunk["_width"]
+        problems.append((width != expected, None, "row has the wrong number of fields"))
+    for column in contract.columns:
+        text = chunk[column.name].fillna("").astype(str).str.strip()
+        values, bad = convert(column, text)
+        typed[column.name] = values
+        if column.required:
+            problems.append((text == "", column.name, "required value is missing"))
+        problems.append((bad, column.name, f"is not {_type_words(column)}"))
+        ok = (text != "") & ~bad
+        if column.pattern or column.area:
+            pattern = re.compile(column.pattern or PATTERNS[column.area])
+            wrong = ok & ~text.map(lambda v: bool(pattern.fullmatch(v)))
+            kind = f"an {column.area.upper()} code" if column.area == "lsoa" else (
+                f"a {column.area.replace('_', ' ')} code" if column.area else f"of the form {pattern.pattern}")
+            problems.append((wrong, column.name, f"is not {kind}"))
+            ok &= ~wrong
+            codes = getattr(place, column.area) if column.area else None
+            if codes:
+                elsewhere = ok & ~text.isin(codes)
+                if column.name == contract.keep_only_place:
+                    elsewhere_rows |= elsewhere
+                else:
+                    problems.append(
+                        (elsewhere, column.name, f"is not a {column.area} of {place.name}")
+                    )
+        if column.minimum is not None:
+            problems.append((ok & (values < column.minimum).fillna(False), column.name,
+                             f"is below the minimum {column.minimum:g}"))
+        if column.maximum is not None:
+            problems.append((ok & (values > column.maximum).fillna(False), column.name,
+                             f"is above the maximum {column.maximum:g}"))
+        allowed = column.allowed or place.lists.get(column.allowed_from_place or "", None)
+        if allowed:
+            canonical = {a.lower(): a for a in allowed}
+            lowered = text.str.lower()
+            outside = ok & ~lowered.isin(canonical)
+            problems.append((outside, column.name, f"is not one of {allowed}"))
+            typed[column.name] = lowered.map(canonical).where(~outside & ok, None)
+    for rule in contract.row_rules:
+        left, right = typed[rule.left], typed[rule.right]
+        broken = (left > right).fillna(False).astype(bool)
+        problems.append((broken, rule.left, f"is greater than {rule.right}"))
+    if contract.key:
+        keys = chunk[contract.key].fillna("").astype(str).agg("\x1f".join, axis=1)
+        firsts = duplicates.first_rows(keys)
+        repeated = firsts != firsts.index.to_series()
+        for row in firsts[repeated].index:
+            problems.append((pd.Series(chunk.index == row, index=chunk.index), None,
+                             f"duplicates row {firsts[row]} ({', '.join(contract.key)})"))
+    quarantine, bad_rows = [], pd.Series(False, index=chunk.index)
+    hide = contract.record_level
+    for mask, column, reason in problems:
+        mask = mask.fillna(False).astype(bool) & ~elsewhere_rows
+        if not mask.any():
+            continue
+        bad_rows |= mask
+        for row in chunk.index[mask.to_numpy()]:
+            sensitive = hide or column is None or contract.column(column).sensitive
+            quarantine.append({
+                "row_number": int(row),
+                "column_name": column,
+                "reason": reason,
+                "value": None if sensitive else str(chunk.at[row, column])[:200],
+            })
+    keep = ~(bad_rows | elsewhere_rows).to_numpy()
+    return typed[keep], quarantine, int(elsewhere_rows.sum())
