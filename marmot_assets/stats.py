@@ -84,10 +84,10 @@ def _z(confidence: float) -> float:
     try:
         c = float(confidence)
     except (TypeError, ValueError):
-        raise ValueError(f"confidence must be a number between 0 and 1, got {confidence!r}") from None
+        raise ValueError(f"confidence must be a number, got {confidence!r}") from None
     if not 0.0 < c < 1.0:
         raise ValueError(
-            f"confidence must be a fraction strictly between 0 and 1 (e.g. 0.95), got {confidence!r}"
+            f"confidence must be a fraction between 0 and 1 (e.g. 0.95), got {confidence!r}"
         )
     return float(_st.norm.ppf(c + (1.0 - c) / 2.0))
 
@@ -365,10 +365,10 @@ def life_expectancy(deaths, populations, start_ages, confidence: float = 0.95) -
     Chiang's variance with Silcocks' term 4/(D·M²)·(l/2)² for the last band; limits e ∓ z·se.
 
     As PHEindicatormethods, all values are NaN (with a :class:`StatsWarning`) when any deaths are
-    negative, any population is <= 0, deaths exceed the population in a band, or the total
-    population is <= 5,000; and a value (not its limits) is NaN when its 95% interval is wider
-    than 20 years. The reason is also in ``result.attrs["reason"]`` (None when nothing was
-    suppressed).
+    negative, any population is <= 0, deaths exceed the population in a band, the total
+    population is <= 5,000, or the 90+ band has no deaths; and a value (not its limits) is NaN
+    when its 95% interval is wider than 20 years. The reason is also in
+    ``result.attrs["reason"]`` (None when nothing was suppressed).
 
     Returns a DataFrame with one row per start age, ascending: start_age, value, lower, upper.
     """
@@ -420,6 +420,8 @@ def life_expectancy(deaths, populations, start_ages, confidence: float = 0.95) -
         reason = "some age bands have more deaths than population"
     elif p.sum() <= 5000:
         reason = "the total population is 5,000 or less"
+    elif d[-1] == 0:
+        reason = "no deaths in the 90+ band (its life expectancy 1/M is unbounded)"
     if reason is not None:
         reason += "; life expectancy not calculated (PHEindicatormethods)"
         warnings.warn(reason, StatsWarning, stacklevel=2)
@@ -455,15 +457,12 @@ def life_expectancy(deaths, populations, start_ages, confidence: float = 0.95) -
         ST = np.cumsum(W[::-1])[::-1]
         se = np.sqrt(ST / l**2)
 
-    lower = e - z * se
+    lower = e - z * se  # NaN where l = 0 (everyone has died before that age), as R
     upper = e + z * se
-    value = np.where(np.isinf(e), np.nan, e)
-    lower = np.where(np.isfinite(lower), lower, np.nan)
-    upper = np.where(np.isfinite(upper), upper, np.nan)
-    wide = _Z_INPUT_CI * se > 10  # the 95% interval is wider than 20 years (NaN -> False)
+    value = e
+    with np.errstate(invalid="ignore"):
+        wide = _Z_INPUT_CI * se > 10  # the 95% interval is wider than 20 years (NaN -> False)
     notes = []
-    if np.isinf(e).any():
-        notes.append("life expectancy is infinite (no deaths in the 90+ band)")
     if wide.any():
         value = np.where(wide, np.nan, value)
         notes.append(
@@ -640,8 +639,11 @@ def significance(value_lower, value_upper, comparator, polarity):
     """
     template = _series_template(value_lower, value_upper, comparator, polarity)
     lo, hi, comp = _to_float(value_lower), _to_float(value_upper), _to_float(comparator)
-    pol = polarity.to_numpy(dtype=object) if isinstance(polarity, pd.Series) else np.asarray(
-        polarity, dtype=object)
+    pol = np.asarray(
+        polarity.to_numpy(dtype=object) if isinstance(polarity, pd.Series) else polarity,
+        dtype=object,
+    )
+    pol = np.where(pd.isna(pol), None, pol)  # pandas NA cannot be compared
     known = np.isin(pol, np.array(POLARITIES, dtype=object))
     if not np.all(known):
         bad = sorted({repr(v) for v in np.atleast_1d(pol)[~np.atleast_1d(known)]})

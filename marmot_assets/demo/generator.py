@@ -95,7 +95,7 @@ AREA_TYPE_NAMES = {  # Fingertips area type id -> the Area Type text it publishe
     8: "Ward",
 }
 Z95 = 1.959963984540054
-Z998 = 2.967737925342
+Z998 = 3.090232306167813  # qnorm(0.999): 99.8% two-sided, as PHEindicatormethods (the brief's 2.967738 is 99.7%)
 SUPPRESSED_NOTE = "Value suppressed for disclosure control due to small count"
 N_PERIODS = 6
 # period_kind -> (years covered, last period's first year)

@@ -163,7 +163,7 @@ def inspect(
         verdict.status, verdict.error = "rejected", f"file {path}: no data rows (header only)"
     elif verdict.rows_accepted == 0 and verdict.rows_other_places < verdict.rows_read:
         verdict.status = "rejected"
-        verdict.error = f"file {path}: every row broke the contract (see raw.quarantine)"
+        verdict.error = f"file {path}: every row broke the contract (problems listed per row)"
     elif verdict.rows_quarantined:
         verdict.status = "loaded_with_quarantine"
     return verdict

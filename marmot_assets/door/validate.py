@@ -99,6 +99,8 @@ def validate_chunk(
     duplicates: DuplicateTracker,
 ) -> tuple[pd.DataFrame, list[dict], int]:
     """(accepted typed rows, quarantine entries, rows skipped as belonging to another place)."""
+    if chunk.empty:
+        return pd.DataFrame(columns=[c.name for c in contract.columns]), [], 0
     problems: list[tuple[pd.Series, str | None, str]] = []  # (mask, column, reason)
     elsewhere_rows = pd.Series(False, index=chunk.index)
     typed = pd.DataFrame(index=chunk.index)
@@ -169,5 +171,6 @@ def validate_chunk(
                 "reason": reason,
                 "value": None if sensitive else str(chunk.at[row, column])[:200],
             })
+    quarantine.sort(key=lambda q: q["row_number"])
     keep = ~(bad_rows | elsewhere_rows).to_numpy()
     return typed[keep], quarantine, int(elsewhere_rows.sum())
