@@ -156,6 +156,22 @@ def test_malformed_file_fails_its_asset_and_changes_nothing(pipeline):
     finally:
         path.write_bytes(good)
     assert _table_digest(pipeline, "raw.fingertips_indicator_values") == before
+    status, error = query(
+        pipeline,
+        "select status, error from raw.landing_manifest where dataset = 'fingertips' "
+        "order by received_at desc limit 1",
+    )[0]
+    assert status == "rejected" and "row 5" in error
+
+
+def test_every_payload_is_recorded_in_the_landing_manifest(pipeline):
+    rows = dict(query(
+        pipeline,
+        "select partner || '/' || dataset, count(*) from raw.landing_manifest "
+        "where status in ('loaded', 'duplicate') group by 1",
+    ))
+    assert rows["ons/geography"] >= 1 and rows["mhclg/deprivation"] >= 3
+    assert rows["ohid/fingertips"] >= 1
 
 
 def test_failing_quality_gate_blocks_the_marts(pipeline):

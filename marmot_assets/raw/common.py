@@ -11,7 +11,7 @@ import pandas as pd
 from marmot_assets.config import get_settings
 from marmot_assets.ingest.errors import SourceFileError
 from marmot_assets.ingest.landing import LandedFile, land
-from marmot_assets.resources import RAW_TABLES
+from marmot_assets.resources import RAW_TABLES, replace_raw_table
 
 PREVIEW_ROWS = 10
 
@@ -36,6 +36,38 @@ def land_payloads(
 ) -> list[LandedFile]:
     root = get_settings().home / "landing"
     return [land(body, root, publisher, dataset, name) for name, body in payloads]
+
+
+def load_publisher_table(
+    warehouse, publisher: str, dataset: str, table: str, landed: Sequence[LandedFile], parse
+) -> pd.DataFrame:
+    """Parse landed payloads and swap ``raw.<table>``, recording every payload in
+    raw.landing_manifest: loaded, duplicate (the same bytes as before: the table is rebuilt
+    from them unchanged) or rejected (the table is left as it was)."""
+    import datetime as dt
+
+    from marmot_assets.door.door import MANIFEST_DDL, Verdict, _record
+
+    def record(status: str, rows: int, error: str | None) -> None:
+        with warehouse.get_connection() as con:
+            con.execute(MANIFEST_DDL)
+            for f in landed:
+                verdict = Verdict(publisher, dataset, f.path.name.split("__", 2)[-1], f.sha256,
+                                  f.bytes, status="duplicate" if f.already_landed and status ==
+                                  "loaded" else status, rows_read=rows, rows_accepted=rows if
+                                  status == "loaded" else 0, error=error,
+                                  landing_path=str(f.path),
+                                  received_at=dt.datetime.now(dt.UTC).replace(tzinfo=None))
+                _record(con, verdict)
+
+    try:
+        frame = parse()
+    except SourceFileError as exc:
+        record("rejected", 0, str(exc))
+        raise
+    replace_raw_table(warehouse, table, frame)
+    record("loaded", len(frame), None)
+    return frame
 
 
 def raw_metadata(table: str, frame: pd.DataFrame, landed: Sequence[LandedFile]) -> dict:

@@ -9,8 +9,13 @@ from marmot_assets.config import get_settings, read_indicator_catalogue
 from marmot_assets.ingest.fingertips import fetch_indicator_values, read_indicator_files
 from marmot_assets.ingest.http import make_session
 from marmot_assets.ingest.errors import SourceFileError
-from marmot_assets.raw.common import land_files, land_payloads, raw_metadata
-from marmot_assets.resources import WAREHOUSE_POOL, replace_raw_table
+from marmot_assets.raw.common import (
+    land_files,
+    land_payloads,
+    load_publisher_table,
+    raw_metadata,
+)
+from marmot_assets.resources import WAREHOUSE_POOL
 
 DEMO_FOLDER = ("ohid", "fingertips")
 
@@ -39,17 +44,25 @@ def fingertips_indicator_values(warehouse: DuckDBResource) -> dg.MaterializeResu
     place = settings.place_config
     ids = catalogue_fingertips_ids()
     if settings.source_mode == "live":
-        frame, payloads = fetch_indicator_values(make_session(), place, ids)
+        fetched, payloads = fetch_indicator_values(make_session(), place, ids)
         landed = land_payloads("ohid", "fingertips", payloads)
+
+        def parse():
+            return fetched
     else:
         folder = settings.demo_dir.joinpath(*DEMO_FOLDER)
         paths = sorted(folder.glob("*.csv"))
         if not paths:
             raise SourceFileError(folder, "no CSV files: write the demo data with `marmot demo`")
         landed = land_files("ohid", "fingertips", paths)
-        frame = read_indicator_files(paths, place, ids)
+
+        def parse():
+            return read_indicator_files(paths, place, ids)
+
+    frame = load_publisher_table(
+        warehouse, "ohid", "fingertips", "fingertips_indicator_values", landed, parse
+    )
     missing = sorted(set(ids) - set(frame["indicator_id"].astype(int)))
-    replace_raw_table(warehouse, "fingertips_indicator_values", frame)
     metadata = raw_metadata("fingertips_indicator_values", frame, landed)
     metadata["indicators"] = dg.MetadataValue.int(frame["indicator_id"].nunique())
     metadata["catalogue_ids_without_data"] = dg.MetadataValue.json(missing)

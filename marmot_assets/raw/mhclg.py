@@ -7,8 +7,8 @@ from dagster_duckdb import DuckDBResource
 
 from marmot_assets.config import get_settings
 from marmot_assets.ingest.deprivation import parse_imd
-from marmot_assets.raw.common import demo_file, land_files, raw_metadata
-from marmot_assets.resources import WAREHOUSE_POOL, replace_raw_table
+from marmot_assets.raw.common import demo_file, land_files, load_publisher_table, raw_metadata
+from marmot_assets.resources import WAREHOUSE_POOL
 
 FOLDER = ("mhclg", "deprivation")
 IMD_FILE = "File_1_-_IMD2019_Index_of_Multiple_Deprivation.csv"
@@ -34,8 +34,10 @@ def mhclg_imd_lsoa(warehouse: DuckDBResource) -> dg.MaterializeResult:
     place = get_settings().place_config
     paths = [demo_file(*FOLDER, name) for name in (IMD_FILE, DOMAINS_FILE, POPULATION_FILE)]
     landed = land_files("mhclg", "deprivation", paths)
-    frame = parse_imd(paths[0], place, domains_file=paths[1], population_file=paths[2])
-    replace_raw_table(warehouse, "mhclg_imd_lsoa", frame)
+    frame = load_publisher_table(
+        warehouse, "mhclg", "deprivation", "mhclg_imd_lsoa", landed,
+        lambda: parse_imd(paths[0], place, domains_file=paths[1], population_file=paths[2]),
+    )
     metadata = raw_metadata("mhclg_imd_lsoa", frame, landed)
     metadata["lsoas_in_national_decile_1"] = dg.MetadataValue.int(
         int((frame["imd_decile"] == 1).sum())
