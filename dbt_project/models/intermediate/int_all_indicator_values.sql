@@ -1,0 +1,8 @@
+-- Every indicator value, published or computed here, in one shape. Fingertips rows are
+-- published values; local rows are computed from partner data (int_local_indicator_values).
+
+select
+    indicator_id, area_code, area_type, period, period_sortable, sex, age, category_type,
+    category, numerator, denominator, value, lower_ci_95, upper_ci_95, lower_ci_99_8,
+    upper_ci_99_8, compared_to_england, value_note, 'OHID Fingertips' as source
+from {{ ref('int_indicator_values') }}
