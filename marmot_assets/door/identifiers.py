@@ -21,7 +21,7 @@ from marmot_assets.door.contract import normalise
 NHS_NUMBER = re.compile(r"(?<!\d)(\d{3})[ -]?(\d{3})[ -]?(\d{4})(?!\d)")
 # A full UK postcode: outward code, space optional, inward code (digit + two letters).
 POSTCODE = re.compile(
-    r"\b(GIR ?0AA|[A-PR-UWYZ](?:\d[A-HJKPSTUW\d]?|[A-HK-Y]\d[ABEHMNPRVWXY\d]?) ?\d[ABD-HJLNP-UW-Z]{2})\b",
+    r"\b(?:GIR ?0AA|[A-PR-UWYZ](?:\d[A-HJKPSTUW\d]?|[A-HK-Y]\d[ABEHMNPRVWXY\d]?) ?\d[ABD-HJLNP-UW-Z]{2})\b",
     re.IGNORECASE,
 )
 NAME_HEADERS = {"name", "forename", "forenames", "first name", "firstname", "given name",

@@ -199,10 +199,14 @@ def read_xlsx(path: Path, contract: Contract) -> Iterator[pd.DataFrame]:
                 return
     finally:
         book.close()
+    # Name what the best sheet lacked: the header row that matched most columns.
+    best = min(problems, key=lambda e: len(str(e)), default=None)
+    detail = f"; closest: {best.problem}" if best is not None else ""
     raise SourceFileError(
         path,
         "no sheet has a header row with the contract's columns "
-        f"({[c.name for c in contract.columns if c.required]})",
+        f"({[c.name for c in contract.columns if c.required]}){detail}",
+        column=best.column if best is not None else None,
     )
 
 

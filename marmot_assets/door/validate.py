@@ -129,9 +129,8 @@ def validate_chunk(
                 if column.name == contract.keep_only_place:
                     elsewhere_rows |= elsewhere
                 else:
-                    problems.append(
-                        (elsewhere, column.name, f"is not a {column.area} of {place.name}")
-                    )
+                    words = "an LSOA" if column.area == "lsoa" else f"a {column.area.replace('_', ' ')}"
+                    problems.append((elsewhere, column.name, f"is not {words} of {place.name}"))
         if column.minimum is not None:
             problems.append((ok & (values < column.minimum).fillna(False), column.name,
                              f"is below the minimum {column.minimum:g}"))
