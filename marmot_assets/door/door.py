@@ -43,8 +43,9 @@ create table if not exists raw.landing_manifest (
     partner varchar not null, dataset varchar not null, original_name varchar not null,
     sha256 varchar not null, bytes bigint not null, received_at timestamp not null,
     status varchar not null, rows_read bigint, rows_accepted bigint, rows_quarantined bigint,
-    error varchar, landing_path varchar
+    error varchar, landing_path varchar, rows_other_places bigint
 );
+alter table raw.landing_manifest add column if not exists rows_other_places bigint;
 create table if not exists raw.quarantine (
     partner varchar not null, dataset varchar not null, sha256 varchar not null,
     original_name varchar not null, row_number bigint, column_name varchar,
@@ -290,10 +291,13 @@ def _ensure_table(con, contract: Contract, columns: dict[str, str]) -> None:
 
 def _record(con, verdict: Verdict) -> None:
     con.execute(
-        "insert into raw.landing_manifest values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "insert into raw.landing_manifest (partner, dataset, original_name, sha256, bytes, "
+        "received_at, status, rows_read, rows_accepted, rows_quarantined, error, landing_path, "
+        "rows_other_places) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [verdict.partner, verdict.dataset, verdict.original_name, verdict.sha256, verdict.bytes,
          verdict.received_at, verdict.status, verdict.rows_read, verdict.rows_accepted,
-         verdict.rows_quarantined, verdict.error, verdict.landing_path],
+         verdict.rows_quarantined, verdict.error, verdict.landing_path,
+         verdict.rows_other_places],
     )
     if verdict.quarantine and verdict.status != "duplicate":
         frame = pd.DataFrame(verdict.quarantine)

@@ -18,7 +18,11 @@ import pandas as pd
 
 from marmot_assets.door.contract import normalise
 
-NHS_NUMBER = re.compile(r"(?<!\d)(\d{3})[ -]?(\d{3})[ -]?(\d{4})(?!\d)")
+# Ten digits standing alone (optionally 3-3-4 spaced): not a run inside a longer token, so a
+# hex HMAC key that happens to hold ten digits in a row is not mistaken for an NHS number.
+NHS_NUMBER = re.compile(
+    r"(?<![0-9A-Za-z])(\d{3})[ -]?(\d{3})[ -]?(\d{4})(?![0-9A-Za-z])"
+)
 # A full UK postcode: outward code, space optional, inward code (digit + two letters).
 POSTCODE = re.compile(
     r"\b(?:GIR ?0AA|[A-PR-UWYZ](?:\d[A-HJKPSTUW\d]?|[A-HK-Y]\d[ABEHMNPRVWXY\d]?) ?\d[ABD-HJLNP-UW-Z]{2})\b",

@@ -64,7 +64,9 @@ def convert(column: Column, text: pd.Series) -> tuple[pd.Series, pd.Series]:
     if column.type in ("string", "text"):
         return text.where(present, None), pd.Series(False, index=text.index)
     if column.type in ("integer", "number"):
-        numbers = pd.to_numeric(text.str.replace(",", "", regex=False).where(present), errors="coerce")
+        # Thousands separators and a leading pound sign, as spreadsheets write money.
+        cleaned = text.str.replace(",", "", regex=False).str.replace(r"^(-?)£", r"\1", regex=True)
+        numbers = pd.to_numeric(cleaned.where(present), errors="coerce")
         bad = present & numbers.isna()
         if column.type == "integer":
             bad |= present & numbers.notna() & (numbers % 1 != 0)

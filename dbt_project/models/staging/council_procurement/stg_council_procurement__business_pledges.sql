@@ -1,0 +1,33 @@
+-- One row per business. Each delivery is the whole pledge list as it stands, so a business
+-- that withdrew is absent from later files: the latest delivery of each business is kept,
+-- and still_pledged says whether it is in the most recent list.
+with source as (
+    select * from {{ source('raw_council_procurement', 'council_procurement__business_pledges') }}
+),
+
+newest_delivery as (
+    select _sha256 from source order by _received_at desc, _sha256 limit 1
+),
+
+latest as (
+    select *
+    from source
+    qualify row_number() over (
+        partition by business_name order by _received_at desc, _row_number desc
+    ) = 1
+)
+
+select
+    business_name,
+    sector,
+    size_band,
+    ward_code,
+    ward_name,
+    date_pledged,
+    pledges,
+    len(list_filter(string_split(pledges, ';'), p -> trim(p) <> '')) as pledge_count,
+    living_wage_employer,
+    _sha256 in (select _sha256 from newest_delivery) as still_pledged,
+    _sha256 as delivery_sha256,
+    _received_at as received_at
+from latest

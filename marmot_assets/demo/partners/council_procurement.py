@@ -1,0 +1,201 @@
+"""Council procurement: the Transparency Code contracts register (CSV, one snapshot a quarter)
+and the Businesses Committed to a Fairer Coventry pledge list (JSON, one snapshot a quarter).
+
+The register is exported from Excel in Windows-1252 with UK dates and values written
+"1,234,567.00" (no "£": the door's number parser would refuse it, see the contract). Social
+value commitments name the wards they target, most often the most deprived ones. Pledging
+businesses follow population, and fewer in deprived wards pay the Real Living Wage.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+from pathlib import Path
+
+from marmot_assets.demo.partners import ward_table
+
+SNAPSHOTS = [dt.date(2024, 6, 30), dt.date(2024, 9, 30), dt.date(2024, 12, 31),
+             dt.date(2025, 3, 31)]
+
+# --- contracts register ------------------------------------------------------------------------
+# Department -> (contract titles, the word suppliers of that work tend to have in their name).
+DEPARTMENTS = {
+    "Adult Social Care": (["Home care framework", "Supported living services",
+                           "Carers support service", "Reablement service"], "Care"),
+    "Children's Services": (["Family support services", "Residential placements framework",
+                             "Short breaks for disabled children", "Youth offer"], "Community"),
+    "Public Health": (["Family Health and Lifestyle Service", "Drug and alcohol recovery service",
+                       "Sexual health service", "Stop smoking service"], "Health"),
+    "Housing": (["Temporary accommodation - self-contained units", "Housing related support",
+                 "Homelessness prevention service"], "Housing"),
+    "Streetpride and Greenspace": (["Grounds maintenance", "Tree works",
+                                    "Play area refurbishment"], "Landscapes"),
+    "Property Services": (["Building cleaning", "Energy efficiency retrofit",
+                           "Fire safety works"], "Facilities"),
+    "Transport and Highways": (["Highway resurfacing", "Cycle route construction",
+                                "Street lighting LED upgrade"], "Civils"),
+    "Digital Services": (["Telephony platform", "Device recycling and digital inclusion",
+                          "Case management system"], "Digital"),
+}
+CARE = ("Adult Social Care", "Children's Services", "Public Health")
+SUPPLIER_PLACES = ["Midlands", "Arden", "Phoenix", "Godiva", "Canalside", "Spire", "Sowe",
+                   "Sherbourne", "Mercia", "Three Spires", "Warwickshire", "Central"]
+SOCIAL_VALUE = ["{n} apprenticeships for residents of {ward}",
+                "{n} jobs ringfenced for Job Shop clients",
+                "£{money:,} to community food projects in {ward}",
+                "Real Living Wage for all staff on the contract",
+                "{n} work placements for care leavers",
+                "Volunteering days with VCSE groups in {ward}",
+                "Local supply chain spend of £{money:,}"]
+REGISTER_HEADER = ["Reference Number", "Title of Agreement", "Department",
+                   "Description of Goods and Services", "Supplier Name",
+                   "Supplier Company Registration Number", "SME", "VCSE", "Contract Value (£)",
+                   "Start Date", "End Date", "Review Date", "Health Inequalities Lens Review",
+                   "Social Value Commitments"]
+
+
+def _pick(rng, items):
+    return items[int(rng.integers(len(items)))]
+
+
+def _weighted(rng, items, weights):
+    total = sum(weights)
+    return items[int(rng.choice(len(items), p=[w / total for w in weights]))]
+
+
+def _contracts(wards, rng) -> list[dict]:
+    # Suppliers' social value is steered to the most deprived wards.
+    targets = [0.02 + w["deprivation"] ** 2 for w in wards]
+    contracts = []
+    for number in range(1, 401):
+        department = _pick(rng, sorted(DEPARTMENTS))
+        titles, trade = DEPARTMENTS[department]
+        title = _pick(rng, titles)
+        start = dt.date(2019, 4, 1) + dt.timedelta(days=int(rng.integers(0, 6 * 365)))
+        years = int(rng.choice([1, 2, 3, 4, 5], p=[0.2, 0.25, 0.3, 0.15, 0.1]))
+        vcse = department in CARE and rng.random() < 0.35
+        forms = ["CIC", "Trust"] if vcse else ["Ltd", "Limited", "Group Ltd", "Services Ltd"]
+        # Companies House numbers have 8 digits; Excel has stripped the leading zero of some.
+        company = f"{int(rng.integers(1_000_000, 15_000_000)):08d}"
+        if company.startswith("0") and rng.random() < 0.5:
+            company = company.lstrip("0")
+        if vcse and rng.random() < 0.4:
+            company = ""  # a charity that is not a company
+        value = round(float(rng.lognormal(11.5, 1.4)), -2) + 5_000
+        # The lens came in from 2022-23; health and care commissioning uses it most.
+        lens_share = 0.85 if department in CARE else 0.45
+        lens = start >= dt.date(2022, 4, 1) and rng.random() < lens_share
+        commitments = []
+        if value > 100_000 or rng.random() < 0.3:
+            for _ in range(int(rng.integers(1, 4))):
+                commitments.append(_pick(rng, SOCIAL_VALUE).format(
+                    n=int(rng.integers(1, 12)), ward=_weighted(rng, wards, targets)["name"],
+                    money=int(rng.integers(1, 40)) * 1_000))
+        end = start + dt.timedelta(days=365 * years - 1)
+        contracts.append({
+            "reference": f"CCC-{start.year}-{number:04d}", "title": title,
+            "department": department, "description": f"{title} for {department.lower()}",
+            "supplier": f"{_pick(rng, SUPPLIER_PLACES)} {trade} {_pick(rng, forms)}",
+            "company": company, "sme": vcse or value < 2_000_000 and rng.random() < 0.7,
+            "vcse": vcse, "value": value, "start": start, "end": end,
+            "review": end - dt.timedelta(days=180), "lens": lens,
+            "social_value": "; ".join(dict.fromkeys(commitments)),
+        })
+    return contracts
+
+
+def _write_register(folder: Path, contracts, snapshot: dt.date) -> Path:
+    fy = snapshot.year if snapshot.month >= 4 else snapshot.year - 1
+    quarter = {6: 1, 9: 2, 12: 3, 3: 4}[snapshot.month]
+    path = folder / f"contracts_register_{fy}-{(fy + 1) % 100:02d}_Q{quarter}.csv"
+    yes_no, day = ("No", "Yes"), "%d/%m/%Y"
+    with path.open("w", newline="", encoding="cp1252") as f:  # Excel's "CSV" on Windows
+        out = csv.writer(f, lineterminator="\r\n")
+        out.writerow(REGISTER_HEADER)
+        # The register lists the contracts live at the snapshot date.
+        for c in sorted(contracts, key=lambda c: c["reference"]):
+            if c["start"] <= snapshot <= c["end"]:
+                out.writerow([
+                    c["reference"], c["title"], c["department"], c["description"], c["supplier"],
+                    c["company"], yes_no[c["sme"]], yes_no[c["vcse"]], f"{c['value']:,.2f}",
+                    c["start"].strftime(day), c["end"].strftime(day), c["review"].strftime(day),
+                    yes_no[c["lens"]], c["social_value"],
+                ])
+    return path
+
+
+# --- business pledges --------------------------------------------------------------------------
+# Sector -> words a business of that sector puts after its place name.
+SECTORS = {
+    "Retail": ["Bakery", "Pharmacy", "Hardware", "Books"],
+    "Hospitality": ["Cafe", "Kitchen", "Hotel", "Tap House"],
+    "Manufacturing": ["Engineering", "Precision Ltd", "Print", "Castings"],
+    "Construction": ["Builders", "Roofing", "Joinery", "Electrical"],
+    "Professional services": ["Accountants", "Solicitors", "Consulting", "Recruitment"],
+    "Health and care": ["Dental", "Care Homes", "Physiotherapy", "Home Care"],
+    "Digital and technology": ["Digital", "Software", "IT Services", "Studios"],
+    "Logistics": ["Logistics", "Couriers", "Freight", "Removals"],
+    "Education and training": ["Nursery", "Training", "Tutoring", "Driving School"],
+}
+LIVING_WAGE = "Pay the Real Living Wage"
+PLEDGES = ["Recruit locally from the most deprived wards",
+           "Offer work placements to Job Shop clients", "Guaranteed interviews for care leavers",
+           "Support staff mental health and wellbeing", "Buy from local suppliers",
+           "Flexible working for parents and carers", "Give staff time to volunteer locally",
+           "Offer apprenticeships to young people not in education or work"]
+PLACE_WORDS = ["Spon End", "Far Gosford", "Hillfields", "Earlsdon", "Canley", "Tile Hill",
+               "Bell Green", "Stoke", "Coundon", "Whitley", "Wood End", "Radford"]
+SIZES = ["Micro", "Small", "Medium", "Large"]
+
+
+def _businesses(wards, rng) -> list[dict]:
+    premises = [w["population"] for w in wards]  # nothing in the demo says which ward is central
+    businesses, names = [], set()
+    while len(businesses) < 140:
+        sector = _pick(rng, sorted(SECTORS))
+        name = f"{_pick(rng, PLACE_WORDS)} {_pick(rng, SECTORS[sector])}"
+        if name in names:
+            continue
+        names.add(name)
+        ward = _weighted(rng, wards, premises)
+        size = int(rng.choice(4, p=[0.45, 0.3, 0.17, 0.08]))
+        living_wage = rng.random() < 0.5 - 0.25 * ward["deprivation"] + 0.12 * size
+        chosen = sorted(rng.choice(len(PLEDGES), size=int(rng.integers(2, 5)), replace=False))
+        businesses.append({
+            "business_name": name, "sector": sector, "size_band": SIZES[size],
+            "ward_code": ward["code"], "ward_name": ward["name"],
+            "date_pledged": dt.date(2023, 1, 9) + dt.timedelta(days=int(rng.integers(0, 810))),
+            "pledges": "; ".join([LIVING_WAGE] * living_wage + [PLEDGES[i] for i in chosen]),
+            "living_wage_employer": "Yes" if living_wage else "No",
+            # A few withdraw from the network and drop off later lists.
+            "withdrawn": dt.date(2024, 10, 1) if rng.random() < 0.04 else None,
+        })
+    return sorted(businesses, key=lambda b: (b["date_pledged"], b["business_name"]))
+
+
+def _write_pledges(folder: Path, businesses, snapshot: dt.date) -> Path:
+    records = [
+        {k: v for k, v in b.items() if k != "withdrawn"}
+        | {"date_pledged": b["date_pledged"].isoformat()}
+        for b in businesses
+        if b["date_pledged"] <= snapshot and not (b["withdrawn"] and b["withdrawn"] <= snapshot)
+    ]
+    path = folder / f"business_pledges_{snapshot.isoformat()}.json"
+    path.write_text(json.dumps(records, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path
+
+
+def write(inbox: Path, place, lsoas, rng) -> list[Path]:
+    wards = ward_table(lsoas)
+    register = inbox / "council_procurement" / "contracts_register"
+    pledges = inbox / "council_procurement" / "business_pledges"
+    register.mkdir(parents=True, exist_ok=True)
+    pledges.mkdir(parents=True, exist_ok=True)
+    contracts, businesses = _contracts(wards, rng), _businesses(wards, rng)
+    written = []
+    for snapshot in SNAPSHOTS:
+        written.append(_write_register(register, contracts, snapshot))
+        written.append(_write_pledges(pledges, businesses, snapshot))
+    return written

@@ -1,0 +1,65 @@
+"""NHS Coventry and Warwickshire: NCMP child measurements, one CSV per academic year.
+
+Pseudonymised at source: the NHS number becomes ChildKey (keyed HMAC-SHA-256); names, date of
+birth and postcode are not sent. Overweight and obesity rise with deprivation and from
+Reception to Year 6, as the NCMP shows nationally. A few children at the city's schools live
+in a neighbouring authority (skipped by the door) and a few postcodes match no LSOA.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from marmot_assets.demo.generator import OTHER_LSOA_PREFIX
+from marmot_assets.demo.partners.council_job_shop import demo_keys
+
+# DEMO ONLY: a fixed, public key so the demo is byte-stable. A real key belongs to the
+# data-sharing agreement, is held by the NHS, and is read from the environment only.
+DEMO_ONLY_HMAC_KEY = b"DEMO-ONLY-nhs-icb-ncmp-key-never-use-for-real-data"
+
+ACADEMIC_YEARS = ["2021/22", "2022/23", "2023/24"]
+CATEGORIES = ["Underweight", "Healthy weight", "Overweight", "Living with obesity"]
+HEADER = ["ChildKey", "AcademicYear", "SchoolYear", "Sex", "PupilLSOACode", "PopulationBMIcategory"]
+
+
+def _category_chances(school_year: str, dep: float, step: int) -> list[float]:
+    """Underweight, healthy, overweight, obese: Coventry about 22% / 38% overweight or obese."""
+    if school_year == "Reception":
+        under, over, obese = 0.012, 0.12 + 0.02 * dep, 0.065 + 0.07 * dep
+    else:
+        under, over, obese = 0.015, 0.13 + 0.02 * dep, 0.16 + 0.13 * dep
+    obese += 0.003 * step  # rising slowly year on year
+    return [under, 1 - under - over - obese, over, obese]
+
+
+def write(inbox: Path, place, lsoas, rng) -> list[Path]:
+    folder = inbox / "nhs_icb" / "child_measurements"
+    folder.mkdir(parents=True, exist_ok=True)
+    keys = demo_keys("NCMP", DEMO_ONLY_HMAC_KEY)
+    written = []
+    for step, year in enumerate(ACADEMIC_YEARS):
+        rows = []
+        for lsoa in lsoas:
+            dep = lsoa.deprivation
+            for school_year in ("Reception", "Year 6"):
+                # One year's cohort is about 1.3% of residents, more where areas are younger;
+                # about 94% of eligible children are measured.
+                cohort = lsoa.population[0] * 0.0125 * (0.9 + 0.2 * dep) * 0.94
+                n = int(rng.poisson(cohort))
+                # About 3% live over the boundary but attend a city school; 0.5% of home
+                # postcodes match no LSOA.
+                homes = [f"{OTHER_LSOA_PREFIX}{int(o):04d}" if d < 0.03 else "" if d < 0.035
+                         else lsoa.code for d, o in zip(rng.random(n), rng.integers(1, 11, size=n))]
+                males = rng.random(n) < 0.51
+                categories = rng.choice(4, size=n, p=_category_chances(school_year, dep, step))
+                for home, male, category in zip(homes, males, categories):
+                    rows.append([next(keys), year, school_year, "Male" if male else "Female",
+                                 home, CATEGORIES[int(category)]])
+        path = folder / f"ncmp_child_measurements_{year.replace('/', '-')}.csv"
+        with path.open("w", newline="", encoding="utf-8") as f:
+            out = csv.writer(f, lineterminator="\r\n")
+            out.writerow(HEADER)
+            out.writerows(sorted(rows, key=lambda r: (r[2], r[0])))  # by year group, then key
+        written.append(path)
+    return written

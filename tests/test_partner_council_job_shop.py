@@ -1,0 +1,217 @@
+"""The Job Shop's quarterly client exports through the door: record-level, pseudonymised at
+source, into a real DuckDB file whose LSOA -> ward lookup makes the door check that every
+area belongs to the place."""
+
+from __future__ import annotations
+
+import csv
+import logging
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from marmot_assets.config import load_place, read_indicator_catalogue
+from marmot_assets.demo.generator import LOOKUP_FILE, generate_demo_data
+from marmot_assets.demo.partners.council_job_shop import DEMO_ONLY_HMAC_KEY
+from marmot_assets.door.contract import get_contract
+from marmot_assets.door.door import find_identifiers, place_codes, receive
+from marmot_assets.door.identifiers import pseudonymise_value
+
+PLACE = load_place("E08000026")
+CONTRACT = get_contract("council_job_shop/clients")
+HEADER = ["Client key", "LSOA code", "Ward code", "Disability", "Care leaver", "Ex-offender",
+          "Refugee", "Lone parent", "Start date", "Outcome", "Outcome date"]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("job_shop")
+    generate_demo_data(root / "demo", PLACE, read_indicator_catalogue(), inbox_dir=root / "inbox")
+    return root
+
+
+class Door:
+    """A warehouse with the place's LSOA -> ward lookup, and the door in front of it."""
+
+    def __init__(self, demo: Path, tmp_path: Path):
+        self.home = tmp_path / "home"
+        self.con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+        self.con.execute("create schema raw; create table raw.ons_lsoa_ward_lookup "
+                         "(lsoa_code varchar, ward_code varchar, lad_code varchar)")
+        g = PLACE.geography
+        with (demo / "demo" / LOOKUP_FILE).open(newline="", encoding="utf-8") as f:
+            rows = [(r[g.lsoa_field], r[g.ward_field], r[g.lad_field]) for r in csv.DictReader(f)]
+        self.con.executemany("insert into raw.ons_lsoa_ward_lookup values (?, ?, ?)", rows)
+        self.codes = place_codes(self.con, PLACE.name, PLACE.code, PLACE.lists)
+
+    def receive(self, path: Path):
+        return receive(path, CONTRACT, self.con, self.codes, self.home)
+
+    def rows(self, sql: str, *params) -> list[tuple]:
+        return self.con.execute(sql, list(params)).fetchall()
+
+    def quarantine(self, name: str) -> list[tuple]:
+        return self.rows("select row_number, column_name, reason, value from raw.quarantine "
+                         "where original_name = ? order by row_number, column_name", name)
+
+    def table(self) -> list[tuple]:
+        return self.rows("select * exclude (_received_at) from raw.council_job_shop__clients "
+                         "order by _sha256, _row_number")
+
+
+@pytest.fixture
+def door(demo, tmp_path):
+    door = Door(demo, tmp_path)
+    yield door
+    door.con.close()
+
+
+def files(demo: Path) -> list[Path]:
+    return sorted((demo / "inbox" / "council_job_shop" / "clients").iterdir())
+
+
+def csv_rows(path: Path) -> list[list[str]]:
+    with path.open(newline="", encoding="utf-8-sig") as f:
+        return list(csv.reader(f))
+
+
+def write_csv(path: Path, rows: list[list[str]]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as f:
+        csv.writer(f, lineterminator="\r\n").writerows(rows)
+    return path
+
+
+def assert_quarantine(found: list[tuple], expected: list[tuple]) -> None:
+    """Rows and columns exactly, the reason by its telling words, and never a value: the
+    contract is record-level, so a quarantined cell's value is not kept."""
+    assert [(row, column) for row, column, _, _ in found] == [(r, c) for r, c, _ in expected]
+    for (_, _, reason, value), (_, _, words) in zip(found, expected):
+        assert words in reason and value is None
+
+
+def test_every_quarter_loads_whole(demo, door):
+    deliveries = files(demo)
+    assert [p.name for p in deliveries] == [
+        f"job_shop_clients_{y}_Q{q}.csv" for y in ("2023-24", "2024-25") for q in (1, 2, 3, 4)]
+    total = 0
+    for path in deliveries:
+        rows = csv_rows(path)
+        assert rows[0] == HEADER
+        verdict = door.receive(path)
+        assert (verdict.status, verdict.rows_read, verdict.rows_quarantined) == (
+            "loaded", len(rows) - 1, 0), verdict.summary()
+        total += len(rows) - 1
+    assert 5_000 < total < 8_000
+    assert door.rows("select count(*) from raw.council_job_shop__clients")[0][0] == total
+    # Every row is placed by an LSOA or, where the address matched none, by a ward.
+    placed = dict(door.rows(
+        "select lsoa_code is not null, count(*) from raw.council_job_shop__clients "
+        "where (lsoa_code is null) <> (ward_code is null) group by all"))
+    assert placed[True] + placed[False] == total and placed[False] > 100
+    # The Q1 file gave "none" to clients whose outcome a later quarter's file reports.
+    revised = door.rows(
+        "select count(*) from (select client_key, start_date from raw.council_job_shop__clients "
+        "group by all having count(distinct outcome) > 1)")[0][0]
+    assert revised > 100
+
+
+def test_client_keys_are_the_demo_hmac_of_a_client_reference(demo):
+    keys = {r[0] for path in files(demo) for r in csv_rows(path)[1:]}
+    references = {pseudonymise_value(f"JS{n:07d}", DEMO_ONLY_HMAC_KEY) for n in range(1, 5_000)}
+    assert 2_500 < len(keys) and keys <= references
+    assert b"DEMO-ONLY" in DEMO_ONLY_HMAC_KEY  # never mistaken for a data-sharing key
+
+
+def test_demo_is_byte_identical_for_the_same_seed(demo, tmp_path):
+    again = tmp_path / "again"
+    generate_demo_data(again / "demo", PLACE, read_indicator_catalogue(), inbox_dir=again / "inbox")
+    assert [p.read_bytes() for p in files(demo)] == [p.read_bytes() for p in files(again)]
+
+
+def test_more_clients_from_deprived_wards_and_fewer_into_work_with_barriers(demo, door):
+    for path in files(demo):
+        door.receive(path)
+    deprivation = {w.code: w.deprivation for w in PLACE.demo.wards}
+    per_ward = door.rows(
+        "with latest as (select * from raw.council_job_shop__clients qualify row_number() over "
+        "(partition by client_key, start_date order by _received_at desc) = 1) "
+        "select coalesce(l.ward_code, c.ward_code), count(*) from latest c "
+        "left join raw.ons_lsoa_ward_lookup l using (lsoa_code) group by all")
+    lsoas = dict(door.rows("select ward_code, count(*) from raw.ons_lsoa_ward_lookup group by all"))
+    rate = {ward: n / lsoas[ward] for ward, n in per_ward}
+    deprived = [rate[w] for w, d in deprivation.items() if d >= 0.8]
+    affluent = [rate[w] for w, d in deprivation.items() if d <= 0.3]
+    assert min(deprived) > 2 * max(affluent)
+    into_work = dict(door.rows(
+        "with latest as (select * from raw.council_job_shop__clients qualify row_number() over "
+        "(partition by client_key, start_date order by _received_at desc) = 1) "
+        "select disability or care_leaver or ex_offender or refugee or lone_parent, "
+        "avg((outcome = 'job')::int) from latest group by all"))
+    assert into_work[False] > into_work[True] + 0.05
+
+
+def test_bad_rows_are_quarantined_by_row_and_column_without_their_values(demo, door, tmp_path):
+    rows = csv_rows(files(demo)[3])
+    rows[2][8], rows[2][9], rows[2][10] = "15/03/2024", "Job", "01/03/2024"  # job before start
+    rows[3][1], rows[3][2] = "E01000001", ""  # an LSOA of another place
+    rows[4][3] = "Maybe"  # not a yes/no
+    rows[5][9] = "Apprenticeship"  # not an outcome the contract knows
+    rows[6][0] = "JS0001234"  # a raw client reference, not the keyed hash
+    path = write_csv(tmp_path / "job_shop_clients_bad.csv", rows)
+    verdict = door.receive(path)
+    assert verdict.status == "loaded_with_quarantine"
+    assert (verdict.rows_accepted, verdict.rows_quarantined) == (len(rows) - 6, 5)
+    assert_quarantine(door.quarantine(path.name), [
+        (3, "start_date", "greater than outcome_date"),
+        (4, "lsoa_code", "of Coventry"),
+        (5, "disability", "yes/no"),
+        (6, "outcome", "['job', 'training', 'volunteering', 'none']"),
+        (7, "client_key", "[0-9a-f]{64}"),
+    ])
+
+
+def test_missing_column_is_rejected_and_earlier_data_stays(demo, door, tmp_path):
+    assert door.receive(files(demo)[0]).status == "loaded"
+    before = door.table()
+    rows = [r[:9] + r[10:] for r in csv_rows(files(demo)[1])]  # no "Outcome" column
+    path = write_csv(tmp_path / "job_shop_clients_no_outcome.csv", rows)
+    verdict = door.receive(path)
+    assert verdict.status == "rejected"
+    assert "job_shop_clients_no_outcome.csv" in verdict.error
+    assert "column 'outcome'" in verdict.error and "missing" in verdict.error
+    assert door.table() == before
+
+
+def test_a_row_with_neither_lsoa_nor_ward_loads_and_staging_drops_it(demo, door, tmp_path):
+    """The contract cannot say "an LSOA or a ward": the door loads such a row and
+    stg_council_job_shop__clients leaves it out (see its SQL)."""
+    rows = csv_rows(files(demo)[0])
+    rows[2][1] = rows[2][2] = ""
+    path = write_csv(tmp_path / "job_shop_clients_unplaced.csv", rows)
+    verdict = door.receive(path)
+    assert (verdict.status, verdict.rows_quarantined) == ("loaded", 0)
+    assert door.rows("select count(*) from raw.council_job_shop__clients "
+                     "where lsoa_code is null and ward_code is null")[0][0] == 1
+
+
+def test_a_client_name_column_refuses_the_file(demo, door, tmp_path, caplog):
+    caplog.set_level(logging.DEBUG)
+    rows = csv_rows(files(demo)[0])
+    rows = [[*rows[0], "Client name"]] + [[*r, f"Demo Person{i}"] for i, r in enumerate(rows[1:])]
+    path = write_csv(tmp_path / "job_shop_clients_named.csv", rows)
+    verdict = door.receive(path)
+    assert verdict.status == "rejected"
+    assert "column 'Client name'" in verdict.error and "a name" in verdict.error
+    assert "Demo Person" not in verdict.error + caplog.text + str(door.rows(
+        "select * from raw.landing_manifest"))
+    held = door.home / "restricted" / "council_job_shop" / "clients"
+    assert [p.name for p in held.iterdir()] == [f"{verdict.sha256}__{path.name}"]
+    assert not (door.home / "landing").exists()
+    assert door.rows("select count(*) from raw.quarantine")[0][0] == 0
+
+
+def test_a_pseudonymised_key_is_not_taken_for_an_nhs_number(tmp_path):
+    # Demo reference JS0000050 hashes to ...ec4436307964ac86: "4436307964" passes modulus 11.
+    key = pseudonymise_value("JS0000050", DEMO_ONLY_HMAC_KEY)
+    assert find_identifiers(write_csv(tmp_path / "key.csv", [["Client key"], [key]])) is None

@@ -1,0 +1,243 @@
+"""Council procurement's deliveries through the door: the Transparency Code contracts register
+(Windows-1252 CSV from Excel) and the fairer-city business pledge list (JSON), into a real
+DuckDB file whose LSOA -> ward lookup makes the door check that wards belong to the place."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from marmot_assets.config import load_place, read_indicator_catalogue
+from marmot_assets.demo.generator import LOOKUP_FILE, generate_demo_data
+from marmot_assets.door.contract import get_contract
+from marmot_assets.door.door import place_codes, receive
+
+PLACE = load_place("E08000026")
+REGISTER = get_contract("council_procurement/contracts_register")
+PLEDGES = get_contract("council_procurement/business_pledges")
+REGISTER_HEADER = ["Reference Number", "Title of Agreement", "Department",
+                   "Description of Goods and Services", "Supplier Name",
+                   "Supplier Company Registration Number", "SME", "VCSE", "Contract Value (£)",
+                   "Start Date", "End Date", "Review Date", "Health Inequalities Lens Review",
+                   "Social Value Commitments"]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("procurement")
+    generate_demo_data(root / "demo", PLACE, read_indicator_catalogue(), inbox_dir=root / "inbox")
+    return root
+
+
+class Door:
+    """A warehouse with the place's LSOA -> ward lookup, and the door in front of it."""
+
+    def __init__(self, demo: Path, tmp_path: Path):
+        self.home = tmp_path / "home"
+        self.con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+        self.con.execute("create schema raw; create table raw.ons_lsoa_ward_lookup "
+                         "(lsoa_code varchar, ward_code varchar, lad_code varchar)")
+        g = PLACE.geography
+        with (demo / "demo" / LOOKUP_FILE).open(newline="", encoding="utf-8") as f:
+            rows = [(r[g.lsoa_field], r[g.ward_field], r[g.lad_field]) for r in csv.DictReader(f)]
+        self.con.executemany("insert into raw.ons_lsoa_ward_lookup values (?, ?, ?)", rows)
+        self.codes = place_codes(self.con, PLACE.name, PLACE.code, PLACE.lists)
+
+    def receive(self, contract, path: Path):
+        return receive(path, contract, self.con, self.codes, self.home)
+
+    def rows(self, sql: str, *params) -> list[tuple]:
+        return self.con.execute(sql, list(params)).fetchall()
+
+    def quarantine(self, name: str) -> list[tuple]:
+        return self.rows("select row_number, column_name, reason, value from raw.quarantine "
+                         "where original_name = ? order by row_number, column_name", name)
+
+    def table(self, contract) -> list[tuple]:
+        return self.rows(f"select * exclude (_received_at) from raw.{contract.table} "
+                         "order by _sha256, _row_number")
+
+
+@pytest.fixture
+def door(demo, tmp_path):
+    door = Door(demo, tmp_path)
+    yield door
+    door.con.close()
+
+
+def files(demo: Path, dataset: str) -> list[Path]:
+    return sorted((demo / "inbox" / "council_procurement" / dataset).iterdir())
+
+
+def register_rows(path: Path) -> list[list[str]]:
+    with path.open(newline="", encoding="cp1252") as f:
+        return list(csv.reader(f))
+
+
+def write_register(path: Path, rows: list[list[str]]) -> Path:
+    with path.open("w", newline="", encoding="cp1252") as f:
+        csv.writer(f, lineterminator="\r\n").writerows(rows)
+    return path
+
+
+def pledge_records(path: Path) -> list[dict]:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def write_json(path: Path, payload) -> Path:
+    path.write_text(json.dumps(payload, indent=2), encoding="utf-8")
+    return path
+
+
+def assert_quarantine(found: list[tuple], expected: list[tuple]) -> None:
+    """Rows, columns and values exactly (not record-level: a partner sees what was wrong);
+    the reason by its telling words."""
+    assert [(r, c, v) for r, c, _, v in found] == [(r, c, v) for r, c, _, v in expected]
+    for (_, _, reason, _), (_, _, words, _) in zip(found, expected):
+        assert words in reason, reason
+
+
+# --- contracts register ------------------------------------------------------------------------
+def test_every_register_snapshot_loads_whole(demo, door):
+    deliveries = files(demo, "contracts_register")
+    assert [p.name for p in deliveries] == [
+        f"contracts_register_2024-25_Q{q}.csv" for q in (1, 2, 3, 4)]
+    for path in deliveries:
+        raw = path.read_bytes()
+        assert b"\xa3" in raw and b"\r\n" in raw  # Windows-1252 "£", Excel line ends
+        rows = register_rows(path)
+        assert rows[0] == REGISTER_HEADER
+        verdict = door.receive(REGISTER, path)
+        assert (verdict.status, verdict.rows_read, verdict.rows_quarantined) == (
+            "loaded", len(rows) - 1, 0), verdict.summary()
+        assert 120 < verdict.rows_accepted < 250
+    # "£" in free text survives the decoding; "1,234,567.00" is read as a number.
+    assert door.rows("select count(*) from raw.council_procurement__contracts_register "
+                     "where social_value_commitments like '%£%'")[0][0] > 10
+    first = register_rows(deliveries[0])[1]
+    assert door.rows("select contract_value, start_date::varchar from "
+                     "raw.council_procurement__contracts_register where reference = ? limit 1",
+                     first[0]) == [(float(first[8].replace(",", "")),
+                                    "-".join(reversed(first[9].split("/"))))]
+    # Company numbers whose leading zero Excel dropped are kept as sent (staging pads them).
+    assert door.rows("select count(*) from raw.council_procurement__contracts_register "
+                     "where length(supplier_company_number) = 7")[0][0] > 0
+    lens = dict(door.rows("select start_date >= date '2022-04-01', "
+                          "avg(health_inequalities_lens_review::int) "
+                          "from raw.council_procurement__contracts_register group by all"))
+    assert lens[False] == 0 and lens[True] > 0.4
+
+
+def test_register_bad_rows_are_quarantined_with_row_column_and_value(demo, door, tmp_path):
+    rows = register_rows(files(demo, "contracts_register")[0])
+    rows[1][9], rows[1][10] = "01/04/2025", "31/03/2024"  # ends before it starts
+    rows[2][8] = "about £1m"  # not a number (a plain "£1,234,567.00" is read as 1234567)
+    rows[3][12] = "Pending"  # not yes/no
+    rows[4][0] = rows[5][0]  # the same reference twice
+    rows[6][5] = "1234"  # not a Companies House number
+    path = write_register(tmp_path / "contracts_register_bad.csv", rows)
+    verdict = door.receive(REGISTER, path)
+    assert (verdict.status, verdict.rows_quarantined) == ("loaded_with_quarantine", 5)
+    assert_quarantine(door.quarantine(path.name), [
+        (2, "start_date", "greater than end_date", "01/04/2025"),
+        (3, "contract_value", "number", "about £1m"),
+        (4, "health_inequalities_lens_review", "yes/no", "Pending"),
+        (6, None, "duplicates row 5", None),
+        (7, "supplier_company_number", r"[A-Z]{2}\d{6}|\d{6,8}", "1234"),
+    ])
+
+
+def test_register_missing_column_is_rejected_and_earlier_data_stays(demo, door, tmp_path):
+    assert door.receive(REGISTER, files(demo, "contracts_register")[0]).status == "loaded"
+    before = door.table(REGISTER)
+    rows = [r[:12] + r[13:] for r in register_rows(files(demo, "contracts_register")[1])]
+    path = write_register(tmp_path / "contracts_register_no_lens.csv", rows)
+    verdict = door.receive(REGISTER, path)
+    assert verdict.status == "rejected"
+    assert "contracts_register_no_lens.csv" in verdict.error
+    assert "column 'health_inequalities_lens_review'" in verdict.error
+    assert door.table(REGISTER) == before
+
+
+# --- business pledges --------------------------------------------------------------------------
+def test_every_pledge_list_loads_and_a_withdrawn_business_drops_off(demo, door):
+    deliveries = files(demo, "business_pledges")
+    assert [p.name for p in deliveries] == [
+        f"business_pledges_{d}.json"
+        for d in ("2024-06-30", "2024-09-30", "2024-12-31", "2025-03-31")]
+    names = []
+    for path in deliveries:
+        records = pledge_records(path)
+        verdict = door.receive(PLEDGES, path)
+        assert (verdict.status, verdict.rows_read, verdict.rows_quarantined) == (
+            "loaded", len(records), 0), verdict.summary()
+        names.append({r["business_name"] for r in records})
+    assert len(names[0]) < len(names[-1])
+    assert names[1] - names[2]  # someone withdrew between September and December
+    # Pledges are ';'-separated lists; living wage employers pledge to pay the living wage.
+    rows = door.rows("select pledges, living_wage_employer "
+                     "from raw.council_procurement__business_pledges")
+    assert all(len(p.split(";")) >= 2 for p, _ in rows)
+    assert all(("Real Living Wage" in p) == lw for p, lw in rows)
+
+
+def test_living_wage_employers_are_fewer_in_deprived_wards(demo, door):
+    door.receive(PLEDGES, files(demo, "business_pledges")[-1])
+    deprivation = {w.code: w.deprivation for w in PLACE.demo.wards}
+    rows = door.rows("select ward_code, living_wage_employer::int "
+                     "from raw.council_procurement__business_pledges")
+    deprived = [lw for ward, lw in rows if deprivation[ward] >= 0.6]
+    affluent = [lw for ward, lw in rows if deprivation[ward] < 0.4]
+    assert sum(deprived) / len(deprived) < sum(affluent) / len(affluent)
+
+
+def test_pledge_bad_records_are_quarantined(demo, door, tmp_path):
+    records = pledge_records(files(demo, "business_pledges")[0])[:20]
+    records[0]["ward_code"] = "E05000650"  # a ward of another place
+    records[1]["size_band"] = "Huge"
+    records[2]["date_pledged"] = "next spring"
+    path = write_json(tmp_path / "business_pledges_bad.json", records)
+    verdict = door.receive(PLEDGES, path)
+    assert (verdict.status, verdict.rows_accepted, verdict.rows_quarantined) == (
+        "loaded_with_quarantine", 17, 3)
+    assert_quarantine(door.quarantine(path.name), [
+        (1, "ward_code", "of Coventry", "E05000650"),
+        (2, "size_band", "['Micro', 'Small', 'Medium', 'Large']", "Huge"),
+        (3, "date_pledged", "date", "next spring"),
+    ])
+
+
+def test_pledges_in_the_wrong_shape_are_rejected_and_earlier_data_stays(demo, door, tmp_path):
+    assert door.receive(PLEDGES, files(demo, "business_pledges")[0]).status == "loaded"
+    before = door.table(PLEDGES)
+    records = pledge_records(files(demo, "business_pledges")[1])
+    # A CSV sent for a JSON dataset.
+    as_csv = tmp_path / "business_pledges.csv"
+    with as_csv.open("w", newline="", encoding="utf-8") as f:
+        out = csv.DictWriter(f, fieldnames=list(records[0]))
+        out.writeheader()
+        out.writerows(records)
+    verdict = door.receive(PLEDGES, as_csv)
+    assert verdict.status == "rejected" and "is CSV, but council_procurement/business_pledges " \
+        "accepts json" in verdict.error and "business_pledges.csv" in verdict.error
+    # A record without the living wage field.
+    for r in records:
+        del r["living_wage_employer"]
+    missing = write_json(tmp_path / "business_pledges_no_living_wage.json", records)
+    verdict = door.receive(PLEDGES, missing)
+    assert verdict.status == "rejected"
+    assert "business_pledges_no_living_wage.json" in verdict.error
+    assert "column 'living_wage_employer'" in verdict.error
+    assert door.table(PLEDGES) == before
+
+
+def test_demo_is_byte_identical_for_the_same_seed(demo, tmp_path):
+    again = tmp_path / "again"
+    generate_demo_data(again / "demo", PLACE, read_indicator_catalogue(), inbox_dir=again / "inbox")
+    for dataset in ("contracts_register", "business_pledges"):
+        assert [p.read_bytes() for p in files(demo, dataset)] == [
+            p.read_bytes() for p in files(again, dataset)]

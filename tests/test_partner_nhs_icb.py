@@ -1,0 +1,284 @@
+"""NHS NCMP child measurements through the door: record-level files pseudonymised at source,
+and the refusal of any file that still holds an NHS number, a full postcode, a date of birth
+or a name (the file is held in restricted storage, its values never written anywhere)."""
+
+from __future__ import annotations
+
+import csv
+import logging
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from marmot_assets.config import load_place, read_indicator_catalogue
+from marmot_assets.demo.generator import LOOKUP_FILE, OTHER_LSOA_PREFIX, generate_demo_data
+from marmot_assets.demo.partners.nhs_icb import DEMO_ONLY_HMAC_KEY
+from marmot_assets.door.contract import get_contract
+from marmot_assets.door.door import check_file, place_codes, receive
+from marmot_assets.door.identifiers import nhs_number_valid, pseudonymise_csv, pseudonymise_value
+
+PLACE = load_place("E08000026")
+CONTRACT = get_contract("nhs_icb/child_measurements")
+HEADER = ["ChildKey", "AcademicYear", "SchoolYear", "Sex", "PupilLSOACode", "PopulationBMIcategory"]
+
+
+def check_digit(first_nine: str) -> int | None:
+    """The NHS number's modulus-11 check digit, worked out here independently of the door:
+    weights 10 down to 2, check = 11 - (sum mod 11), 11 -> 0, 10 -> no valid number."""
+    check = 11 - sum(int(d) * (10 - i) for i, d in enumerate(first_nine)) % 11
+    return None if check == 10 else check % 11
+
+
+def valid_nhs_numbers(count: int, start: int = 401_023_213) -> list[str]:
+    numbers, prefix = [], start
+    while len(numbers) < count:
+        if (check := check_digit(str(prefix))) is not None:
+            numbers.append(f"{prefix}{check}")
+        prefix += 7
+    return numbers
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("nhs_icb")
+    generate_demo_data(root / "demo", PLACE, read_indicator_catalogue(), inbox_dir=root / "inbox")
+    return root
+
+
+class Door:
+    """A warehouse with the place's LSOA -> ward lookup, and the door in front of it."""
+
+    def __init__(self, demo: Path, tmp_path: Path):
+        self.home = tmp_path / "home"
+        self.con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+        self.con.execute("create schema raw; create table raw.ons_lsoa_ward_lookup "
+                         "(lsoa_code varchar, ward_code varchar, lad_code varchar)")
+        g = PLACE.geography
+        with (demo / "demo" / LOOKUP_FILE).open(newline="", encoding="utf-8") as f:
+            rows = [(r[g.lsoa_field], r[g.ward_field], r[g.lad_field]) for r in csv.DictReader(f)]
+        self.con.executemany("insert into raw.ons_lsoa_ward_lookup values (?, ?, ?)", rows)
+        self.codes = place_codes(self.con, PLACE.name, PLACE.code, PLACE.lists)
+
+    def receive(self, path: Path):
+        return receive(path, CONTRACT, self.con, self.codes, self.home)
+
+    def rows(self, sql: str, *params) -> list[tuple]:
+        return self.con.execute(sql, list(params)).fetchall()
+
+    def quarantine(self, name: str) -> list[tuple]:
+        return self.rows("select row_number, column_name, reason, value from raw.quarantine "
+                         "where original_name = ? order by row_number, column_name", name)
+
+    def table(self) -> list[tuple]:
+        exists = self.rows("select count(*) from information_schema.tables where table_schema = "
+                           "'raw' and table_name = 'nhs_icb__child_measurements'")[0][0]
+        if not exists:
+            return []
+        return self.rows("select * exclude (_received_at) from raw.nhs_icb__child_measurements "
+                         "order by _sha256, _row_number")
+
+
+@pytest.fixture
+def door(demo, tmp_path):
+    door = Door(demo, tmp_path)
+    yield door
+    door.con.close()
+
+
+def files(demo: Path) -> list[Path]:
+    return sorted((demo / "inbox" / "nhs_icb" / "child_measurements").iterdir())
+
+
+def csv_rows(path: Path) -> list[list[str]]:
+    with path.open(newline="", encoding="utf-8-sig") as f:
+        return list(csv.reader(f))
+
+
+def write_csv(path: Path, rows: list[list[str]]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as f:
+        csv.writer(f, lineterminator="\r\n").writerows(rows)
+    return path
+
+
+# --- the demo ----------------------------------------------------------------------------------
+def test_each_academic_year_loads_and_children_living_elsewhere_are_skipped(demo, door):
+    assert [p.name for p in files(demo)] == [
+        "ncmp_child_measurements_2021-22.csv", "ncmp_child_measurements_2022-23.csv",
+        "ncmp_child_measurements_2023-24.csv"]
+    loaded = 0
+    for path in files(demo):
+        rows = csv_rows(path)
+        assert rows[0] == HEADER
+        elsewhere = sum(r[4].startswith(OTHER_LSOA_PREFIX) for r in rows[1:])
+        verdict = door.receive(path)
+        assert verdict.status == "loaded", verdict.summary()
+        assert (verdict.rows_read, verdict.rows_other_places, verdict.rows_quarantined) == (
+            len(rows) - 1, elsewhere, 0)
+        assert 100 < elsewhere and 7_000 < verdict.rows_accepted < 9_500
+        loaded += verdict.rows_accepted
+    assert door.rows("select count(*) from raw.nhs_icb__child_measurements")[0][0] == loaded
+    # Nobody from another place is kept; unmatched postcodes are kept with no LSOA.
+    assert door.rows("select count(*) from raw.nhs_icb__child_measurements m where lsoa_code "
+                     "not in (select lsoa_code from raw.ons_lsoa_ward_lookup)")[0][0] == 0
+    assert door.rows("select count(*) from raw.nhs_icb__child_measurements "
+                     "where lsoa_code is null")[0][0] > 50
+
+
+def test_obesity_rises_with_deprivation_and_school_year(demo, door):
+    for path in files(demo):
+        door.receive(path)
+    deprivation = {w.code: w.deprivation for w in PLACE.demo.wards}
+    obese = door.rows(
+        "select l.ward_code, school_year, avg((bmi_centile_category = 'Living with obesity')::int)"
+        " from raw.nhs_icb__child_measurements join raw.ons_lsoa_ward_lookup l using (lsoa_code)"
+        " group by all")
+    by = {(ward, year): share for ward, year, share in obese}
+    for year in ("Reception", "Year 6"):
+        deprived = sum(by[w, year] for w, d in deprivation.items() if d >= 0.8) / 5
+        affluent = sum(by[w, year] for w, d in deprivation.items() if d <= 0.3) / 5
+        assert deprived > 1.4 * affluent
+    reception = sum(by[w, "Reception"] for w in deprivation) / len(deprivation)
+    year_6 = sum(by[w, "Year 6"] for w in deprivation) / len(deprivation)
+    assert 0.07 < reception < 0.14 and 0.18 < year_6 < 0.30
+
+
+def test_child_keys_are_the_demo_hmac(demo):
+    keys = {r[0] for path in files(demo) for r in csv_rows(path)[1:]}
+    references = {pseudonymise_value(f"NCMP{n:07d}", DEMO_ONLY_HMAC_KEY) for n in range(1, 30_000)}
+    assert 20_000 < len(keys) and keys <= references
+    assert b"DEMO-ONLY" in DEMO_ONLY_HMAC_KEY
+
+
+def test_demo_is_byte_identical_for_the_same_seed(demo, tmp_path):
+    again = tmp_path / "again"
+    generate_demo_data(again / "demo", PLACE, read_indicator_catalogue(), inbox_dir=again / "inbox")
+    assert [p.read_bytes() for p in files(demo)] == [p.read_bytes() for p in files(again)]
+
+
+# --- bad deliveries ----------------------------------------------------------------------------
+def test_bad_rows_are_quarantined_without_their_values(demo, door, tmp_path):
+    rows = csv_rows(files(demo)[0])[:101]
+    for row in rows[1:4]:  # living in the city: rows of other places are skipped, not checked
+        row[4] = door.rows("select min(lsoa_code) from raw.ons_lsoa_ward_lookup")[0][0]
+    rows[1][5] = "Obese"  # the old wording, not the contract's category
+    rows[2][0] = "A1234567"  # a pupil reference, not the keyed hash
+    rows[3][2] = "Year 3"  # the NCMP measures Reception and Year 6 only
+    rows[4][4] = "E0123456"  # not an LSOA code
+    path = write_csv(tmp_path / "ncmp_bad.csv", rows)
+    verdict = door.receive(path)
+    assert (verdict.status, verdict.rows_quarantined) == ("loaded_with_quarantine", 4)
+    found = door.quarantine(path.name)
+    assert [(row, column) for row, column, _, _ in found] == [
+        (2, "bmi_centile_category"), (3, "child_key"), (4, "school_year"), (5, "lsoa_code")]
+    words = ["['Underweight', 'Healthy weight', 'Overweight', 'Living with obesity']",
+             "[0-9a-f]{64}", "['Reception', 'Year 6']", "LSOA code"]
+    for (_, _, reason, value), word in zip(found, words):
+        assert word in reason and value is None  # record-level: values are never kept
+
+
+def test_missing_column_is_rejected_and_earlier_data_stays(demo, door, tmp_path):
+    assert door.receive(files(demo)[0]).status == "loaded"
+    before = door.table()
+    rows = [r[:2] + r[3:] for r in csv_rows(files(demo)[1])]  # no SchoolYear
+    path = write_csv(tmp_path / "ncmp_no_school_year.csv", rows)
+    verdict = door.receive(path)
+    assert verdict.status == "rejected"
+    assert "ncmp_no_school_year.csv" in verdict.error and "column 'school_year'" in verdict.error
+    assert door.table() == before
+
+
+# --- identifiers: refused, held in restricted storage, never written anywhere ------------------
+POSTCODES = ["CV1 5FB", "CV6 5HQ", "CV2 2DX", "CV4 8UW", "CV3 4LF", "B37 7ES"]
+IDENTIFIERS = {
+    # header -> (values for the column, what the door says it looks like)
+    "NHSNumber": (lambda n: valid_nhs_numbers(n), "an NHS number"),
+    "Postcode": (lambda n: [POSTCODES[i % len(POSTCODES)] for i in range(n)], "a full postcode"),
+    "Date of birth": (lambda n: [f"{1 + i % 28:02d}/0{1 + i % 9}/2013" for i in range(n)],
+                      "a date of birth"),
+    "Forename": (lambda n: [["Amara", "Oliver", "Zainab", "Harry"][i % 4] for i in range(n)],
+                 "a name"),
+}
+
+
+@pytest.mark.parametrize("column", list(IDENTIFIERS))
+def test_a_file_holding_identifiers_is_refused_and_held_apart(demo, door, tmp_path, caplog, column):
+    caplog.set_level(logging.DEBUG)
+    assert door.receive(files(demo)[0]).status == "loaded"
+    before = door.table()
+    rows = csv_rows(files(demo)[1])[:60]
+    make_values, kind = IDENTIFIERS[column]
+    values = make_values(len(rows) - 1)
+    rows = [[*rows[0][:3], column, *rows[0][3:]]] + [
+        [*r[:3], v, *r[3:]] for r, v in zip(rows[1:], values)]
+    path = write_csv(tmp_path / f"ncmp_with_{column.replace(' ', '_')}.csv", rows)
+
+    verdict = door.receive(path)
+
+    assert verdict.status == "rejected"
+    assert f"column '{column}'" in verdict.error and kind in verdict.error
+    assert (verdict.rows_read, verdict.rows_accepted, verdict.quarantine) == (0, 0, [])
+    # The values are nowhere: not in the error, the manifest, the quarantine or the log.
+    manifest = str(door.rows("select * from raw.landing_manifest"))
+    quarantine = str(door.rows("select * from raw.quarantine"))
+    for value in set(values):
+        for text in (verdict.error, verdict.summary(), manifest, quarantine, caplog.text):
+            assert value not in text
+    assert door.rows("select status, rows_read, error from raw.landing_manifest "
+                     "where original_name = ?", path.name) == [("rejected", 0, verdict.error)]
+    # Held byte-for-byte, read-only, in restricted storage; never in landing; nothing loaded.
+    held = (door.home / "restricted" / "nhs_icb" / "child_measurements"
+            / f"{verdict.sha256}__{path.name}")
+    assert held.read_bytes() == path.read_bytes()
+    assert held.stat().st_mode & 0o777 == 0o400
+    assert (door.home / "restricted").stat().st_mode & 0o777 == 0o700
+    landed = [p.name for p in (door.home / "landing").rglob("*") if p.is_file()]
+    assert len(landed) == 1 and verdict.sha256 not in landed[0]
+    assert door.table() == before
+    # `marmot check-file` gives the partner the same verdict before sending.
+    assert check_file(path, CONTRACT, door.codes).status == "rejected"
+
+
+def test_nhs_numbers_anywhere_refuse_the_file_even_spaced(demo, door, tmp_path):
+    rows = csv_rows(files(demo)[2])[:30]
+    number = valid_nhs_numbers(1, start=943_476_591)[0]
+    rows[7][0] = f"{number[:3]} {number[3:6]} {number[6:]}"  # in place of the child key
+    path = write_csv(tmp_path / "ncmp_unpseudonymised.csv", rows)
+    verdict = door.receive(path)
+    assert verdict.status == "rejected" and "column 'ChildKey'" in verdict.error
+    assert number not in verdict.error and rows[7][0] not in verdict.error
+    assert door.table() == []
+
+
+# --- the partner-side tools --------------------------------------------------------------------
+def test_nhs_number_valid_follows_modulus_11():
+    numbers = valid_nhs_numbers(25)
+    assert all(nhs_number_valid(n) for n in numbers)
+    for n in numbers:  # any other last digit is wrong
+        wrong = [f"{n[:9]}{d}" for d in range(10) if d != int(n[9])]
+        assert not any(nhs_number_valid(w) for w in wrong)
+    # A prefix whose check would be 10 has no valid number at all.
+    prefix = next(str(p) for p in range(401_023_213, 401_023_400) if check_digit(str(p)) is None)
+    assert not any(nhs_number_valid(f"{prefix}{d}") for d in range(10))
+    assert not nhs_number_valid(numbers[0][:9])  # too short
+    assert not nhs_number_valid(numbers[0] + "0")  # too long
+    assert not nhs_number_valid(f"{numbers[0][:4]}x{numbers[0][5:]}")
+
+
+def test_pseudonymise_csv_is_stable_per_key_and_differs_between_keys(tmp_path):
+    source = write_csv(tmp_path / "extract.csv", [
+        ["NHSNumber", "SchoolYear", "PopulationBMIcategory"],
+        *[[n, "Year 6", "Healthy weight"] for n in valid_nhs_numbers(20)],
+    ])
+    key_a, key_b = b"a" * 32, b"b" * 32
+    first, second, other = tmp_path / "a1.csv", tmp_path / "a2.csv", tmp_path / "b.csv"
+    assert pseudonymise_csv(source, first, ["NHSNumber"], key_a) == 20
+    pseudonymise_csv(source, second, ["nhsnumber"], key_a)  # header matched in any case
+    pseudonymise_csv(source, other, ["NHSNumber"], key_b)
+    assert first.read_bytes() == second.read_bytes()
+    a_rows, b_rows, original = csv_rows(first), csv_rows(other), csv_rows(source)
+    assert a_rows[0] == original[0] and [r[1:] for r in a_rows] == [r[1:] for r in original]
+    for a, b, o in zip(a_rows[1:], b_rows[1:], original[1:]):
+        assert a[0] == pseudonymise_value(o[0], key_a) and len(a[0]) == 64
+        assert a[0] != b[0] and o[0] not in first.read_text()
+    assert len({r[0] for r in a_rows[1:]}) == 20
