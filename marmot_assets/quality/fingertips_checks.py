@@ -19,7 +19,7 @@ def fingertips_expectations(indicator_ids: list[int]) -> list:
     return [
         E.ExpectTableRowCountToBeBetween(min_value=1),
         E.ExpectColumnValuesToNotBeNull(column="area_code"),
-        E.ExpectColumnValuesToMatchRegex(column="area_code", regex=r"^E(92|12|0[6-9]|05)\d{6}$"),
+        E.ExpectColumnValuesToMatchRegex(column="area_code", regex=r"^E(?:92|12|0[6-9]|05)\d{6}$"),
         E.ExpectColumnValuesToBeInSet(column="indicator_id", value_set=indicator_ids),
         E.ExpectColumnPairValuesAToBeGreaterThanB(
             column_A="value", column_B="lower_ci_95", or_equal=True,

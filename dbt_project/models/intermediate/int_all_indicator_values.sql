@@ -6,3 +6,7 @@ select
     category, numerator, denominator, value, lower_ci_95, upper_ci_95, lower_ci_99_8,
     upper_ci_99_8, compared_to_england, value_note, 'OHID Fingertips' as source
 from {{ ref('int_indicator_values') }}
+
+union all by name
+
+select * from {{ ref('int_local_indicator_values') }}
