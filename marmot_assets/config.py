@@ -128,6 +128,8 @@ class MarmotSettings(BaseSettings):
     # Optional override of where source files are read from in demo mode (for example a folder
     # of real published files laid out like the demo folder).
     source_dir: Path | None = None
+    # DuckDB's memory limit for the warehouse connection (beyond it, DuckDB spills to disk).
+    duckdb_memory_limit: str = "1GB"
 
     @classmethod
     def settings_customise_sources(

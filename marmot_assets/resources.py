@@ -78,7 +78,15 @@ RAW_TABLES: dict[str, dict[str, str]] = {
 def warehouse_resource() -> DuckDBResource:
     settings = get_settings()
     settings.home.mkdir(parents=True, exist_ok=True)
-    return DuckDBResource(database=str(settings.warehouse_path))
+    # A memory limit makes DuckDB spill large deliveries to disk instead of holding them:
+    # the door stages a whole file in a temporary table before its one-transaction write.
+    return DuckDBResource(
+        database=str(settings.warehouse_path),
+        connection_config={
+            "memory_limit": settings.duckdb_memory_limit,
+            "temp_directory": str(settings.home / "duckdb_tmp"),
+        },
+    )
 
 
 def replace_raw_table(warehouse: DuckDBResource, table: str, frame: pd.DataFrame) -> int:

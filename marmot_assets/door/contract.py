@@ -61,6 +61,14 @@ class RowRule(BaseModel):
     right: str
 
 
+class Redaction(BaseModel):
+    """Blank ``column`` on rows where the boolean column ``when`` is true, before anything is
+    written: free text a partner flags as holding personal data never reaches the warehouse."""
+
+    column: str
+    when: str
+
+
 class Contract(BaseModel):
     partner: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     dataset: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
@@ -80,6 +88,7 @@ class Contract(BaseModel):
     # Files that cover a wider area than the place (a police force's whole area): rows whose
     # code in this area column belongs to another place are skipped, not quarantined.
     keep_only_place: str | None = None
+    redact: list[Redaction] = []
     # API sources: "module:function" returning [(file name, bytes)] for live mode; each
     # payload goes through the door exactly as a dropped file would.
     fetcher: str | None = None
@@ -90,6 +99,7 @@ class Contract(BaseModel):
         named = [*self.key, *(r.left for r in self.row_rules), *(r.right for r in self.row_rules)]
         if self.keep_only_place:
             named.append(self.keep_only_place)
+        named += [name for r in self.redact for name in (r.column, r.when)]
         for name in named:
             if name not in names:
                 raise ValueError(f"{self.partner}/{self.dataset}: unknown column {name!r}")

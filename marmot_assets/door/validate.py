@@ -172,6 +172,9 @@ def validate_chunk(
                 "reason": reason,
                 "value": None if sensitive else str(chunk.at[row, column])[:200],
             })
+    for redaction in contract.redact:
+        flagged = typed[redaction.when].fillna(False).astype(bool)
+        typed.loc[flagged.to_numpy(), redaction.column] = None
     quarantine.sort(key=lambda q: q["row_number"])
     keep = ~(bad_rows | elsewhere_rows).to_numpy()
     return typed[keep], quarantine, int(elsewhere_rows.sum())

@@ -1,0 +1,89 @@
+"""Nomis: the claimant count (dataset NM_162_1) for the place's LSOAs, as CSV.
+
+The fetcher only downloads: what comes back is written to the drop folder and goes through
+the door like any delivered file (marmot_assets.raw.partners.fetch_into_inbox), so a changed
+header is rejected there, naming the missing column.
+
+Request (brief, section 5):
+- ``geography=<local authority code>TYPE<n>``: every LSOA within the place. The LSOA type
+  follows the place's geography vintage, so codes match raw.ons_lsoa_ward_lookup (the door
+  quarantines LSOAs the place does not have): TYPE298 = 2011 LSOAs, TYPE151 = 2021 LSOAs.
+  Not checked against the live service from here (no network); should Nomis want its own
+  numeric id as the parent instead of the GSS code, only ``query`` changes.
+- the last 12 months, total gender, all ages 16+, both the count (measure 1) and the share of
+  residents aged 16-64 (measure 2); revised months are fetched again and staging keeps the
+  latest delivery of each.
+- ``select=`` pins the columns, so a Nomis default change cannot reshape the file.
+- Nomis returns at most 25,000 rows a call: page with ``recordoffset`` while a page is full.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import os
+
+import requests
+
+from marmot_assets.config import PlaceConfig
+from marmot_assets.ingest.http import get_bytes
+
+DATASET = "NM_162_1"
+BASE_URL = f"https://www.nomisweb.co.uk/api/v01/dataset/{DATASET}.data.csv"
+URL_VARIABLE = "MARMOT_NOMIS_URL"  # e.g. a mirror, or a test server
+PAGE_ROWS = 25_000  # Nomis's maximum rows per call
+COLUMNS = ["DATE", "DATE_NAME", "GEOGRAPHY_CODE", "GEOGRAPHY_NAME", "GEOGRAPHY_TYPE",
+           "GENDER_NAME", "AGE_NAME", "MEASURE_NAME", "MEASURES_NAME", "OBS_VALUE"]
+LSOA_TYPES = {"11": "TYPE298", "21": "TYPE151"}  # LSOA vintage -> Nomis geography type
+
+
+def lsoa_type(place: PlaceConfig) -> str:
+    """Nomis geography type of the place's LSOAs, from the lookup field (LSOA11CD, LSOA21CD)."""
+    field = place.geography.lsoa_field.upper()
+    vintage = field.removeprefix("LSOA")[:2]
+    if vintage not in LSOA_TYPES:
+        raise ValueError(f"no Nomis LSOA geography type for lookup field {field!r}")
+    return LSOA_TYPES[vintage]
+
+
+def query(place: PlaceConfig) -> dict[str, str]:
+    return {
+        "geography": f"{place.code}{lsoa_type(place)}",
+        "date": "latestMINUS11-latest",
+        "gender": "0",
+        "age": "0",
+        "measure": "1,2",
+        "measures": "20100",
+        "select": ",".join(COLUMNS),
+    }
+
+
+def _data_rows(page: bytes) -> int:
+    """Records below the header (parsed, since a quoted field may hold a newline)."""
+    text = page.decode("utf-8-sig", errors="replace")
+    return max(sum(1 for record in csv.reader(io.StringIO(text)) if record) - 1, 0)
+
+
+def _without_header(page: bytes) -> bytes:
+    return page.split(b"\n", 1)[1] if b"\n" in page else b""
+
+
+def fetch_claimant_count(
+    session: requests.Session, place: PlaceConfig, contract
+) -> list[tuple[str, bytes]]:
+    """One CSV (the pages joined under the first page's header), named after the place and
+    the payload's digest so each distinct download is one delivery."""
+    url = os.environ.get(URL_VARIABLE, BASE_URL)
+    params = query(place)
+    pages, offset = [], 0
+    while True:
+        page = get_bytes(session, url, {**params, "recordoffset": str(offset)})
+        pages.append(page if not pages else _without_header(page))
+        if _data_rows(page) < PAGE_ROWS:
+            break
+        offset += PAGE_ROWS
+    # Each page ends its last row with a newline before the next page's rows follow.
+    body = b"".join(p if p.endswith(b"\n") else p + b"\n" for p in pages if p)
+    digest = hashlib.sha256(body).hexdigest()[:12]
+    return [(f"{DATASET}_{place.code}_{digest}.csv", body)]

@@ -1,0 +1,200 @@
+"""DWP claimant count via Nomis (NM_162_1): demo files and the live fetcher against a real
+HTTP server on 127.0.0.1, both through the door."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from marmot_assets.config import DBT_PROJECT_DIR, get_settings, load_place, read_indicator_catalogue
+from marmot_assets.demo.generator import LOOKUP_FILE, generate_demo_data
+from marmot_assets.door.contract import get_contract
+from marmot_assets.door.door import place_codes, receive
+from marmot_assets.ingest import nomis
+from marmot_assets.ingest.errors import SourceFileError
+from marmot_assets.ingest.http import make_session
+from marmot_assets.raw.partners import fetch_into_inbox
+
+CONTRACT = get_contract("dwp_nomis/claimant_count")
+COLUMNS = ["DATE", "DATE_NAME", "GEOGRAPHY_CODE", "GEOGRAPHY_NAME", "GEOGRAPHY_TYPE",
+           "GENDER_NAME", "AGE_NAME", "MEASURE_NAME", "MEASURES_NAME", "OBS_VALUE"]
+PATH = "/api/v01/dataset/NM_162_1.data.csv"
+STAGING = DBT_PROJECT_DIR / "models" / "staging" / "dwp_nomis" / "stg_dwp_nomis__claimant_count.sql"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    root = tmp_path_factory.mktemp("dwp_nomis")
+    place = load_place("E08000026")
+    generate_demo_data(root / "demo", place, read_indicator_catalogue(), inbox_dir=root / "inbox")
+    return root, place
+
+
+@pytest.fixture
+def warehouse(demo, tmp_path):
+    root, place = demo
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    con.execute("create schema raw")
+    con.execute("create table raw.ons_lsoa_ward_lookup (lsoa_code varchar, ward_code varchar, "
+                "lad_code varchar)")
+    g = place.geography
+    with (root / "demo" / LOOKUP_FILE).open(newline="", encoding="utf-8") as f:
+        rows = [(r[g.lsoa_field], r[g.ward_field], r[g.lad_field]) for r in csv.DictReader(f)]
+    con.executemany("insert into raw.ons_lsoa_ward_lookup values (?, ?, ?)", rows)
+    yield con, place_codes(con, place.name, place.code, place.lists)
+    con.close()
+
+
+def demo_files(demo) -> list[Path]:
+    return sorted((demo[0] / "inbox" / "dwp_nomis" / "claimant_count").iterdir())
+
+
+def nomis_csv(rows: list[list[str]], header: list[str] = COLUMNS) -> bytes:
+    """A reply as Nomis writes it: every field quoted."""
+    buffer = io.StringIO()
+    out = csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\n")
+    out.writerow(header)
+    out.writerows(rows)
+    return buffer.getvalue().encode()
+
+
+def demo_rows(demo, n: int) -> list[list[str]]:
+    with demo_files(demo)[0].open(newline="", encoding="utf-8") as f:
+        return list(csv.reader(f))[1 : n + 1]
+
+
+@pytest.fixture
+def nomis_server(http_server, monkeypatch):
+    monkeypatch.setenv(nomis.URL_VARIABLE, http_server.base_url + PATH)
+    return http_server
+
+
+def test_demo_writes_monthly_nomis_csv(demo):
+    files = demo_files(demo)
+    assert [p.name for p in files] == [f"NM_162_1_E08000026_2024-{m:02d}.csv" for m in range(1, 13)]
+    lines = files[0].read_text(encoding="utf-8").splitlines()
+    assert lines[0] == ",".join(f'"{c}"' for c in COLUMNS)
+    assert all(re.fullmatch(r'"[^"]*"(,"[^"]*")*', line) for line in lines)  # all quoted
+    rows = list(csv.reader(lines[1:]))
+    assert {r[7] for r in rows} == {"Claimant count",
+                                    "Claimants as a proportion of residents aged 16-64"}
+    assert all(int(r[9]) % 5 == 0 for r in rows if r[7] == "Claimant count")
+
+
+def test_demo_is_deterministic(demo, tmp_path):
+    generate_demo_data(tmp_path / "demo", demo[1], read_indicator_catalogue(),
+                       inbox_dir=tmp_path / "inbox")
+    again = sorted((tmp_path / "inbox" / "dwp_nomis" / "claimant_count").iterdir())
+    assert [p.read_bytes() for p in again] == [p.read_bytes() for p in demo_files(demo)]
+
+
+def test_demo_months_load_and_staging_pivots_with_a_gradient(demo, warehouse, tmp_path):
+    con, codes = warehouse
+    verdicts = [receive(p, CONTRACT, con, codes, tmp_path / "home") for p in demo_files(demo)]
+    lsoas = len(codes.lsoa)
+    assert {v.status for v in verdicts} == {"loaded"}
+    assert [v.rows_accepted for v in verdicts] == [2 * lsoas] * 12
+    source = STAGING.read_text().replace(
+        "{{ source('raw_dwp_nomis', 'dwp_nomis__claimant_count') }}",
+        "raw.dwp_nomis__claimant_count")
+    con.execute(f"create view staged as {source}")
+    assert con.execute("select count(*), count(claimants), "
+                       "count(claimants_percent_of_residents_16_64) from staged").fetchone() == (
+        12 * lsoas, 12 * lsoas, 12 * lsoas)
+    # Claimant rates are higher where deprivation is: Foleshill against Wainbody.
+    con.execute("create table wards as select * from read_csv(?)",
+                [str(demo[0] / "demo" / LOOKUP_FILE)])
+    rates = dict(con.execute(
+        "select w.WD19NM, avg(s.claimants_percent_of_residents_16_64) from staged s "
+        "join wards w on w.LSOA11CD = s.lsoa_code group by 1").fetchall())
+    assert rates["Foleshill"] > 2 * rates["Wainbody"]
+
+
+def test_live_fetch_pages_by_recordoffset(demo, warehouse, nomis_server, monkeypatch, tmp_path):
+    monkeypatch.setattr(nomis, "PAGE_ROWS", 4)
+    rows = demo_rows(demo, 9)
+    nomis_server.route(PATH, (200, {}, nomis_csv(rows[:4])), (200, {}, nomis_csv(rows[4:8])),
+                       (200, {}, nomis_csv(rows[8:])))
+    [(name, body)] = nomis.fetch_claimant_count(make_session(), demo[1], CONTRACT)
+
+    queries = nomis_server.requests[PATH]
+    assert [q["recordoffset"] for q in queries] == [["0"], ["4"], ["8"]]
+    first = queries[0]
+    assert first["geography"] == ["E08000026TYPE298"]  # the place's 2011 LSOAs
+    assert first["select"] == [",".join(COLUMNS)]
+    assert (first["measure"], first["measures"], first["gender"], first["age"]) == (
+        ["1,2"], ["20100"], ["0"], ["0"])
+    assert first["date"] == ["latestMINUS11-latest"]
+    assert body == nomis_csv(rows)  # one header, the pages' rows in order
+    assert re.fullmatch(r"NM_162_1_E08000026_[0-9a-f]{12}\.csv", name)
+
+    path = tmp_path / name
+    path.write_bytes(body)
+    con, codes = warehouse
+    v = receive(path, CONTRACT, con, codes, tmp_path / "home")
+    assert (v.status, v.rows_accepted) == ("loaded", 9)
+
+
+def test_live_fetch_retries_a_server_error(demo, nomis_server):
+    rows = demo_rows(demo, 2)
+    nomis_server.route(PATH, (500, {}, b"Internal Server Error"), (200, {}, nomis_csv(rows)))
+    [(_, body)] = nomis.fetch_claimant_count(make_session(), demo[1], CONTRACT)
+    assert body == nomis_csv(rows)
+    assert len(nomis_server.requests[PATH]) == 2
+
+
+def test_live_fetch_gives_up_on_a_lasting_error(demo, nomis_server):
+    nomis_server.route(PATH, (503, {}, b"Service Unavailable"))
+    with pytest.raises(SourceFileError, match="HTTP 503"):
+        nomis.fetch_claimant_count(make_session(retries=2), demo[1], CONTRACT)
+
+
+def test_live_fetch_through_the_asset_path_and_a_changed_header_is_rejected(
+    demo, warehouse, nomis_server, marmot_home, tmp_path
+):
+    """fetch_into_inbox resolves the contract's fetcher; the door rejects a reshaped reply."""
+    header = [("VALUE" if c == "OBS_VALUE" else c) for c in COLUMNS]
+    nomis_server.route(PATH, (200, {}, nomis_csv(demo_rows(demo, 3), header)))
+    [path] = fetch_into_inbox(CONTRACT)
+    assert path.parent == get_settings().home / "inbox" / "dwp_nomis" / "claimant_count"
+    con, codes = warehouse
+    v = receive(path, CONTRACT, con, codes, tmp_path / "home")
+    assert v.status == "rejected"
+    assert path.name in v.error and "obs_value" in v.error
+
+
+def test_bad_rows_quarantined_and_earlier_data_unchanged(demo, warehouse, tmp_path):
+    con, codes = warehouse
+    assert receive(demo_files(demo)[0], CONTRACT, con, codes, tmp_path / "home").status == "loaded"
+    before = con.execute("select * from raw.dwp_nomis__claimant_count order by all").fetchall()
+
+    good = demo_rows(demo, 2)
+    month = [["2024-02", "February 2024", *r[2:]] for r in good]
+    other_place = [*month[0][:2], "E01980001", "Birmingham 001A", *month[0][4:]]
+    negative = [*month[1][:5], "Male", *month[1][6:9], "-5"]
+    duplicate = list(month[0])
+    path = tmp_path / "NM_162_1_E08000026_2024-02.csv"
+    path.write_bytes(nomis_csv([*month, other_place, negative, duplicate]))
+    v = receive(path, CONTRACT, con, codes, tmp_path / "home")
+    assert v.status == "loaded_with_quarantine"
+    assert (v.rows_read, v.rows_accepted, v.rows_quarantined) == (5, 2, 3)
+    found = {(q["row_number"], q["column_name"]): q["reason"] for q in v.quarantine}
+    assert "lsoa of coventry" in found[(4, "geography_code")].lower()
+    assert "below the minimum" in found[(5, "obs_value")]
+    assert "duplicates row 2" in found[(6, None)]
+    after = con.execute("select * from raw.dwp_nomis__claimant_count "
+                        "where _sha256 <> ? order by all", [v.sha256]).fetchall()
+    assert after == before
+
+
+def test_geography_type_follows_the_lookup_vintage(demo):
+    place = demo[1]
+    assert nomis.lsoa_type(place) == "TYPE298"
+    lsoa21 = place.model_copy(update={"geography": place.geography.model_copy(
+        update={"lsoa_field": "LSOA21CD"})})
+    assert nomis.query(lsoa21)["geography"] == "E08000026TYPE151"
