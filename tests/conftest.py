@@ -93,3 +93,38 @@ def http_server(monkeypatch):
     yield server
     server.httpd.shutdown()
     server.httpd.server_close()
+
+
+@pytest.fixture(scope="session")
+def demo_root(tmp_path_factory) -> Path:
+    """The demo publisher files (demo/) and partner deliveries (inbox/), written once for the
+    whole session. Tests read them; a test that needs to change a file copies it first."""
+    from marmot_assets.config import read_indicator_catalogue
+    from marmot_assets.demo.generator import generate_demo_data
+
+    root = tmp_path_factory.mktemp("demo")
+    generate_demo_data(root / "demo", load_place("E08000026"), read_indicator_catalogue(),
+                       inbox_dir=root / "inbox")
+    return root
+
+
+def lookup_warehouse(database: Path, demo_root: Path, place):
+    """A real DuckDB file holding the place's demo LSOA -> ward lookup, as the door reads it
+    to check that area codes belong to the place. Returns (connection, PlaceCodes)."""
+    import csv
+
+    import duckdb
+
+    from marmot_assets.demo.generator import LOOKUP_FILE
+    from marmot_assets.door.door import place_codes
+
+    con = duckdb.connect(str(database))
+    con.execute("create schema if not exists raw; create table raw.ons_lsoa_ward_lookup "
+                "(lsoa_code varchar, lsoa_name varchar, ward_code varchar, ward_name varchar, "
+                "lad_code varchar)")
+    g = place.geography
+    fields = (g.lsoa_field, g.lsoa_name_field, g.ward_field, g.ward_name_field, g.lad_field)
+    with (demo_root / "demo" / LOOKUP_FILE).open(newline="", encoding="utf-8") as f:
+        rows = [tuple(r[name] for name in fields) for r in csv.DictReader(f)]
+    con.executemany("insert into raw.ons_lsoa_ward_lookup values (?, ?, ?, ?, ?)", rows)
+    return con, place_codes(con, place.name, place.code, place.lists)

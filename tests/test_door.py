@@ -6,7 +6,6 @@ real DuckDB file holding the place's real ward and LSOA codes (ONS lookup in ../
 
 from __future__ import annotations
 
-import csv
 import hashlib
 
 import duckdb

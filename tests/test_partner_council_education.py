@@ -8,16 +8,17 @@ import csv
 import zipfile
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import openpyxl
 import pytest
 
-from marmot_assets.config import load_place, read_indicator_catalogue
-from marmot_assets.demo.generator import LOOKUP_FILE, DemoLsoa, generate_demo_data
+from conftest import lookup_warehouse
+
+from marmot_assets.config import load_place
+from marmot_assets.demo.generator import LOOKUP_FILE, DemoLsoa
 from marmot_assets.demo.partners import council_education
 from marmot_assets.door.contract import get_contract
-from marmot_assets.door.door import place_codes, receive
+from marmot_assets.door.door import receive
 
 PLACE = load_place("E08000026")
 DEPRIVED = {"Foleshill", "St Michael's", "Henley", "Longford"}  # demo deprivation >= 0.8
@@ -25,10 +26,8 @@ AFFLUENT = {"Wainbody", "Earlsdon", "Bablake", "Whoberley"}  # demo deprivation 
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("education")
-    generate_demo_data(root / "demo", PLACE, read_indicator_catalogue(), inbox_dir=root / "inbox")
-    return root
+def demo(demo_root) -> Path:
+    return demo_root
 
 
 def lookup_rows(demo: Path) -> list[dict[str, str]]:
@@ -41,15 +40,7 @@ class Door:
 
     def __init__(self, demo: Path, tmp_path: Path):
         self.home = tmp_path / "home"
-        self.con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
-        self.con.execute("create schema raw; create table raw.ons_lsoa_ward_lookup "
-                         "(lsoa_code varchar, ward_code varchar, lad_code varchar)")
-        g = PLACE.geography
-        self.con.executemany(
-            "insert into raw.ons_lsoa_ward_lookup values (?, ?, ?)",
-            [(r[g.lsoa_field], r[g.ward_field], r[g.lad_field]) for r in lookup_rows(demo)],
-        )
-        self.codes = place_codes(self.con, PLACE.name, PLACE.code, PLACE.lists)
+        self.con, self.codes = lookup_warehouse(tmp_path / "warehouse.duckdb", demo, PLACE)
 
     def receive(self, dataset: str, path: Path):
         return receive(path, get_contract(f"council_education/{dataset}"), self.con, self.codes,

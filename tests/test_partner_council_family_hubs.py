@@ -7,25 +7,24 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pytest
 
-from marmot_assets.config import load_place, read_indicator_catalogue
-from marmot_assets.demo.generator import LOOKUP_FILE, DemoLsoa, generate_demo_data
+from conftest import lookup_warehouse
+
+from marmot_assets.config import load_place
+from marmot_assets.demo.generator import LOOKUP_FILE, DemoLsoa
 from marmot_assets.demo.partners import council_family_hubs
 from marmot_assets.door.contract import get_contract
-from marmot_assets.door.door import place_codes, receive
+from marmot_assets.door.door import receive
 
 PLACE = load_place("E08000026")
 CONTRACT = get_contract("council_family_hubs/contacts")
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("family_hubs")
-    generate_demo_data(root / "demo", PLACE, read_indicator_catalogue(), inbox_dir=root / "inbox")
-    return root
+def demo(demo_root) -> Path:
+    return demo_root
 
 
 def lookup_rows(demo: Path) -> list[dict[str, str]]:
@@ -36,13 +35,7 @@ def lookup_rows(demo: Path) -> list[dict[str, str]]:
 @pytest.fixture
 def door(demo, tmp_path):
     """(receive(path), sql(query, *params)) over a warehouse holding the place's lookup."""
-    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
-    con.execute("create schema raw; create table raw.ons_lsoa_ward_lookup "
-                "(lsoa_code varchar, ward_code varchar, lad_code varchar)")
-    g = PLACE.geography
-    con.executemany("insert into raw.ons_lsoa_ward_lookup values (?, ?, ?)",
-                    [(r[g.lsoa_field], r[g.ward_field], r[g.lad_field]) for r in lookup_rows(demo)])
-    codes = place_codes(con, PLACE.name, PLACE.code, PLACE.lists)
+    con, codes = lookup_warehouse(tmp_path / "warehouse.duckdb", demo, PLACE)
 
     def deliver(path: Path):
         return receive(path, CONTRACT, con, codes, tmp_path / "home")

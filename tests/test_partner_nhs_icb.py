@@ -8,14 +8,15 @@ import csv
 import logging
 from pathlib import Path
 
-import duckdb
 import pytest
 
+from conftest import lookup_warehouse
+
 from marmot_assets.config import load_place, read_indicator_catalogue
-from marmot_assets.demo.generator import LOOKUP_FILE, OTHER_LSOA_PREFIX, generate_demo_data
+from marmot_assets.demo.generator import OTHER_LSOA_PREFIX, generate_demo_data
 from marmot_assets.demo.partners.nhs_icb import DEMO_ONLY_HMAC_KEY
 from marmot_assets.door.contract import get_contract
-from marmot_assets.door.door import check_file, place_codes, receive
+from marmot_assets.door.door import check_file, receive
 from marmot_assets.door.identifiers import nhs_number_valid, pseudonymise_csv, pseudonymise_value
 
 PLACE = load_place("E08000026")
@@ -40,10 +41,8 @@ def valid_nhs_numbers(count: int, start: int = 401_023_213) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("nhs_icb")
-    generate_demo_data(root / "demo", PLACE, read_indicator_catalogue(), inbox_dir=root / "inbox")
-    return root
+def demo(demo_root) -> Path:
+    return demo_root
 
 
 class Door:
@@ -51,14 +50,7 @@ class Door:
 
     def __init__(self, demo: Path, tmp_path: Path):
         self.home = tmp_path / "home"
-        self.con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
-        self.con.execute("create schema raw; create table raw.ons_lsoa_ward_lookup "
-                         "(lsoa_code varchar, ward_code varchar, lad_code varchar)")
-        g = PLACE.geography
-        with (demo / "demo" / LOOKUP_FILE).open(newline="", encoding="utf-8") as f:
-            rows = [(r[g.lsoa_field], r[g.ward_field], r[g.lad_field]) for r in csv.DictReader(f)]
-        self.con.executemany("insert into raw.ons_lsoa_ward_lookup values (?, ?, ?)", rows)
-        self.codes = place_codes(self.con, PLACE.name, PLACE.code, PLACE.lists)
+        self.con, self.codes = lookup_warehouse(tmp_path / "warehouse.duckdb", demo, PLACE)
 
     def receive(self, path: Path):
         return receive(path, CONTRACT, self.con, self.codes, self.home)

@@ -11,13 +11,14 @@ import sys
 import time
 from pathlib import Path
 
-import duckdb
 import pytest
+
+from conftest import lookup_warehouse
 
 from marmot_assets.config import DBT_PROJECT_DIR, load_place, read_indicator_catalogue
 from marmot_assets.demo.generator import LOOKUP_FILE, generate_demo_data
 from marmot_assets.door.contract import get_contract
-from marmot_assets.door.door import place_codes, receive
+from marmot_assets.door.door import receive
 
 CONTRACT = get_contract("police/street_crime")
 HEADER = ("Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,"
@@ -26,31 +27,14 @@ STAGING = DBT_PROJECT_DIR / "models" / "staging" / "police"
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    root = tmp_path_factory.mktemp("police")
-    place = load_place("E08000026")
-    generate_demo_data(root / "demo", place, read_indicator_catalogue(), inbox_dir=root / "inbox")
-    return root, place
-
-
-def open_warehouse(path: Path, lookup: Path, place):
-    """A warehouse holding the place's LSOA -> ward lookup, so the door checks membership."""
-    con = duckdb.connect(str(path))
-    con.execute("create schema if not exists raw")
-    con.execute("create table if not exists raw.ons_lsoa_ward_lookup (lsoa_code varchar, "
-                "lsoa_name varchar, ward_code varchar, ward_name varchar, lad_code varchar)")
-    g = place.geography
-    with lookup.open(newline="", encoding="utf-8") as f:
-        rows = [(r[g.lsoa_field], r[g.lsoa_name_field], r[g.ward_field], r[g.ward_name_field],
-                 r[g.lad_field]) for r in csv.DictReader(f)]
-    con.executemany("insert into raw.ons_lsoa_ward_lookup values (?, ?, ?, ?, ?)", rows)
-    return con, place_codes(con, place.name, place.code, place.lists)
+def demo(demo_root):
+    return demo_root, load_place("E08000026")
 
 
 @pytest.fixture
 def warehouse(demo, tmp_path):
     root, place = demo
-    con, codes = open_warehouse(tmp_path / "warehouse.duckdb", root / "demo" / LOOKUP_FILE, place)
+    con, codes = lookup_warehouse(tmp_path / "warehouse.duckdb", root, place)
     yield con, codes
     con.close()
 

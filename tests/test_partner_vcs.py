@@ -3,18 +3,18 @@ staging withholds the body of any story that may not be published."""
 
 from __future__ import annotations
 
-import csv
 import re
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 import pytest
 
+from conftest import lookup_warehouse
+
 from marmot_assets.config import DBT_PROJECT_DIR, load_place, read_indicator_catalogue
-from marmot_assets.demo.generator import LOOKUP_FILE, generate_demo_data
+from marmot_assets.demo.generator import generate_demo_data
 from marmot_assets.door.contract import get_contract
-from marmot_assets.door.door import place_codes, receive
+from marmot_assets.door.door import receive
 
 CONTRACT = get_contract("vcs/stories")
 STAGING = DBT_PROJECT_DIR / "models" / "staging" / "vcs" / "stg_vcs__stories.sql"
@@ -33,26 +33,15 @@ Children started the day fed.
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    root = tmp_path_factory.mktemp("vcs")
-    place = load_place("E08000026")
-    generate_demo_data(root / "demo", place, read_indicator_catalogue(), inbox_dir=root / "inbox")
-    return root, place
+def demo(demo_root):
+    return demo_root, load_place("E08000026")
 
 
 @pytest.fixture
 def warehouse(demo, tmp_path):
     root, place = demo
-    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
-    con.execute("create schema raw")
-    con.execute("create table raw.ons_lsoa_ward_lookup (lsoa_code varchar, ward_code varchar, "
-                "ward_name varchar, lad_code varchar)")
-    g = place.geography
-    with (root / "demo" / LOOKUP_FILE).open(newline="", encoding="utf-8") as f:
-        rows = [(r[g.lsoa_field], r[g.ward_field], r[g.ward_name_field], r[g.lad_field])
-                for r in csv.DictReader(f)]
-    con.executemany("insert into raw.ons_lsoa_ward_lookup values (?, ?, ?, ?)", rows)
-    yield con, place_codes(con, place.name, place.code, place.lists)
+    con, codes = lookup_warehouse(tmp_path / "warehouse.duckdb", root, place)
+    yield con, codes
     con.close()
 
 
