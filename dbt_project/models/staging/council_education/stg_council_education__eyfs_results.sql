@@ -5,12 +5,7 @@ with source as (
 ),
 
 latest as (
-    select *
-    from source
-    qualify row_number() over (
-        partition by lsoa_code, academic_year, fsm_status
-        order by _received_at desc, _row_number desc
-    ) = 1
+    {{ latest_delivery('source', ['lsoa_code', 'academic_year', 'fsm_status']) }}
 )
 
 select

@@ -5,11 +5,7 @@ with source as (
 ),
 
 latest as (
-    select *
-    from source
-    qualify row_number() over (
-        partition by ward_code, quarter order by _received_at desc, _row_number desc
-    ) = 1
+    {{ latest_delivery('source', ['ward_code', 'quarter']) }}
 )
 
 select

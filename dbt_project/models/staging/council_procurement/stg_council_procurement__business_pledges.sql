@@ -10,11 +10,7 @@ newest_delivery as (
 ),
 
 latest as (
-    select *
-    from source
-    qualify row_number() over (
-        partition by business_name order by _received_at desc, _row_number desc
-    ) = 1
+    {{ latest_delivery('source', ['business_name']) }}
 )
 
 select

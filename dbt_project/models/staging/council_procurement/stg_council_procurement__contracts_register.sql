@@ -10,11 +10,7 @@ newest_delivery as (
 ),
 
 latest as (
-    select *
-    from source
-    qualify row_number() over (
-        partition by reference order by _received_at desc, _row_number desc
-    ) = 1
+    {{ latest_delivery('source', ['reference']) }}
 )
 
 select

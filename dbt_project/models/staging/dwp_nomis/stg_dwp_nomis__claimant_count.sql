@@ -6,12 +6,7 @@ with source as (
 ),
 
 latest as (
-    select *
-    from source
-    qualify row_number() over (
-        partition by date, geography_code, gender_name, age_name, measure_name
-        order by _received_at desc, _row_number desc
-    ) = 1
+    {{ latest_delivery('source', ['date', 'geography_code', 'gender_name', 'age_name', 'measure_name']) }}
 )
 
 select

@@ -6,11 +6,7 @@ with source as (
 ),
 
 latest as (
-    select *
-    from source
-    qualify row_number() over (
-        partition by intervention, design order by _received_at desc, _row_number desc
-    ) = 1
+    {{ latest_delivery('source', ['intervention', 'design']) }}
 )
 
 select

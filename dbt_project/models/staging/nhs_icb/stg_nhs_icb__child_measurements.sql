@@ -5,11 +5,7 @@ with source as (
 ),
 
 latest as (
-    select *
-    from source
-    qualify row_number() over (
-        partition by child_key, academic_year order by _received_at desc, _row_number desc
-    ) = 1
+    {{ latest_delivery('source', ['child_key', 'academic_year']) }}
 ),
 
 lookup as (
