@@ -46,6 +46,14 @@ def build_definitions() -> dg.Definitions:
         schedules=[
             *partner_schedules,
             dg.ScheduleDefinition(
+                name="ohid_fingertips__schedule",
+                target=dg.AssetSelection.assets(fingertips_indicator_values).downstream(),
+                cron_schedule="0 6 5 * *",
+                execution_timezone="Europe/London",
+                description="Fingertips publishes monthly (first Tuesday): fetch its values and "
+                "rebuild what depends on them.",
+            ),
+            dg.ScheduleDefinition(
                 name="marmot_refresh_weekly",
                 job=refresh,
                 cron_schedule="0 5 * * 1",

@@ -21,11 +21,14 @@ LAYER_GROUPS = {"staging": "staging", "intermediate": "intermediate", "marts": "
 
 
 class MarmotDbtTranslator(DagsterDbtTranslator):
-    """Groups follow the folders (the layers); seeds form the `reference` group."""
+    """Groups follow the folders (the layers); seeds form the `reference` group and
+    snapshots the `history` group."""
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         if dbt_resource_props["resource_type"] == "seed":
             return "reference"
+        if dbt_resource_props["resource_type"] == "snapshot":
+            return "history"
         fqn = dbt_resource_props.get("fqn", [])
         for part in fqn[1:2]:
             if part in LAYER_GROUPS:
