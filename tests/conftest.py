@@ -128,3 +128,15 @@ def lookup_warehouse(database: Path, demo_root: Path, place):
         rows = [tuple(r[name] for name in fields) for r in csv.DictReader(f)]
     con.executemany("insert into raw.ons_lsoa_ward_lookup values (?, ?, ?, ?, ?)", rows)
     return con, place_codes(con, place.name, place.code, place.lists)
+
+
+def render_model_sql(path: Path, relations: dict[str, str]) -> str:
+    """A dbt staging model's SQL, rendered with the project's staging macros, its source() and
+    ref() calls pointing at plain relations (keyed by table or model name), so a test can run
+    it on a small DuckDB file without a dbt build."""
+    import jinja2
+
+    macros = (PROJECT_DIR / "dbt_project" / "macros" / "latest_delivery.sql").read_text()
+    template = jinja2.Environment().from_string(macros + path.read_text())
+    return template.render(source=lambda _source, table: relations[table],
+                           ref=lambda model: relations[model])

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import lookup_warehouse
+from conftest import lookup_warehouse, render_model_sql
 
 from marmot_assets.config import DBT_PROJECT_DIR, get_settings, load_place, read_indicator_catalogue
 from marmot_assets.demo.generator import LOOKUP_FILE, generate_demo_data
@@ -90,9 +90,8 @@ def test_demo_months_load_and_staging_pivots_with_a_gradient(demo, warehouse, tm
     lsoas = len(codes.lsoa)
     assert {v.status for v in verdicts} == {"loaded"}
     assert [v.rows_accepted for v in verdicts] == [2 * lsoas] * 12
-    source = STAGING.read_text().replace(
-        "{{ source('raw_dwp_nomis', 'dwp_nomis__claimant_count') }}",
-        "raw.dwp_nomis__claimant_count")
+    source = render_model_sql(
+        STAGING, {"dwp_nomis__claimant_count": "raw.dwp_nomis__claimant_count"})
     con.execute(f"create view staged as {source}")
     assert con.execute("select count(*), count(claimants), "
                        "count(claimants_percent_of_residents_16_64) from staged").fetchone() == (

@@ -9,7 +9,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from conftest import lookup_warehouse
+from conftest import lookup_warehouse, render_model_sql
 
 from marmot_assets.config import DBT_PROJECT_DIR, load_place, read_indicator_catalogue
 from marmot_assets.demo.generator import generate_demo_data
@@ -55,11 +55,11 @@ def workbook(path: Path, header: list[str], rows: list[list], notes: int = 2) ->
 
 def staged(con):
     """The staging models' rows, their SQL run on this warehouse."""
-    register = (STAGING / "stg_hdrc__evidence_register.sql").read_text().replace(
-        "{{ source('raw_hdrc', 'hdrc__evidence_register') }}", "raw.hdrc__evidence_register")
+    register = render_model_sql(STAGING / "stg_hdrc__evidence_register.sql",
+                                {"hdrc__evidence_register": "raw.hdrc__evidence_register"})
     con.execute(f"create or replace view stg_hdrc__evidence_register as {register}")
-    indicators = (STAGING / "stg_hdrc__evidence_indicators.sql").read_text().replace(
-        "{{ ref('stg_hdrc__evidence_register') }}", "stg_hdrc__evidence_register")
+    indicators = render_model_sql(STAGING / "stg_hdrc__evidence_indicators.sql",
+                                  {"stg_hdrc__evidence_register": "stg_hdrc__evidence_register"})
     return (con.execute("select * from stg_hdrc__evidence_register").fetchdf(),
             con.execute(indicators).fetchall())
 

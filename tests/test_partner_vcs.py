@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import lookup_warehouse
+from conftest import lookup_warehouse, render_model_sql
 
 from marmot_assets.config import DBT_PROJECT_DIR, load_place, read_indicator_catalogue
 from marmot_assets.demo.generator import generate_demo_data
@@ -57,9 +57,8 @@ def story(tmp_path: Path, name: str, text: str) -> Path:
 
 def staged(con):
     """Rows of the staging model, run on this warehouse."""
-    sql = STAGING.read_text()
-    sql = sql.replace("{{ source('raw_vcs', 'vcs__stories') }}", "raw.vcs__stories")
-    sql = sql.replace("{{ ref('stg_ons__lsoa_ward_lookup') }}", "raw.ons_lsoa_ward_lookup")
+    sql = render_model_sql(STAGING, {"vcs__stories": "raw.vcs__stories",
+                                     "stg_ons__lsoa_ward_lookup": "raw.ons_lsoa_ward_lookup"})
     return con.execute(f"select * from ({sql}) order by organisation").fetchdf()
 
 
