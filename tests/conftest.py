@@ -140,3 +140,34 @@ def render_model_sql(path: Path, relations: dict[str, str]) -> str:
     template = jinja2.Environment().from_string(macros + path.read_text())
     return template.render(source=lambda _source, table: relations[table],
                            ref=lambda model: relations[model])
+
+
+class PartnerDoor:
+    """A warehouse holding the place's demo LSOA -> ward lookup, and the door in front of it:
+    deliver files with ``deliver(contract, path)``, read back with ``rows``, ``quarantine``
+    and ``table``."""
+
+    def __init__(self, demo_root: Path, tmp_path: Path, place):
+        self.home = tmp_path / "home"
+        self.con, self.codes = lookup_warehouse(tmp_path / "warehouse.duckdb", demo_root, place)
+
+    def deliver(self, contract, path: Path):
+        from marmot_assets.door.door import receive
+
+        return receive(path, contract, self.con, self.codes, self.home)
+
+    def rows(self, sql: str, *params) -> list[tuple]:
+        return self.con.execute(sql, list(params)).fetchall()
+
+    def quarantine(self, name: str) -> list[tuple]:
+        return self.rows("select row_number, column_name, reason, value from raw.quarantine "
+                         "where original_name = ? order by row_number, column_name", name)
+
+    def table(self, contract) -> list[tuple]:
+        """The dataset's raw rows (none when nothing was ever loaded)."""
+        exists = self.rows("select count(*) from information_schema.tables where table_schema "
+                           "= 'raw' and table_name = ?", contract.table)[0][0]
+        if not exists:
+            return []
+        return self.rows(f"select * exclude (_received_at) from raw.{contract.table} "
+                         "order by _sha256, _row_number")

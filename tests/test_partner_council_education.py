@@ -12,13 +12,12 @@ import numpy as np
 import openpyxl
 import pytest
 
-from conftest import lookup_warehouse
+from conftest import PartnerDoor
 
 from marmot_assets.config import load_place
 from marmot_assets.demo.generator import LOOKUP_FILE, DemoLsoa
 from marmot_assets.demo.partners import council_education
 from marmot_assets.door.contract import get_contract
-from marmot_assets.door.door import receive
 
 PLACE = load_place("E08000026")
 DEPRIVED = {"Foleshill", "St Michael's", "Henley", "Longford"}  # demo deprivation >= 0.8
@@ -35,23 +34,14 @@ def lookup_rows(demo: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-class Door:
-    """A warehouse with the place's LSOA -> ward lookup, and the door in front of it."""
+class Door(PartnerDoor):
+    """The door in front of a warehouse with the place's lookup, for education datasets."""
 
     def __init__(self, demo: Path, tmp_path: Path):
-        self.home = tmp_path / "home"
-        self.con, self.codes = lookup_warehouse(tmp_path / "warehouse.duckdb", demo, PLACE)
+        super().__init__(demo, tmp_path, PLACE)
 
     def receive(self, dataset: str, path: Path):
-        return receive(path, get_contract(f"council_education/{dataset}"), self.con, self.codes,
-                       self.home)
-
-    def rows(self, sql: str, *params) -> list[tuple]:
-        return self.con.execute(sql, list(params)).fetchall()
-
-    def quarantine(self, name: str) -> list[tuple]:
-        return self.rows("select row_number, column_name, reason, value from raw.quarantine "
-                         "where original_name = ? order by row_number, column_name", name)
+        return self.deliver(get_contract(f"council_education/{dataset}"), path)
 
 
 @pytest.fixture

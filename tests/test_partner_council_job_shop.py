@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from conftest import lookup_warehouse
+from conftest import PartnerDoor
 
 from marmot_assets.config import load_place, read_indicator_catalogue
 from marmot_assets.demo.generator import generate_demo_data
 from marmot_assets.demo.partners.council_job_shop import DEMO_ONLY_HMAC_KEY
 from marmot_assets.door.contract import get_contract
-from marmot_assets.door.door import find_identifiers, receive
+from marmot_assets.door.door import find_identifiers
 from marmot_assets.door.identifiers import pseudonymise_value
 
 PLACE = load_place("E08000026")
@@ -30,26 +30,17 @@ def demo(demo_root) -> Path:
     return demo_root
 
 
-class Door:
-    """A warehouse with the place's LSOA -> ward lookup, and the door in front of it."""
+class Door(PartnerDoor):
+    """The door in front of a warehouse with the place's lookup, for the Job Shop's clients."""
 
     def __init__(self, demo: Path, tmp_path: Path):
-        self.home = tmp_path / "home"
-        self.con, self.codes = lookup_warehouse(tmp_path / "warehouse.duckdb", demo, PLACE)
+        super().__init__(demo, tmp_path, PLACE)
 
     def receive(self, path: Path):
-        return receive(path, CONTRACT, self.con, self.codes, self.home)
-
-    def rows(self, sql: str, *params) -> list[tuple]:
-        return self.con.execute(sql, list(params)).fetchall()
-
-    def quarantine(self, name: str) -> list[tuple]:
-        return self.rows("select row_number, column_name, reason, value from raw.quarantine "
-                         "where original_name = ? order by row_number, column_name", name)
+        return self.deliver(CONTRACT, path)
 
     def table(self) -> list[tuple]:
-        return self.rows("select * exclude (_received_at) from raw.council_job_shop__clients "
-                         "order by _sha256, _row_number")
+        return super().table(CONTRACT)
 
 
 @pytest.fixture

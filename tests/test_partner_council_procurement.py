@@ -10,12 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import lookup_warehouse
+from conftest import PartnerDoor
 
 from marmot_assets.config import load_place, read_indicator_catalogue
 from marmot_assets.demo.generator import generate_demo_data
 from marmot_assets.door.contract import get_contract
-from marmot_assets.door.door import receive
 
 PLACE = load_place("E08000026")
 REGISTER = get_contract("council_procurement/contracts_register")
@@ -32,26 +31,14 @@ def demo(demo_root) -> Path:
     return demo_root
 
 
-class Door:
-    """A warehouse with the place's LSOA -> ward lookup, and the door in front of it."""
+class Door(PartnerDoor):
+    """The door in front of a warehouse with the place's lookup, for procurement datasets."""
 
     def __init__(self, demo: Path, tmp_path: Path):
-        self.home = tmp_path / "home"
-        self.con, self.codes = lookup_warehouse(tmp_path / "warehouse.duckdb", demo, PLACE)
+        super().__init__(demo, tmp_path, PLACE)
 
     def receive(self, contract, path: Path):
-        return receive(path, contract, self.con, self.codes, self.home)
-
-    def rows(self, sql: str, *params) -> list[tuple]:
-        return self.con.execute(sql, list(params)).fetchall()
-
-    def quarantine(self, name: str) -> list[tuple]:
-        return self.rows("select row_number, column_name, reason, value from raw.quarantine "
-                         "where original_name = ? order by row_number, column_name", name)
-
-    def table(self, contract) -> list[tuple]:
-        return self.rows(f"select * exclude (_received_at) from raw.{contract.table} "
-                         "order by _sha256, _row_number")
+        return self.deliver(contract, path)
 
 
 @pytest.fixture

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from conftest import lookup_warehouse
+from conftest import PartnerDoor
 
 from marmot_assets.config import load_place, read_indicator_catalogue
 from marmot_assets.demo.generator import OTHER_LSOA_PREFIX, generate_demo_data
 from marmot_assets.demo.partners.nhs_icb import DEMO_ONLY_HMAC_KEY
 from marmot_assets.door.contract import get_contract
-from marmot_assets.door.door import check_file, receive
+from marmot_assets.door.door import check_file
 from marmot_assets.door.identifiers import nhs_number_valid, pseudonymise_csv, pseudonymise_value
 
 PLACE = load_place("E08000026")
@@ -45,30 +45,17 @@ def demo(demo_root) -> Path:
     return demo_root
 
 
-class Door:
-    """A warehouse with the place's LSOA -> ward lookup, and the door in front of it."""
+class Door(PartnerDoor):
+    """The door in front of a warehouse with the place's lookup, for NCMP extracts."""
 
     def __init__(self, demo: Path, tmp_path: Path):
-        self.home = tmp_path / "home"
-        self.con, self.codes = lookup_warehouse(tmp_path / "warehouse.duckdb", demo, PLACE)
+        super().__init__(demo, tmp_path, PLACE)
 
     def receive(self, path: Path):
-        return receive(path, CONTRACT, self.con, self.codes, self.home)
-
-    def rows(self, sql: str, *params) -> list[tuple]:
-        return self.con.execute(sql, list(params)).fetchall()
-
-    def quarantine(self, name: str) -> list[tuple]:
-        return self.rows("select row_number, column_name, reason, value from raw.quarantine "
-                         "where original_name = ? order by row_number, column_name", name)
+        return self.deliver(CONTRACT, path)
 
     def table(self) -> list[tuple]:
-        exists = self.rows("select count(*) from information_schema.tables where table_schema = "
-                           "'raw' and table_name = 'nhs_icb__child_measurements'")[0][0]
-        if not exists:
-            return []
-        return self.rows("select * exclude (_received_at) from raw.nhs_icb__child_measurements "
-                         "order by _sha256, _row_number")
+        return super().table(CONTRACT)
 
 
 @pytest.fixture
