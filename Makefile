@@ -23,7 +23,7 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml constraints.txt
 install: $(VENV)/.installed
 
 # The dbt manifest is prepared here, never when the code location loads.
-dbt_project/target/manifest.json: $(VENV)/.installed $(shell find dbt_project -path dbt_project/target -prune -o \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -print)
+dbt_project/target/manifest.json: $(VENV)/.installed $(shell find dbt_project -path dbt_project/target -prune -o \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' -o -name '*.py' \) -print)
 	$(BIN)/marmot prepare
 
 prepare: dbt_project/target/manifest.json
