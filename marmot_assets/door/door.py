@@ -229,7 +229,7 @@ def receive(
     if seen:
         verdict.status = "duplicate"
         verdict.error = "the same bytes were received before; not loaded again"
-        _record(con, verdict)
+        record_verdict(con, verdict)
         return verdict
     if contract.record_level and _identifiers_or_error(path, verdict):
         restricted = home / "restricted" / contract.partner / contract.dataset
@@ -238,7 +238,7 @@ def receive(
         held = restricted / f"{digest}__{path.name}"
         shutil.copyfile(path, held)
         os.chmod(held, 0o400)
-        _record(con, verdict)
+        record_verdict(con, verdict)
         return verdict
     landed = land_file(path, home / "landing", contract.partner, contract.dataset)
     verdict.landing_path = str(landed.path)
@@ -263,10 +263,10 @@ def receive(
     con.execute("begin transaction")
     try:
         if verdict.status != "rejected":
-            _ensure_table(con, contract, columns)
+            ensure_table(con, contract, columns)
             con.execute(f"delete from raw.{contract.table} where _sha256 = ?", [digest])
             con.execute(f"insert into raw.{contract.table} by name select * from _incoming")
-        _record(con, verdict)
+        record_verdict(con, verdict)
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
@@ -276,7 +276,7 @@ def receive(
     return verdict
 
 
-def _ensure_table(con, contract: Contract, columns: dict[str, str]) -> None:
+def ensure_table(con, contract: Contract, columns: dict[str, str]) -> None:
     con.execute(
         f"create table if not exists raw.{contract.table} ("
         + ", ".join(f'"{n}" {t}' for n, t in columns.items()) + ")"
@@ -289,7 +289,7 @@ def _ensure_table(con, contract: Contract, columns: dict[str, str]) -> None:
             con.execute(f'alter table raw.{contract.table} add column "{name}" {sql_type}')
 
 
-def _record(con, verdict: Verdict) -> None:
+def record_verdict(con, verdict: Verdict) -> None:
     con.execute(
         "insert into raw.landing_manifest (partner, dataset, original_name, sha256, bytes, "
         "received_at, status, rows_read, rows_accepted, rows_quarantined, error, landing_path, "

@@ -46,19 +46,21 @@ def load_publisher_table(
     from them unchanged) or rejected (the table is left as it was)."""
     import datetime as dt
 
-    from marmot_assets.door.door import MANIFEST_DDL, Verdict, _record
+    from marmot_assets.door.door import MANIFEST_DDL, Verdict, record_verdict
 
     def record(status: str, rows: int, error: str | None) -> None:
+        received_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         with warehouse.get_connection() as con:
             con.execute(MANIFEST_DDL)
             for f in landed:
-                verdict = Verdict(publisher, dataset, f.path.name.split("__", 2)[-1], f.sha256,
-                                  f.bytes, status="duplicate" if f.already_landed and status ==
-                                  "loaded" else status, rows_read=rows, rows_accepted=rows if
-                                  status == "loaded" else 0, error=error,
-                                  landing_path=str(f.path),
-                                  received_at=dt.datetime.now(dt.UTC).replace(tzinfo=None))
-                _record(con, verdict)
+                # Same bytes as an earlier payload: recorded as a duplicate of it.
+                duplicate = f.already_landed and status == "loaded"
+                record_verdict(con, Verdict(
+                    publisher, dataset, f.path.name.split("__", 2)[-1], f.sha256, f.bytes,
+                    status="duplicate" if duplicate else status, rows_read=rows,
+                    rows_accepted=rows if status == "loaded" else 0, error=error,
+                    landing_path=str(f.path), received_at=received_at,
+                ))
 
     try:
         frame = parse()

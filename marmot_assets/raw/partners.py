@@ -13,7 +13,7 @@ from dagster_duckdb import DuckDBResource
 
 from marmot_assets.config import get_settings
 from marmot_assets.door.contract import Contract, load_contracts
-from marmot_assets.door.door import MANIFEST_DDL, _ensure_table, place_codes, receive, table_ddl
+from marmot_assets.door.door import MANIFEST_DDL, ensure_table, place_codes, receive, table_ddl
 from marmot_assets.resources import WAREHOUSE_POOL
 
 LOOKUP_KEY = dg.AssetKey(["raw", "ons_lsoa_ward_lookup"])
@@ -67,7 +67,7 @@ def build_partner_asset(contract: Contract) -> dg.AssetsDefinition:
         verdicts = []
         with warehouse.get_connection() as con:
             con.execute(MANIFEST_DDL)
-            _ensure_table(con, contract, table_ddl(contract))
+            ensure_table(con, contract, table_ddl(contract))
             codes = place_codes(con, place.name, place.code, place.lists)
             for path in waiting_files(contract):
                 verdict = receive(path, contract, con, codes, settings.home)
