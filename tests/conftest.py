@@ -108,6 +108,14 @@ def demo_root(tmp_path_factory) -> Path:
     return root
 
 
+@pytest.fixture
+def warehouse(demo_root, tmp_path, coventry):
+    """(connection, PlaceCodes) of a fresh DuckDB file holding the demo lookup of the place."""
+    con, codes = lookup_warehouse(tmp_path / "warehouse.duckdb", demo_root, coventry)
+    yield con, codes
+    con.close()
+
+
 def lookup_warehouse(database: Path, demo_root: Path, place):
     """A real DuckDB file holding the place's demo LSOA -> ward lookup, as the door reads it
     to check that area codes belong to the place. Returns (connection, PlaceCodes)."""

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import lookup_warehouse, render_model_sql
+from conftest import render_model_sql
 
 from marmot_assets.config import DBT_PROJECT_DIR, get_settings, load_place, read_indicator_catalogue
 from marmot_assets.demo.generator import LOOKUP_FILE, generate_demo_data
@@ -31,14 +31,6 @@ STAGING = DBT_PROJECT_DIR / "models" / "staging" / "dwp_nomis" / "stg_dwp_nomis_
 @pytest.fixture(scope="module")
 def demo(demo_root):
     return demo_root, load_place("E08000026")
-
-
-@pytest.fixture
-def warehouse(demo, tmp_path):
-    root, place = demo
-    con, codes = lookup_warehouse(tmp_path / "warehouse.duckdb", root, place)
-    yield con, codes
-    con.close()
 
 
 def demo_files(demo) -> list[Path]:

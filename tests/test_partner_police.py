@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from conftest import lookup_warehouse
 
 from marmot_assets.config import DBT_PROJECT_DIR, load_place, read_indicator_catalogue
 from marmot_assets.demo.generator import LOOKUP_FILE, generate_demo_data
@@ -29,14 +28,6 @@ STAGING = DBT_PROJECT_DIR / "models" / "staging" / "police"
 @pytest.fixture(scope="module")
 def demo(demo_root):
     return demo_root, load_place("E08000026")
-
-
-@pytest.fixture
-def warehouse(demo, tmp_path):
-    root, place = demo
-    con, codes = lookup_warehouse(tmp_path / "warehouse.duckdb", root, place)
-    yield con, codes
-    con.close()
 
 
 def demo_files(demo) -> list[Path]:

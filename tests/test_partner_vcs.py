@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import lookup_warehouse, render_model_sql
+from conftest import render_model_sql
 
 from marmot_assets.config import DBT_PROJECT_DIR, load_place, read_indicator_catalogue
 from marmot_assets.demo.generator import generate_demo_data
@@ -35,14 +35,6 @@ Children started the day fed.
 @pytest.fixture(scope="module")
 def demo(demo_root):
     return demo_root, load_place("E08000026")
-
-
-@pytest.fixture
-def warehouse(demo, tmp_path):
-    root, place = demo
-    con, codes = lookup_warehouse(tmp_path / "warehouse.duckdb", root, place)
-    yield con, codes
-    con.close()
 
 
 def demo_files(demo) -> list[Path]:
