@@ -42,20 +42,32 @@ def run_part(part: str) -> None:
         os.environ["MARMOT_HOME"] = str(get_settings().home)
         dbt = Path(sys.prefix) / "bin" / "dbt"
         subprocess.run(
-            [str(dbt), "build", "--quiet", "--project-dir", str(DBT_PROJECT_DIR),
-             "--profiles-dir", str(DBT_PROJECT_DIR)],
-            check=True, cwd=DBT_PROJECT_DIR,
+            [
+                str(dbt),
+                "build",
+                "--quiet",
+                "--project-dir",
+                str(DBT_PROJECT_DIR),
+                "--profiles-dir",
+                str(DBT_PROJECT_DIR),
+            ],
+            check=True,
+            cwd=DBT_PROJECT_DIR,
         )
     elif part == "ingestion":
         import dagster as dg
 
-        from marmot_assets.raw import fingertips, mhclg, ons, place
-        from marmot_assets.raw.partners import build_partner_definitions
-        from marmot_assets.resources import warehouse_resource
+        from marmot_assets.partners.assets import build_partner_definitions
+        from marmot_assets.sources import fingertips, mhclg, ons, place
+        from marmot_assets.warehouse import warehouse_resource
 
         warehouse = warehouse_resource()
-        for asset in (place.place_areas, ons.ons_lsoa_ward_lookup, mhclg.mhclg_imd_lsoa,
-                      fingertips.fingertips_indicator_values):
+        for asset in (
+            place.place_areas,
+            ons.ons_lsoa_ward_lookup,
+            mhclg.mhclg_imd_lsoa,
+            fingertips.fingertips_indicator_values,
+        ):
             asset(warehouse=warehouse)  # the asset's own function, called directly
         # Every partner delivery through the door (the demo put them in the drop folders).
         for asset in build_partner_definitions()[0]:
@@ -65,8 +77,11 @@ def run_part(part: str) -> None:
 def measure(part: str, env: dict[str, str]) -> dict[str, float]:
     start = time.perf_counter()
     out = subprocess.run(
-        [sys.executable, __file__, "--part", part], env=env, check=True,
-        capture_output=True, text=True,
+        [sys.executable, __file__, "--part", part],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     wall = time.perf_counter() - start
     peak_kib = json.loads(out.stdout.strip().splitlines()[-1])["peak_kib"]
@@ -87,8 +102,12 @@ def main() -> None:
                         shutil.rmtree(path)
                     elif path.exists():
                         path.unlink()
-                subprocess.run([sys.executable, "-m", "marmot_assets.cli", "demo"], env=env,
-                               check=True, capture_output=True)
+                subprocess.run(
+                    [sys.executable, "-m", "marmot_assets.cli", "demo"],
+                    env=env,
+                    check=True,
+                    capture_output=True,
+                )
             results[part] = measure(part, env)
     print(f"{'part':<34}{'wall (s)':>10}{'peak RSS (MiB)':>16}")
     labels = {
@@ -105,8 +124,10 @@ def main() -> None:
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "--part":
         run_part(sys.argv[2])
-        peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-                   resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+        peak = max(
+            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
+        )
         print(json.dumps({"peak_kib": peak}))
     else:
         main()

@@ -40,5 +40,6 @@ def allocate(
         targeted = budget * (1 - universal_share) * weighted / weighted.sum()
     else:  # no need anywhere: the targeted share is not spent on anyone in particular
         targeted = budget * (1 - universal_share) * population / population.sum()
-    return pd.DataFrame({"universal": universal, "targeted": targeted,
-                         "total": universal + targeted})
+    return pd.DataFrame(
+        {"universal": universal, "targeted": targeted, "total": universal + targeted}
+    )

@@ -1,13 +1,13 @@
 """`marmot`: the platform's command line.
 
-    marmot demo      write the bundled demo partner data (seeded, byte-stable)
-    marmot prepare   prepare the dbt manifest ahead of loading the code location
-    marmot run       materialise every asset through Dagster, then print a summary
-    marmot summary   print the summary of what the warehouse holds
-    marmot check-file PARTNER/DATASET FILE
-                     the door's verdict on a file, before sending it (loads nothing)
-    marmot pseudonymise --columns A,B IN OUT
-                     replace identifier columns with a keyed HMAC-SHA-256 (partner side)
+marmot demo      write the bundled demo partner data (seeded, byte-stable)
+marmot prepare   prepare the dbt manifest ahead of loading the code location
+marmot run       materialise every asset through Dagster, then print a summary
+marmot summary   print the summary of what the warehouse holds
+marmot check-file PARTNER/DATASET FILE
+                 the door's verdict on a file, before sending it (loads nothing)
+marmot pseudonymise --columns A,B IN OUT
+                 replace identifier columns with a keyed HMAC-SHA-256 (partner side)
 """
 
 from __future__ import annotations
@@ -46,8 +46,15 @@ def prepare_manifest() -> Path:
     _export_home()
     dbt = Path(sys.prefix) / "bin" / "dbt"
     subprocess.run(
-        [str(dbt), "parse", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir",
-         str(DBT_PROJECT_DIR), "--quiet"],
+        [
+            str(dbt),
+            "parse",
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+            "--quiet",
+        ],
         check=True,
         cwd=DBT_PROJECT_DIR,
     )
@@ -105,7 +112,9 @@ def warehouse_summary() -> dict:
                 "select count(distinct i.principle_id) from marts.fct_indicator_values f "
                 "join marts.dim_indicator i using (indicator_id)"
             ),
-            "indicators": one("select count(distinct indicator_id) from marts.fct_indicator_values"),
+            "indicators": one(
+                "select count(distinct indicator_id) from marts.fct_indicator_values"
+            ),
             "areas": dict(
                 con.execute(
                     "select area_type, count(*) from marts.dim_area group by 1 order by 1"
@@ -150,8 +159,8 @@ def _place_codes_for_checking():
     """The place's codes from the warehouse if it can be read now, else patterns only."""
     import duckdb
 
-    from marmot_assets.door.door import place_codes
-    from marmot_assets.door.validate import PlaceCodes
+    from marmot_assets.partners.door import place_codes
+    from marmot_assets.partners.validate import PlaceCodes
 
     settings = get_settings()
     place = settings.place_config
@@ -159,14 +168,17 @@ def _place_codes_for_checking():
         with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
             return place_codes(con, place.name, place.code, place.lists)
     except duckdb.Error:
-        print("note: the warehouse is not readable now, so area codes are checked by pattern "
-              "only, not against the place's list", file=sys.stderr)
+        print(
+            "note: the warehouse is not readable now, so area codes are checked by pattern "
+            "only, not against the place's list",
+            file=sys.stderr,
+        )
         return PlaceCodes(name=place.name, local_authority={place.code}, lists=place.lists)
 
 
 def cmd_check_file(args: argparse.Namespace) -> int:
-    from marmot_assets.door.contract import get_contract
-    from marmot_assets.door.door import check_file
+    from marmot_assets.partners.contract import get_contract
+    from marmot_assets.partners.door import check_file
 
     try:
         contract = get_contract(args.dataset)
@@ -185,7 +197,9 @@ def cmd_check_file(args: argparse.Namespace) -> int:
     print(verdict.summary())
     shown = verdict.quarantine[: args.show]
     for q in shown:
-        where = f"row {q['row_number']}" + (f", column '{q['column_name']}'" if q["column_name"] else "")
+        where = f"row {q['row_number']}" + (
+            f", column '{q['column_name']}'" if q["column_name"] else ""
+        )
         value = f" (value {q['value']!r})" if q.get("value") is not None else ""
         print(f"  {where}: {q['reason']}{value}")
     if len(verdict.quarantine) > len(shown):
@@ -194,18 +208,23 @@ def cmd_check_file(args: argparse.Namespace) -> int:
 
 
 def cmd_pseudonymise(args: argparse.Namespace) -> int:
-    from marmot_assets.door.identifiers import key_from_environment, pseudonymise_csv
+    from marmot_assets.partners.identifiers import key_from_environment, pseudonymise_csv
 
     key = key_from_environment(args.key_env)
-    count = pseudonymise_csv(Path(args.source), Path(args.target),
-                             [c.strip() for c in args.columns.split(",") if c.strip()], key)
+    count = pseudonymise_csv(
+        Path(args.source),
+        Path(args.target),
+        [c.strip() for c in args.columns.split(",") if c.strip()],
+        key,
+    )
     print(f"{count} rows written to {args.target}; columns {args.columns} pseudonymised")
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="marmot", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="marmot", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="write the bundled demo partner data")
     demo.add_argument("--out", help="publisher files folder (default $MARMOT_HOME/demo)")
@@ -217,14 +236,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     sub.add_parser("summary", help="summarise the warehouse").set_defaults(func=cmd_summary)
     check = sub.add_parser("check-file", help="the door's verdict on a file, loading nothing")
-    check.add_argument("dataset", help="partner/dataset, e.g. council_housing/temporary_accommodation")
+    check.add_argument(
+        "dataset", help="partner/dataset, e.g. council_housing/temporary_accommodation"
+    )
     check.add_argument("file")
     check.add_argument("--show", type=int, default=50, help="problems to list (default 50)")
     check.set_defaults(func=cmd_check_file)
     pseudo = sub.add_parser("pseudonymise", help="keyed HMAC-SHA-256 of identifier columns")
     pseudo.add_argument("--columns", required=True, help="comma-separated identifier columns")
-    pseudo.add_argument("--key-env", default="MARMOT_PSEUDONYMISATION_KEY",
-                        help="environment variable holding the key (default %(default)s)")
+    pseudo.add_argument(
+        "--key-env",
+        default="MARMOT_PSEUDONYMISATION_KEY",
+        help="environment variable holding the key (default %(default)s)",
+    )
     pseudo.add_argument("source")
     pseudo.add_argument("target")
     pseudo.set_defaults(func=cmd_pseudonymise)

@@ -116,9 +116,7 @@ def load_place(code_or_path: str) -> PlaceConfig:
 class MarmotSettings(BaseSettings):
     """Environment (MARMOT_HOME, MARMOT_PLACE, ...) over ``defaults.yaml``."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="MARMOT_", extra="ignore", yaml_file=DEFAULTS_FILE
-    )
+    model_config = SettingsConfigDict(env_prefix="MARMOT_", extra="ignore", yaml_file=DEFAULTS_FILE)
 
     home: Path = PROJECT_DIR / "data"
     place: str

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import dagster as dg
 
+from marmot_assets.partners.assets import build_partner_definitions
 from marmot_assets.quality.fingertips_checks import fingertips_values_valid
-from marmot_assets.raw.fingertips import fingertips_indicator_values
-from marmot_assets.raw.mhclg import mhclg_imd_lsoa
-from marmot_assets.raw.ons import ons_lsoa_ward_lookup
-from marmot_assets.raw.partners import build_partner_definitions
-from marmot_assets.raw.place import place_areas
-from marmot_assets.resources import warehouse_resource
+from marmot_assets.sources.fingertips import fingertips_indicator_values
+from marmot_assets.sources.mhclg import mhclg_imd_lsoa
+from marmot_assets.sources.ons import ons_lsoa_ward_lookup
+from marmot_assets.sources.place import place_areas
 from marmot_assets.transform.assets import build_dbt_assets, dbt_resource
+from marmot_assets.warehouse import warehouse_resource
 
 REFRESH_JOB = "marmot_refresh"
 
@@ -59,7 +59,7 @@ def build_definitions() -> dg.Definitions:
                 cron_schedule="0 5 * * 1",
                 execution_timezone="Europe/London",
                 description="Weekly refresh (Fingertips publishes monthly; MHCLG and ONS rarely).",
-            )
+            ),
         ],
         resources={"warehouse": warehouse_resource(), "dbt": dbt_resource()},
         # Runs launched from the UI or by sensors: one process, as for the refresh job.

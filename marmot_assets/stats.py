@@ -26,8 +26,9 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -52,8 +53,27 @@ __all__ = [
 # European Standard Population 2013 (brief, section 6): 19 five-year bands 0-4 ... 85-89, 90+.
 ESP2013_BANDS: tuple[str, ...] = tuple(f"{a}-{a + 4}" for a in range(0, 90, 5)) + ("90+",)
 ESP2013: np.ndarray = np.array(
-    [5000, 5500, 5500, 5500, 6000, 6000, 6500, 7000, 7000, 7000,
-     7000, 6500, 6000, 5500, 5000, 4000, 2500, 1500, 1000],
+    [
+        5000,
+        5500,
+        5500,
+        5500,
+        6000,
+        6000,
+        6500,
+        7000,
+        7000,
+        7000,
+        7000,
+        6500,
+        6000,
+        5500,
+        5000,
+        4000,
+        2500,
+        1500,
+        1000,
+    ],
     dtype=float,
 )
 ESP2013.flags.writeable = False
@@ -273,8 +293,9 @@ class DSRResult:
         return (self.value, self.lower, self.upper)[i]
 
 
-def dsr(counts, populations, standard_populations, confidence: float = 0.95,
-        multiplier: float = 100_000) -> DSRResult:
+def dsr(
+    counts, populations, standard_populations, confidence: float = 0.95, multiplier: float = 100_000
+) -> DSRResult:
     """Directly standardised rate with Dobson confidence limits (phe_dsr / calculate_dsr).
 
     ``DSR = Σ wᵢxᵢ/nᵢ / Σwᵢ · multiplier``, ``var = Σ wᵢ²xᵢ/nᵢ² / (Σwᵢ)²``, and with O = Σxᵢ the
@@ -330,10 +351,13 @@ def dsr(counts, populations, standard_populations, confidence: float = 0.95,
 
     if x.ndim == 1:
         return DSRResult(
-            float(value), float(lower), float(upper),
-            why(float(total)) if suppressed else None, float(total),
+            float(value),
+            float(lower),
+            float(upper),
+            why(float(total)) if suppressed else None,
+            float(total),
         )
-    reasons = np.array([why(o) if s else None for o, s in zip(total, suppressed)], dtype=object)
+    reasons = np.array([why(o) if s else None for o, s in zip(total, suppressed, strict=True)], dtype=object)
     return DSRResult(value, lower, upper, reasons, total)
 
 
@@ -407,8 +431,9 @@ def life_expectancy(deaths, populations, start_ages, confidence: float = 0.95) -
             + ", ".join(map(str, no_data.tolist()))
         )
 
-    out = pd.DataFrame({"start_age": age.astype(int), "value": np.nan,
-                        "lower": np.nan, "upper": np.nan})
+    out = pd.DataFrame(
+        {"start_age": age.astype(int), "value": np.nan, "lower": np.nan, "upper": np.nan}
+    )
     z = _z(confidence)
 
     reason = None
@@ -495,8 +520,16 @@ def _quantile_list(mask: np.ndarray) -> str:
     return ", ".join(str(i + 1) for i in np.flatnonzero(mask))
 
 
-def sii(values, populations, lower_cis=None, upper_cis=None, value_type: int = 0,
-        confidence: float = 0.95, repetitions: int = 100_000, seed=None) -> dict:
+def sii(
+    values,
+    populations,
+    lower_cis=None,
+    upper_cis=None,
+    value_type: int = 0,
+    confidence: float = 0.95,
+    repetitions: int = 100_000,
+    seed=None,
+) -> dict:
     """Slope and relative index of inequality with simulated limits (phe_sii, transform=FALSE).
 
     ``values`` (one per quantile, ordered from the most to the least deprived) and
@@ -547,7 +580,8 @@ def sii(values, populations, lower_cis=None, upper_cis=None, value_type: int = 0
     bad = np.isnan(y) | np.isnan(pop) | ~(pop > 0)
     if bad.any():
         return _sii_nan(
-            "missing value or non-positive population in quantile(s) " + _quantile_list(bad)
+            "missing value or non-positive population in quantile(s) "
+            + _quantile_list(bad)
             + " (counting from the most deprived)"
         )
 
@@ -559,38 +593,51 @@ def sii(values, populations, lower_cis=None, upper_cis=None, value_type: int = 0
     point = {"sii": float(slope), "rii": float((intercept + slope) / intercept)}
 
     if not has_cis:
-        return _sii_nan("no confidence limits given for the quantile values: SII/RII limits "
-                        "not computed", **point)
+        return _sii_nan(
+            "no confidence limits given for the quantile values: SII/RII limits not computed",
+            **point,
+        )
     missing_ci = np.isnan(lo) | np.isnan(hi)
     if missing_ci.any():
-        return _sii_nan("missing confidence limit in quantile(s) " + _quantile_list(missing_ci)
-                        + ": SII/RII limits not computed", **point)
+        return _sii_nan(
+            "missing confidence limit in quantile(s) "
+            + _quantile_list(missing_ci)
+            + ": SII/RII limits not computed",
+            **point,
+        )
 
     if value_type == 1:
+
         def fwd(v):
             return np.log(v)
 
         def back(t):
             return np.exp(t)
     elif value_type == 2:
+
         def fwd(v):
             return np.log(v / (1.0 - v))
 
         def back(t):
             return 1.0 / (1.0 + np.exp(-t))
     else:
+
         def fwd(v):
             return v
 
         def back(t):
             return t
+
     with np.errstate(divide="ignore"):
         ty, tlo, thi = fwd(y), fwd(lo), fwd(hi)
     edge = ~(np.isfinite(ty) & np.isfinite(tlo) & np.isfinite(thi))
     if edge.any():
         kind = "rate of 0" if value_type == 1 else "proportion of 0 or 1"
-        return _sii_nan(f"{kind} (value or limit) in quantile(s) {_quantile_list(edge)}: the "
-                        "transform is undefined, SII/RII limits not computed", **point)
+        return _sii_nan(
+            f"{kind} (value or limit) in quantile(s) {_quantile_list(edge)}: the "
+            "transform is undefined, SII/RII limits not computed",
+            **point,
+        )
     se = (thi - tlo) / _Z_INPUT_CI / 2.0
     if np.any(se < 0):
         raise ValueError("an upper confidence limit is below its lower limit")

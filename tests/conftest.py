@@ -15,7 +15,9 @@ from marmot_assets.config import get_settings, load_place
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 # The shared reference data lies beside the project (../shared/reference); CI lays it there too.
-REFERENCE = Path(os.environ.get("MARMOT_REFERENCE_DIR", PROJECT_DIR.parent / "shared" / "reference"))
+REFERENCE = Path(
+    os.environ.get("MARMOT_REFERENCE_DIR", PROJECT_DIR.parent / "shared" / "reference")
+)
 
 
 @pytest.fixture(scope="session")
@@ -103,8 +105,9 @@ def demo_root(tmp_path_factory) -> Path:
     from marmot_assets.demo.generator import generate_demo_data
 
     root = tmp_path_factory.mktemp("demo")
-    generate_demo_data(root / "demo", load_place("E08000026"), read_indicator_catalogue(),
-                       inbox_dir=root / "inbox")
+    generate_demo_data(
+        root / "demo", load_place("E08000026"), read_indicator_catalogue(), inbox_dir=root / "inbox"
+    )
     return root
 
 
@@ -124,12 +127,14 @@ def lookup_warehouse(database: Path, demo_root: Path, place):
     import duckdb
 
     from marmot_assets.demo.generator import LOOKUP_FILE
-    from marmot_assets.door.door import place_codes
+    from marmot_assets.partners.door import place_codes
 
     con = duckdb.connect(str(database))
-    con.execute("create schema if not exists raw; create table raw.ons_lsoa_ward_lookup "
-                "(lsoa_code varchar, lsoa_name varchar, ward_code varchar, ward_name varchar, "
-                "lad_code varchar)")
+    con.execute(
+        "create schema if not exists raw; create table raw.ons_lsoa_ward_lookup "
+        "(lsoa_code varchar, lsoa_name varchar, ward_code varchar, ward_name varchar, "
+        "lad_code varchar)"
+    )
     g = place.geography
     fields = (g.lsoa_field, g.lsoa_name_field, g.ward_field, g.ward_name_field, g.lad_field)
     with (demo_root / "demo" / LOOKUP_FILE).open(newline="", encoding="utf-8") as f:
@@ -146,8 +151,9 @@ def render_model_sql(path: Path, relations: dict[str, str]) -> str:
 
     macros = (PROJECT_DIR / "dbt_project" / "macros" / "latest_delivery.sql").read_text()
     template = jinja2.Environment().from_string(macros + path.read_text())
-    return template.render(source=lambda _source, table: relations[table],
-                           ref=lambda model: relations[model])
+    return template.render(
+        source=lambda _source, table: relations[table], ref=lambda model: relations[model]
+    )
 
 
 class PartnerDoor:
@@ -160,7 +166,7 @@ class PartnerDoor:
         self.con, self.codes = lookup_warehouse(tmp_path / "warehouse.duckdb", demo_root, place)
 
     def deliver(self, contract, path: Path):
-        from marmot_assets.door.door import receive
+        from marmot_assets.partners.door import receive
 
         return receive(path, contract, self.con, self.codes, self.home)
 
@@ -168,14 +174,22 @@ class PartnerDoor:
         return self.con.execute(sql, list(params)).fetchall()
 
     def quarantine(self, name: str) -> list[tuple]:
-        return self.rows("select row_number, column_name, reason, value from raw.quarantine "
-                         "where original_name = ? order by row_number, column_name", name)
+        return self.rows(
+            "select row_number, column_name, reason, value from raw.quarantine "
+            "where original_name = ? order by row_number, column_name",
+            name,
+        )
 
     def table(self, contract) -> list[tuple]:
         """The dataset's raw rows (none when nothing was ever loaded)."""
-        exists = self.rows("select count(*) from information_schema.tables where table_schema "
-                           "= 'raw' and table_name = ?", contract.table)[0][0]
+        exists = self.rows(
+            "select count(*) from information_schema.tables where table_schema "
+            "= 'raw' and table_name = ?",
+            contract.table,
+        )[0][0]
         if not exists:
             return []
-        return self.rows(f"select * exclude (_received_at) from raw.{contract.table} "
-                         "order by _sha256, _row_number")
+        return self.rows(
+            f"select * exclude (_received_at) from raw.{contract.table} "
+            "order by _sha256, _row_number"
+        )

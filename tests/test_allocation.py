@@ -29,8 +29,16 @@ def test_missing_need_gets_no_targeted_share():
     assert result["targeted"].tolist() == pytest.approx([0, 100])
 
 
-@pytest.mark.parametrize("args", [(-1, 0.5, [1], [1]), (1, 1.5, [1], [1]), (1, 0.5, [1, 2], [1]),
-                                  (1, 0.5, [-1], [1]), (1, 0.5, [1], [-1])])
+@pytest.mark.parametrize(
+    "args",
+    [
+        (-1, 0.5, [1], [1]),
+        (1, 1.5, [1], [1]),
+        (1, 0.5, [1, 2], [1]),
+        (1, 0.5, [-1], [1]),
+        (1, 0.5, [1], [-1]),
+    ],
+)
 def test_bad_arguments_are_refused(args):
     with pytest.raises(ValueError):
         allocate(*args)

@@ -6,8 +6,8 @@ import pytest
 import yaml
 
 from marmot_assets.config import PLACES_DIR, get_settings, load_place
-from marmot_assets.ingest.deprivation import parse_imd
-from marmot_assets.raw.place import place_areas_frame
+from marmot_assets.sources.mhclg import parse_imd
+from marmot_assets.sources.place import place_areas_frame
 
 
 def test_defaults_come_from_the_defaults_file(marmot_home, monkeypatch):

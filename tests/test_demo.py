@@ -74,7 +74,7 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path, place, catalogue)
     third = generate_demo_data(tmp_path / "c", other_place, catalogue)
     expected = [LOOKUP_FILE, IMD_FILE_1, IMD_FILE_2, IMD_FILE_6, FINGERTIPS_FILE]
     assert [p.relative_to(tmp_path / "a") for p in first] == expected
-    for a, b, c in zip(first, second, third):
+    for a, b, c in zip(first, second, third, strict=True):
         assert a.read_bytes() == b.read_bytes(), a.name
         assert a.read_bytes() != c.read_bytes(), a.name
 
@@ -121,7 +121,7 @@ def test_imd_ranks_and_deciles(demo_dir):
     ranks = defaultdict(list)
     for r in rows:
         values = [int(v) for v in list(r.values())[4:]]
-        for rank, decile in zip(values[::2], values[1::2]):
+        for rank, decile in zip(values[::2], values[1::2], strict=True):
             assert 1 <= rank <= N_LSOA_ENGLAND and decile == imd_decile(rank)
         if r["LSOA code (2011)"] in lookup:
             ranks[lookup[r["LSOA code (2011)"]]].append(values[0])
@@ -142,7 +142,7 @@ def test_decile_rule_and_headers_match_the_real_files(demo_dir):
         assert imd_decile(rank) == int(r["Index of Multiple Deprivation (IMD) Decile"])
     for demo_file in (IMD_FILE_1, IMD_FILE_2, IMD_FILE_6):
         real = REFERENCE / "imd2019" / demo_file.name.replace(".csv", "__Coventry_E08000026.csv")
-        first_line = (lambda p: p.read_bytes().split(b"\r\n", 1)[0])
+        first_line = lambda p: p.read_bytes().split(b"\r\n", 1)[0]
         assert first_line(demo_dir / demo_file) == first_line(real), demo_file.name
 
 
@@ -153,7 +153,7 @@ def test_fingertips_file(demo_dir, catalogue):
         header, *rows = list(csv.reader(f))
     assert header == FINGERTIPS_HEADER and len(header) == 27
     assert all(len(r) == 27 for r in rows)
-    rows = [dict(zip(header, r)) for r in rows]
+    rows = [dict(zip(header, r, strict=True)) for r in rows]
 
     periods = defaultdict(set)
     for r in rows:

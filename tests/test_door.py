@@ -12,11 +12,13 @@ import duckdb
 import openpyxl
 import pytest
 
-from marmot_assets.door.contract import get_contract
-from marmot_assets.door.door import check_file, place_codes, receive
+from marmot_assets.partners.contract import get_contract
+from marmot_assets.partners.door import check_file, place_codes, receive
 
 CONTRACT = "council_housing/temporary_accommodation"
-HEADER = "Ward code,Ward name,Quarter,Households in temporary accommodation,Households with children"
+HEADER = (
+    "Ward code,Ward name,Quarter,Households in temporary accommodation,Households with children"
+)
 GOOD = [
     "E05001222,Foleshill,2024-25 Q1,40,25",
     "E05001231,Wainbody,2024-25 Q1,3,1",
@@ -56,9 +58,12 @@ def door(tmp_path, reference, coventry):
             ).fetchall()
 
         def raw_tables(self):
-            return sorted(r[0] for r in con.execute(
-                "select table_name from information_schema.tables where table_schema = 'raw'"
-            ).fetchall())
+            return sorted(
+                r[0]
+                for r in con.execute(
+                    "select table_name from information_schema.tables where table_schema = 'raw'"
+                ).fetchall()
+            )
 
         def manifest(self):
             return con.execute(
@@ -105,9 +110,16 @@ def test_same_file_twice_is_a_duplicate_and_not_loaded_again(door):
         ("blank.csv", "\n\n  \n", "empty"),
         ("header-only.csv", csv_text(), "no data rows"),
         ("not-csv.csv", b"\x00\x01\x02binary\x00", "not a text file"),
-        ("missing.csv", csv_text("E05001222,Foleshill,2024-25 Q1,40",
-                                 header=HEADER.rsplit(",", 1)[0]), "missing column(s) ['households_with_children']"),
-        ("renamed.csv", csv_text(*GOOD, header=HEADER.replace("Quarter", "Qtr")), "missing column(s) ['quarter']"),
+        (
+            "missing.csv",
+            csv_text("E05001222,Foleshill,2024-25 Q1,40", header=HEADER.rsplit(",", 1)[0]),
+            "missing column(s) ['households_with_children']",
+        ),
+        (
+            "renamed.csv",
+            csv_text(*GOOD, header=HEADER.replace("Quarter", "Qtr")),
+            "missing column(s) ['quarter']",
+        ),
         ("truncated.csv", csv_text(*GOOD)[:-12], "truncated"),
     ],
 )
@@ -129,25 +141,36 @@ def test_truncated_file_names_the_row(door):
 
 
 def test_extra_and_reordered_columns_are_fine(door):
-    header = "Households with children,Notes,Quarter,Ward code,Households in temporary accommodation"
-    verdict = door.send("reordered.csv", csv_text("25,checked,2024-25 Q1,E05001222,40", header=header))
+    header = (
+        "Households with children,Notes,Quarter,Ward code,Households in temporary accommodation"
+    )
+    verdict = door.send(
+        "reordered.csv", csv_text("25,checked,2024-25 Q1,E05001222,40", header=header)
+    )
     assert verdict.status == "loaded"
     assert door.rows() == [("E05001222", "2024-25 Q1", 40, 25)]
 
 
 def test_bad_rows_are_quarantined_with_row_and_column_and_the_rest_loads(door):
-    verdict = door.send("mixed.csv", csv_text(
-        GOOD[0],
-        "E05001231,Wainbody,2024-25 Q1,3,9",        # row 3: numerator > denominator
-        "E05001218,Bablake,2024-25 Q1,-2,0",         # row 4: negative count
-        "E01009526,Bablake,2024-25 Q1,7,4",          # row 5: an LSOA where a ward belongs
-        "E05000001,Elsewhere,2024-25 Q1,7,4",        # row 6: a ward of another place
-        "E05001219,Binley,2024-25 Q1,seven,4",       # row 7: wrong type
-        GOOD[0],                                     # row 8: duplicate of row 2
-        "E05001220,Cheylesmore,2024-25 Q1,5",        # row 9: too few fields
-    ))
+    verdict = door.send(
+        "mixed.csv",
+        csv_text(
+            GOOD[0],
+            "E05001231,Wainbody,2024-25 Q1,3,9",  # row 3: numerator > denominator
+            "E05001218,Bablake,2024-25 Q1,-2,0",  # row 4: negative count
+            "E01009526,Bablake,2024-25 Q1,7,4",  # row 5: an LSOA where a ward belongs
+            "E05000001,Elsewhere,2024-25 Q1,7,4",  # row 6: a ward of another place
+            "E05001219,Binley,2024-25 Q1,seven,4",  # row 7: wrong type
+            GOOD[0],  # row 8: duplicate of row 2
+            "E05001220,Cheylesmore,2024-25 Q1,5",  # row 9: too few fields
+        ),
+    )
     assert (verdict.status, verdict.rows_read, verdict.rows_accepted, verdict.rows_quarantined) == (
-        "loaded_with_quarantine", 8, 1, 7)
+        "loaded_with_quarantine",
+        8,
+        1,
+        7,
+    )
     assert door.rows() == [("E05001222", "2024-25 Q1", 40, 25)]
     quarantine = door.quarantine()
     assert (3, "households_with_children", "is greater than households_in_ta", "9") in quarantine
@@ -162,7 +185,9 @@ def test_bad_rows_are_quarantined_with_row_and_column_and_the_rest_loads(door):
 def test_utf8_bom_and_windows_1252_text(door):
     bom = door.send("bom.csv", "\ufeff" + csv_text(GOOD[0]))
     assert bom.status == "loaded"
-    cp1252 = door.send("excel.csv", csv_text("E05001228,St Michael’s,2024-25 Q2,12,5"), encoding="cp1252")
+    cp1252 = door.send(
+        "excel.csv", csv_text("E05001228,St Michael’s,2024-25 Q2,12,5"), encoding="cp1252"
+    )
     assert cp1252.status == "loaded"
     assert ("E05001228", "2024-25 Q2", 12, 5) in door.rows()
 
@@ -188,16 +213,32 @@ def test_excel_with_notes_rows_and_extra_sheets(door, tmp_path):
 
 
 def test_dates_in_several_formats(tmp_path, coventry):
-    from marmot_assets.door.contract import Column, Contract
-    from marmot_assets.door.validate import DuplicateTracker, PlaceCodes, validate_chunk
     import pandas as pd
 
-    contract = Contract(partner="t", dataset="d", title="t", description="d",
-                        columns=[Column(name="day", type="date"), Column(name="month", type="month")])
-    chunk = pd.DataFrame({
-        "day": ["2024-03-31", "31/03/2024", "31-03-2024", "31 Mar 2024", "31/3/24", "03/31/2024"],
-        "month": ["2024-03", "03/2024", "Mar 2024", "March 2024", "2024-03-31", "2024-13"],
-    }, index=pd.Index(range(2, 8)))
+    from marmot_assets.partners.contract import Column, Contract
+    from marmot_assets.partners.validate import DuplicateTracker, PlaceCodes, validate_chunk
+
+    contract = Contract(
+        partner="t",
+        dataset="d",
+        title="t",
+        description="d",
+        columns=[Column(name="day", type="date"), Column(name="month", type="month")],
+    )
+    chunk = pd.DataFrame(
+        {
+            "day": [
+                "2024-03-31",
+                "31/03/2024",
+                "31-03-2024",
+                "31 Mar 2024",
+                "31/3/24",
+                "03/31/2024",
+            ],
+            "month": ["2024-03", "03/2024", "Mar 2024", "March 2024", "2024-03-31", "2024-13"],
+        },
+        index=pd.Index(range(2, 8)),
+    )
     accepted, quarantine, _ = validate_chunk(chunk, contract, PlaceCodes("x"), DuplicateTracker())
     assert [str(d) for d in accepted["day"]] == ["2024-03-31"] * 5
     assert set(accepted["month"]) == {"2024-03"}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from marmot_assets.ingest.deprivation import parse_imd
-from marmot_assets.ingest.errors import SourceFileError
+from marmot_assets.reading.errors import SourceFileError
+from marmot_assets.sources.mhclg import parse_imd
 
 F1_ENGLAND = "imd2019/File_1_-_IMD2019_Index_of_Multiple_Deprivation__England.csv"
 F1 = "imd2019/File_1_-_IMD2019_Index_of_Multiple_Deprivation__Coventry_E08000026.csv"

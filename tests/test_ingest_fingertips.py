@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from marmot_assets.ingest.errors import SourceFileError
-from marmot_assets.ingest.fingertips import (
+from marmot_assets.reading.errors import SourceFileError
+from marmot_assets.sources.fingertips import (
     MAX_IDS_PER_CALL,
     api_calls,
     fetch_indicator_values,
     parse_indicator_csv,
 )
-from marmot_assets.ingest.http import make_session
+from marmot_assets.sources.http import make_session
 
 REAL = "fingertips/indicators-CountyUA.data.csv"
 
@@ -67,7 +67,10 @@ def test_calls_chunk_ids_by_100_at_both_levels(coventry):
     calls = api_calls(coventry, list(range(1, 251)))
     assert len(calls) == 6  # 3 chunks x (place level, ward level)
     assert max(len(c["indicator_ids"].split(",")) for c in calls) == MAX_IDS_PER_CALL
-    assert {(c["child_area_type_id"], c["parent_area_type_id"]) for c in calls} == {(502, 6), (8, 502)}
+    assert {(c["child_area_type_id"], c["parent_area_type_id"]) for c in calls} == {
+        (502, 6),
+        (8, 502),
+    }
 
 
 def _place(coventry, http_server):
@@ -111,7 +114,7 @@ def test_api_timeout_fails_cleanly(coventry):
         update={"base_url": f"http://127.0.0.1:{listener.getsockname()[1]}/api/"}
     )
     place = coventry.model_copy(update={"fingertips": fingertips})
-    import marmot_assets.ingest.http as http
+    import marmot_assets.sources.http as http
 
     try:
         with pytest.raises(SourceFileError, match="request failed after retries"):

@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from marmot_assets.ingest.errors import SourceFileError
-from marmot_assets.ingest.geography import fetch_lookup, parse_lookup_csv
-from marmot_assets.ingest.http import make_session
+from marmot_assets.reading.errors import SourceFileError
+from marmot_assets.sources.http import make_session
+from marmot_assets.sources.ons import fetch_lookup, parse_lookup_csv
 
 LOOKUP = "geography/LSOA11_to_WD19_to_LAD19__Coventry_E08000026.csv"
 

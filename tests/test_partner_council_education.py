@@ -11,13 +11,12 @@ from pathlib import Path
 import numpy as np
 import openpyxl
 import pytest
-
 from conftest import PartnerDoor
 
 from marmot_assets.config import load_place
 from marmot_assets.demo.generator import LOOKUP_FILE, DemoLsoa
 from marmot_assets.demo.partners import council_education
-from marmot_assets.door.contract import get_contract
+from marmot_assets.partners.contract import get_contract
 
 PLACE = load_place("E08000026")
 DEPRIVED = {"Foleshill", "St Michael's", "Henley", "Longford"}  # demo deprivation >= 0.8
@@ -76,19 +75,25 @@ def test_every_demo_delivery_loads_whole(demo, door):
             verdict = door.receive(dataset, path)
             assert (verdict.status, verdict.rows_quarantined) == ("loaded", 0), verdict.summary()
     eyfs_rows = sum(len(csv_rows(p)) - 1 for p in files(demo, "eyfs_results"))
-    assert door.rows("select count(*), count(distinct (lsoa_code, academic_year, fsm_status)) "
-                     "from raw.council_education__eyfs_results") == [(eyfs_rows, eyfs_rows)]
-    assert door.rows("select count(*), count(distinct (ward_code, census_term)) "
-                     "from raw.council_education__fsm_eligibility") == [(6 * 18, 6 * 18)]
-    assert door.rows("select count(*), count(distinct (ward_code, month)) "
-                     "from raw.council_education__neet") == [(12 * 18, 12 * 18)]
+    assert door.rows(
+        "select count(*), count(distinct (lsoa_code, academic_year, fsm_status)) "
+        "from raw.council_education__eyfs_results"
+    ) == [(eyfs_rows, eyfs_rows)]
+    assert door.rows(
+        "select count(*), count(distinct (ward_code, census_term)) "
+        "from raw.council_education__fsm_eligibility"
+    ) == [(6 * 18, 6 * 18)]
+    assert door.rows(
+        "select count(*), count(distinct (ward_code, month)) from raw.council_education__neet"
+    ) == [(12 * 18, 12 * 18)]
     # Values arrive in the contract's canonical forms: months as YYYY-MM, statuses as listed.
-    assert [r[0] for r in door.rows("select distinct month from raw.council_education__neet "
-                                    "order by 1")] == (
-        [f"2023-{m:02d}" for m in range(4, 13)] + [f"2024-{m:02d}" for m in range(1, 4)])
-    assert {r[0] for r in door.rows("select distinct fsm_status from "
-                                    "raw.council_education__eyfs_results")} == {
-        "FSM", "Non-FSM", "Unknown"}
+    assert [
+        r[0] for r in door.rows("select distinct month from raw.council_education__neet order by 1")
+    ] == ([f"2023-{m:02d}" for m in range(4, 13)] + [f"2024-{m:02d}" for m in range(1, 4)])
+    assert {
+        r[0]
+        for r in door.rows("select distinct fsm_status from raw.council_education__eyfs_results")
+    } == {"FSM", "Non-FSM", "Unknown"}
     # The same bytes again are recognised and not loaded twice.
     again = door.receive("neet", files(demo, "neet")[0])
     assert again.status == "duplicate"
@@ -99,31 +104,43 @@ def test_demo_rates_follow_the_deprivation_gradient(demo, door):
     for dataset in ("eyfs_results", "fsm_eligibility", "neet"):
         for path in files(demo, dataset):
             door.receive(dataset, path)
-    names = {r[PLACE.geography.ward_field]: r[PLACE.geography.ward_name_field]
-             for r in lookup_rows(demo)}
+    names = {
+        r[PLACE.geography.ward_field]: r[PLACE.geography.ward_name_field] for r in lookup_rows(demo)
+    }
 
     def rate(sql: str, wards: set[str]) -> float:
         codes = [c for c, n in names.items() if n in wards]
         num, den = door.rows(sql.format(codes=", ".join(f"'{c}'" for c in codes)))[0]
         return num / den
 
-    gld = ("select sum(pupils_reaching_gld), sum(pupils_assessed) "
-           "from raw.council_education__eyfs_results e join raw.ons_lsoa_ward_lookup l "
-           "using (lsoa_code) where ward_code in ({codes})")
+    gld = (
+        "select sum(pupils_reaching_gld), sum(pupils_assessed) "
+        "from raw.council_education__eyfs_results e join raw.ons_lsoa_ward_lookup l "
+        "using (lsoa_code) where ward_code in ({codes})"
+    )
     assert rate(gld, DEPRIVED) < rate(gld, AFFLUENT) - 0.05
-    fsm_gap = door.rows("select fsm_status, sum(pupils_reaching_gld) / sum(pupils_assessed) "
-                        "from raw.council_education__eyfs_results group by 1")
+    fsm_gap = door.rows(
+        "select fsm_status, sum(pupils_reaching_gld) / sum(pupils_assessed) "
+        "from raw.council_education__eyfs_results group by 1"
+    )
     assert dict(fsm_gap)["FSM"] < dict(fsm_gap)["Non-FSM"] - 0.1
-    eligible = ("select sum(pupils_eligible), sum(pupils_on_roll) "
-                "from raw.council_education__fsm_eligibility where ward_code in ({codes})")
+    eligible = (
+        "select sum(pupils_eligible), sum(pupils_on_roll) "
+        "from raw.council_education__fsm_eligibility where ward_code in ({codes})"
+    )
     assert rate(eligible, DEPRIVED) > 2 * rate(eligible, AFFLUENT)
     # DfE's headline: December to February average of NEET plus not known.
-    neet = ("select sum(neet + not_known), sum(cohort) from raw.council_education__neet "
-            "where month in ('2023-12', '2024-01', '2024-02') and ward_code in ({codes})")
+    neet = (
+        "select sum(neet + not_known), sum(cohort) from raw.council_education__neet "
+        "where month in ('2023-12', '2024-01', '2024-02') and ward_code in ({codes})"
+    )
     assert rate(neet, DEPRIVED) > 1.5 * rate(neet, AFFLUENT)
     # Not known peaks in September, before young people's new activity is confirmed.
-    by_month = dict(door.rows("select month, sum(not_known) / sum(cohort) "
-                              "from raw.council_education__neet group by 1"))
+    by_month = dict(
+        door.rows(
+            "select month, sum(not_known) / sum(cohort) from raw.council_education__neet group by 1"
+        )
+    )
     assert by_month["2023-09"] > 3 * by_month["2023-12"]
 
 
@@ -139,7 +156,7 @@ def test_fsm_workbook_has_notes_first_and_is_byte_stable(demo, tmp_path):
     second = council_education.write(tmp_path / "b", PLACE, lsoas, np.random.default_rng(7))
     third = council_education.write(tmp_path / "c", PLACE, lsoas, np.random.default_rng(8))
     assert len(first) == 3 + 6 + 12
-    for a, b, c in zip(first, second, third):
+    for a, b, c in zip(first, second, third, strict=True):
         assert a.read_bytes() == b.read_bytes(), a.name
         assert a.read_bytes() != c.read_bytes(), a.name
     # No clock inside the workbook: fixed zip entry times and document times.
@@ -153,10 +170,19 @@ def demo_lsoas(demo: Path) -> list[DemoLsoa]:
     """The place's LSOAs as the demo writer receives them, with a fixed population."""
     g = PLACE.geography
     deprivation = {w.code: w.deprivation for w in PLACE.demo.wards}
-    return [DemoLsoa(r[g.lsoa_field], r[g.lsoa_name_field], r[g.ward_field], r[g.ward_name_field],
-                     r[g.lad_field], r[g.lad_name_field], deprivation[r[g.ward_field]],
-                     (1650, 330, 900, 420, 860))
-            for r in lookup_rows(demo)]
+    return [
+        DemoLsoa(
+            r[g.lsoa_field],
+            r[g.lsoa_name_field],
+            r[g.ward_field],
+            r[g.ward_name_field],
+            r[g.lad_field],
+            r[g.lad_name_field],
+            deprivation[r[g.ward_field]],
+            (1650, 330, 900, 420, 860),
+        )
+        for r in lookup_rows(demo)
+    ]
 
 
 # --- bad deliveries ------------------------------------------------------------------------------
@@ -164,8 +190,9 @@ def test_eyfs_bad_rows_are_quarantined_and_earlier_years_unchanged(demo, door, t
     earlier = files(demo, "eyfs_results")[:2]
     for path in earlier:
         door.receive("eyfs_results", path)
-    snapshot = door.rows("select * exclude (_received_at) from raw.council_education__eyfs_results "
-                         "order by all")
+    snapshot = door.rows(
+        "select * exclude (_received_at) from raw.council_education__eyfs_results order by all"
+    )
     rows = csv_rows(files(demo, "eyfs_results")[2])
     rows[1][5] = str(int(rows[1][4]) + 1)  # more pupils reaching GLD than were assessed
     rows[2][0] = "E01009999"  # an LSOA of another authority
@@ -176,15 +203,24 @@ def test_eyfs_bad_rows_are_quarantined_and_earlier_years_unchanged(demo, door, t
     verdict = door.receive("eyfs_results", bad)
     assert verdict.status == "loaded_with_quarantine"
     assert (verdict.rows_read, verdict.rows_accepted, verdict.rows_quarantined) == (
-        len(rows) - 1, len(rows) - 5, 4)
+        len(rows) - 1,
+        len(rows) - 5,
+        4,
+    )
     assert door.quarantine(bad.name) == [
         (2, "pupils_reaching_gld", "is greater than pupils_assessed", rows[1][5]),
         (3, "lsoa_code", "is not an LSOA of Coventry", "E01009999"),
         (4, "fsm_status", "is not one of ['FSM', 'Non-FSM', 'Unknown']", "Eligible"),
         (5, "pupils_assessed", "is not a whole number", "twelve"),
     ]
-    assert door.rows("select * exclude (_received_at) from raw.council_education__eyfs_results "
-                     "where _sha256 != ? order by all", verdict.sha256) == snapshot
+    assert (
+        door.rows(
+            "select * exclude (_received_at) from raw.council_education__eyfs_results "
+            "where _sha256 != ? order by all",
+            verdict.sha256,
+        )
+        == snapshot
+    )
 
 
 def test_fsm_workbook_problems_are_located_by_sheet_row(demo, door, tmp_path):
@@ -199,7 +235,10 @@ def test_fsm_workbook_problems_are_located_by_sheet_row(demo, door, tmp_path):
 
     verdict = door.receive("fsm_eligibility", bad)
     assert (verdict.status, verdict.rows_accepted, verdict.rows_quarantined) == (
-        "loaded_with_quarantine", 15, 3)
+        "loaded_with_quarantine",
+        15,
+        3,
+    )
     # Rows are the sheet's own row numbers (header on row 3, first data row 4).
     assert [q[:3] for q in door.quarantine(bad.name)] == [
         (4, "eligible_taking_meal", "is greater than pupils_eligible"),
@@ -221,8 +260,9 @@ def test_fsm_workbook_without_a_column_is_rejected_and_nothing_changes(demo, doo
     assert verdict.status == "rejected"
     assert bad.name in verdict.error and "eligible_taking_meal" in verdict.error
     assert "no sheet has a header row" in verdict.error
-    assert door.rows("select status from raw.landing_manifest where original_name = ?",
-                     bad.name) == [("rejected",)]
+    assert door.rows(
+        "select status from raw.landing_manifest where original_name = ?", bad.name
+    ) == [("rejected",)]
     assert door.rows("select * from raw.council_education__fsm_eligibility order by all") == before
 
 
@@ -237,7 +277,10 @@ def test_neet_bad_values_and_missing_column(demo, door, tmp_path):
     bad = write_csv(tmp_path / "nccis_neet_not_known_2023-05.csv", rows)
     verdict = door.receive("neet", bad)
     assert (verdict.status, verdict.rows_accepted, verdict.rows_quarantined) == (
-        "loaded_with_quarantine", 14, 4)
+        "loaded_with_quarantine",
+        14,
+        4,
+    )
     assert [q[:3] for q in door.quarantine(bad.name)] == [
         (2, "neet", "is greater than cohort"),
         (3, "cohort", "is not a whole number"),
@@ -246,10 +289,16 @@ def test_neet_bad_values_and_missing_column(demo, door, tmp_path):
     ]
 
     # A file without the "Activity not known" column is refused whole, naming file and column.
-    missing = write_csv(tmp_path / "nccis_neet_not_known_2023-06.csv",
-                        [r[:5] for r in csv_rows(files(demo, "neet")[2])])
+    missing = write_csv(
+        tmp_path / "nccis_neet_not_known_2023-06.csv",
+        [r[:5] for r in csv_rows(files(demo, "neet")[2])],
+    )
     verdict = door.receive("neet", missing)
     assert verdict.status == "rejected"
     assert verdict.error.startswith(f"file {missing.name}, row 1, column 'not_known': missing")
-    assert door.rows("select * from raw.council_education__neet where _sha256 = ? order by all",
-                     first.sha256) == before
+    assert (
+        door.rows(
+            "select * from raw.council_education__neet where _sha256 = ? order by all", first.sha256
+        )
+        == before
+    )

@@ -9,14 +9,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import lookup_warehouse
 
 from marmot_assets.config import load_place
 from marmot_assets.demo.generator import LOOKUP_FILE, DemoLsoa
 from marmot_assets.demo.partners import council_family_hubs
-from marmot_assets.door.contract import get_contract
-from marmot_assets.door.door import receive
+from marmot_assets.partners.contract import get_contract
+from marmot_assets.partners.door import receive
 
 PLACE = load_place("E08000026")
 CONTRACT = get_contract("council_family_hubs/contacts")
@@ -67,22 +66,29 @@ def write_csv(path: Path, rows: list[list[str]]) -> Path:
 def test_twelve_monthly_deliveries_load_whole(demo, door):
     deliver, sql = door
     paths = files(demo)
-    assert [p.name for p in paths][:2] == ["family_hub_contacts_2024-04.csv",
-                                           "family_hub_contacts_2024-05.csv"]
+    assert [p.name for p in paths][:2] == [
+        "family_hub_contacts_2024-04.csv",
+        "family_hub_contacts_2024-05.csv",
+    ]
     assert len(paths) == 12
     for path in paths:
         verdict = deliver(path)
         assert (verdict.status, verdict.rows_quarantined) == ("loaded", 0), verdict.summary()
         assert verdict.rows_accepted == len(csv_rows(path)) - 1
     total = sum(len(csv_rows(p)) - 1 for p in paths)
-    assert sql("select count(*), count(distinct (hub, ward_code, service, month)) "
-               "from raw.council_family_hubs__contacts") == [(total, total)]
+    assert sql(
+        "select count(*), count(distinct (hub, ward_code, service, month)) "
+        "from raw.council_family_hubs__contacts"
+    ) == [(total, total)]
     assert {r[0] for r in sql("select distinct hub from raw.council_family_hubs__contacts")} == set(
-        PLACE.lists["family_hubs"])
-    assert {r[0] for r in sql("select distinct service from raw.council_family_hubs__contacts")
-            } == set(CONTRACT.column("service").allowed)
-    months = [r[0] for r in sql("select distinct month from raw.council_family_hubs__contacts "
-                                "order by 1")]
+        PLACE.lists["family_hubs"]
+    )
+    assert {
+        r[0] for r in sql("select distinct service from raw.council_family_hubs__contacts")
+    } == set(CONTRACT.column("service").allowed)
+    months = [
+        r[0] for r in sql("select distinct month from raw.council_family_hubs__contacts order by 1")
+    ]
     assert (months[0], months[-1]) == ("2024-04", "2025-03")
     assert len(months) == 12
 
@@ -95,21 +101,28 @@ def test_reach_rises_with_ward_deprivation(demo, door):
         deliver(path)
     deprivation = {w.code: w.deprivation for w in PLACE.demo.wards}
     # Contacts per LSOA (demo LSOAs have similar populations) for each ward.
-    per_lsoa = dict(sql(
-        "select c.ward_code, sum(contacts) / any_value(n) from raw.council_family_hubs__contacts c "
-        "join (select ward_code, count(*) as n from raw.ons_lsoa_ward_lookup group by 1) l "
-        "using (ward_code) group by 1"))
+    per_lsoa = dict(
+        sql(
+            "select c.ward_code, sum(contacts) / any_value(n) from raw.council_family_hubs__contacts c "
+            "join (select ward_code, count(*) as n from raw.ons_lsoa_ward_lookup group by 1) l "
+            "using (ward_code) group by 1"
+        )
+    )
     assert set(per_lsoa) == set(deprivation)
     wards = sorted(deprivation)
     r = np.corrcoef([deprivation[w] for w in wards], [per_lsoa[w] for w in wards])[0, 1]
     assert r > 0.8
 
     def ratio(service: str) -> float:
-        most, least = (sql("select sum(contacts) / (select count(*) from raw.ons_lsoa_ward_lookup "
-                           "where ward_code = $ward) from raw.council_family_hubs__contacts "
-                           "where service = $service and ward_code = $ward",
-                           {"ward": code, "service": service})[0][0]
-                       for code in ("E05001222", "E05001231"))  # Foleshill, Wainbody
+        most, least = (
+            sql(
+                "select sum(contacts) / (select count(*) from raw.ons_lsoa_ward_lookup "
+                "where ward_code = $ward) from raw.council_family_hubs__contacts "
+                "where service = $service and ward_code = $ward",
+                {"ward": code, "service": service},
+            )[0][0]
+            for code in ("E05001222", "E05001231")
+        )  # Foleshill, Wainbody
         return most / least
 
     assert ratio("Early help") > ratio("Health visiting") > 1
@@ -118,14 +131,24 @@ def test_reach_rises_with_ward_deprivation(demo, door):
 def test_same_seed_same_bytes(demo, tmp_path):
     g = PLACE.geography
     deprivation = {w.code: w.deprivation for w in PLACE.demo.wards}
-    lsoas = [DemoLsoa(r[g.lsoa_field], r[g.lsoa_name_field], r[g.ward_field], r[g.ward_name_field],
-                      r[g.lad_field], r[g.lad_name_field], deprivation[r[g.ward_field]],
-                      (1650, 330, 900, 420, 860)) for r in lookup_rows(demo)]
+    lsoas = [
+        DemoLsoa(
+            r[g.lsoa_field],
+            r[g.lsoa_name_field],
+            r[g.ward_field],
+            r[g.ward_name_field],
+            r[g.lad_field],
+            r[g.lad_name_field],
+            deprivation[r[g.ward_field]],
+            (1650, 330, 900, 420, 860),
+        )
+        for r in lookup_rows(demo)
+    ]
     first = council_family_hubs.write(tmp_path / "a", PLACE, lsoas, np.random.default_rng(3))
     second = council_family_hubs.write(tmp_path / "b", PLACE, lsoas, np.random.default_rng(3))
     third = council_family_hubs.write(tmp_path / "c", PLACE, lsoas, np.random.default_rng(4))
     assert len(first) == 12
-    for a, b, c in zip(first, second, third):
+    for a, b, c in zip(first, second, third, strict=True):
         assert a.read_bytes() == b.read_bytes(), a.name
         assert a.read_bytes() != c.read_bytes(), a.name
 
@@ -135,8 +158,15 @@ def test_unknown_hub_service_and_other_place_ward_are_quarantined(demo, door, tm
     first = deliver(files(demo)[0])
     before = sql("select * from raw.council_family_hubs__contacts order by all")
     rows = csv_rows(files(demo)[1])
-    assert rows[0] == ["Family Hub", "Ward code", "Ward of residence", "Service", "Month",
-                       "Contacts", "Children reached"]
+    assert rows[0] == [
+        "Family Hub",
+        "Ward code",
+        "Ward of residence",
+        "Service",
+        "Month",
+        "Contacts",
+        "Children reached",
+    ]
     rows[1][0] = "Central Library"  # not one of the place's Family Hubs
     rows[2][3] = "Speech and language"  # not a contract service
     rows[3][1] = "E05000650"  # a ward of another authority
@@ -149,35 +179,57 @@ def test_unknown_hub_service_and_other_place_ward_are_quarantined(demo, door, tm
     verdict = deliver(bad)
     assert verdict.status == "loaded_with_quarantine"
     assert (verdict.rows_read, verdict.rows_accepted, verdict.rows_quarantined) == (
-        len(rows) - 1, len(rows) - 6, 5)
-    quarantined = sql("select row_number, column_name, reason, value from raw.quarantine "
-                      "where original_name = ? order by row_number", bad.name)
+        len(rows) - 1,
+        len(rows) - 6,
+        5,
+    )
+    quarantined = sql(
+        "select row_number, column_name, reason, value from raw.quarantine "
+        "where original_name = ? order by row_number",
+        bad.name,
+    )
     assert quarantined == [
         (2, "hub", f"is not one of {PLACE.lists['family_hubs']}", "Central Library"),
-        (3, "service", "is not one of ['Start for Life', 'Parenting support', 'Health visiting', "
-                       "'Infant feeding', 'Early help', 'SEND support']", "Speech and language"),
+        (
+            3,
+            "service",
+            "is not one of ['Start for Life', 'Parenting support', 'Health visiting', "
+            "'Infant feeding', 'Early help', 'SEND support']",
+            "Speech and language",
+        ),
         (4, "ward_code", "is not a ward of Coventry", "E05000650"),
         (5, "ward_code", "is not a ward code", "Foleshill"),
         (len(rows), None, "duplicates row 7 (hub, ward_code, service, month)", None),
     ]
     # The lower-case hub was accepted under its canonical name.
-    assert sql("select hub from raw.council_family_hubs__contacts where _sha256 = ? "
-               "and _row_number = 6", verdict.sha256) == [(hub,)]
-    assert sql("select * from raw.council_family_hubs__contacts where _sha256 = ? order by all",
-               first.sha256) == before
+    assert sql(
+        "select hub from raw.council_family_hubs__contacts where _sha256 = ? and _row_number = 6",
+        verdict.sha256,
+    ) == [(hub,)]
+    assert (
+        sql(
+            "select * from raw.council_family_hubs__contacts where _sha256 = ? order by all",
+            first.sha256,
+        )
+        == before
+    )
 
 
 def test_a_file_without_children_reached_is_rejected(demo, door, tmp_path):
     deliver, sql = door
     deliver(files(demo)[0])
     before = sql("select * from raw.council_family_hubs__contacts order by all")
-    missing = write_csv(tmp_path / "family_hub_contacts_2024-06.csv",
-                        [r[:6] for r in csv_rows(files(demo)[2])])
+    missing = write_csv(
+        tmp_path / "family_hub_contacts_2024-06.csv", [r[:6] for r in csv_rows(files(demo)[2])]
+    )
     verdict = deliver(missing)
     assert verdict.status == "rejected"
     assert verdict.error.startswith(
         f"file {missing.name}, row 1, column 'children_reached': missing column(s) "
-        "['children_reached']")
-    assert sql("select status, rows_accepted from raw.landing_manifest where original_name = ?",
-               missing.name) == [("rejected", 0)]
+        "['children_reached']"
+    )
+    assert sql(
+        "select status, rows_accepted from raw.landing_manifest where original_name = ?",
+        missing.name,
+    ) == [("rejected", 0)]
     assert sql("select * from raw.council_family_hubs__contacts order by all") == before

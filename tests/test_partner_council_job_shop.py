@@ -9,20 +9,30 @@ import logging
 from pathlib import Path
 
 import pytest
-
 from conftest import PartnerDoor
 
 from marmot_assets.config import load_place, read_indicator_catalogue
 from marmot_assets.demo.generator import generate_demo_data
 from marmot_assets.demo.partners.council_job_shop import DEMO_ONLY_HMAC_KEY
-from marmot_assets.door.contract import get_contract
-from marmot_assets.door.door import find_identifiers
-from marmot_assets.door.identifiers import pseudonymise_value
+from marmot_assets.partners.contract import get_contract
+from marmot_assets.partners.door import find_identifiers
+from marmot_assets.partners.identifiers import pseudonymise_value
 
 PLACE = load_place("E08000026")
 CONTRACT = get_contract("council_job_shop/clients")
-HEADER = ["Client key", "LSOA code", "Ward code", "Disability", "Care leaver", "Ex-offender",
-          "Refugee", "Lone parent", "Start date", "Outcome", "Outcome date"]
+HEADER = [
+    "Client key",
+    "LSOA code",
+    "Ward code",
+    "Disability",
+    "Care leaver",
+    "Ex-offender",
+    "Refugee",
+    "Lone parent",
+    "Start date",
+    "Outcome",
+    "Outcome date",
+]
 
 
 @pytest.fixture(scope="module")
@@ -69,33 +79,41 @@ def assert_quarantine(found: list[tuple], expected: list[tuple]) -> None:
     """Rows and columns exactly, the reason by its telling words, and never a value: the
     contract is record-level, so a quarantined cell's value is not kept."""
     assert [(row, column) for row, column, _, _ in found] == [(r, c) for r, c, _ in expected]
-    for (_, _, reason, value), (_, _, words) in zip(found, expected):
+    for (_, _, reason, value), (_, _, words) in zip(found, expected, strict=True):
         assert words in reason and value is None
 
 
 def test_every_quarter_loads_whole(demo, door):
     deliveries = files(demo)
     assert [p.name for p in deliveries] == [
-        f"job_shop_clients_{y}_Q{q}.csv" for y in ("2023-24", "2024-25") for q in (1, 2, 3, 4)]
+        f"job_shop_clients_{y}_Q{q}.csv" for y in ("2023-24", "2024-25") for q in (1, 2, 3, 4)
+    ]
     total = 0
     for path in deliveries:
         rows = csv_rows(path)
         assert rows[0] == HEADER
         verdict = door.receive(path)
         assert (verdict.status, verdict.rows_read, verdict.rows_quarantined) == (
-            "loaded", len(rows) - 1, 0), verdict.summary()
+            "loaded",
+            len(rows) - 1,
+            0,
+        ), verdict.summary()
         total += len(rows) - 1
     assert 5_000 < total < 8_000
     assert door.rows("select count(*) from raw.council_job_shop__clients")[0][0] == total
     # Every row is placed by an LSOA or, where the address matched none, by a ward.
-    placed = dict(door.rows(
-        "select lsoa_code is not null, count(*) from raw.council_job_shop__clients "
-        "where (lsoa_code is null) <> (ward_code is null) group by all"))
+    placed = dict(
+        door.rows(
+            "select lsoa_code is not null, count(*) from raw.council_job_shop__clients "
+            "where (lsoa_code is null) <> (ward_code is null) group by all"
+        )
+    )
     assert placed[True] + placed[False] == total and placed[False] > 100
     # The Q1 file gave "none" to clients whose outcome a later quarter's file reports.
     revised = door.rows(
         "select count(*) from (select client_key, start_date from raw.council_job_shop__clients "
-        "group by all having count(distinct outcome) > 1)")[0][0]
+        "group by all having count(distinct outcome) > 1)"
+    )[0][0]
     assert revised > 100
 
 
@@ -120,17 +138,21 @@ def test_more_clients_from_deprived_wards_and_fewer_into_work_with_barriers(demo
         "with latest as (select * from raw.council_job_shop__clients qualify row_number() over "
         "(partition by client_key, start_date order by _received_at desc) = 1) "
         "select coalesce(l.ward_code, c.ward_code), count(*) from latest c "
-        "left join raw.ons_lsoa_ward_lookup l using (lsoa_code) group by all")
+        "left join raw.ons_lsoa_ward_lookup l using (lsoa_code) group by all"
+    )
     lsoas = dict(door.rows("select ward_code, count(*) from raw.ons_lsoa_ward_lookup group by all"))
     rate = {ward: n / lsoas[ward] for ward, n in per_ward}
     deprived = [rate[w] for w, d in deprivation.items() if d >= 0.8]
     affluent = [rate[w] for w, d in deprivation.items() if d <= 0.3]
     assert min(deprived) > 2 * max(affluent)
-    into_work = dict(door.rows(
-        "with latest as (select * from raw.council_job_shop__clients qualify row_number() over "
-        "(partition by client_key, start_date order by _received_at desc) = 1) "
-        "select disability or care_leaver or ex_offender or refugee or lone_parent, "
-        "avg((outcome = 'job')::int) from latest group by all"))
+    into_work = dict(
+        door.rows(
+            "with latest as (select * from raw.council_job_shop__clients qualify row_number() over "
+            "(partition by client_key, start_date order by _received_at desc) = 1) "
+            "select disability or care_leaver or ex_offender or refugee or lone_parent, "
+            "avg((outcome = 'job')::int) from latest group by all"
+        )
+    )
     assert into_work[False] > into_work[True] + 0.05
 
 
@@ -145,13 +167,16 @@ def test_bad_rows_are_quarantined_by_row_and_column_without_their_values(demo, d
     verdict = door.receive(path)
     assert verdict.status == "loaded_with_quarantine"
     assert (verdict.rows_accepted, verdict.rows_quarantined) == (len(rows) - 6, 5)
-    assert_quarantine(door.quarantine(path.name), [
-        (3, "start_date", "greater than outcome_date"),
-        (4, "lsoa_code", "of Coventry"),
-        (5, "disability", "yes/no"),
-        (6, "outcome", "['job', 'training', 'volunteering', 'none']"),
-        (7, "client_key", "[0-9a-f]{64}"),
-    ])
+    assert_quarantine(
+        door.quarantine(path.name),
+        [
+            (3, "start_date", "greater than outcome_date"),
+            (4, "lsoa_code", "of Coventry"),
+            (5, "disability", "yes/no"),
+            (6, "outcome", "['job', 'training', 'volunteering', 'none']"),
+            (7, "client_key", "[0-9a-f]{64}"),
+        ],
+    )
 
 
 def test_missing_column_is_rejected_and_earlier_data_stays(demo, door, tmp_path):
@@ -174,8 +199,13 @@ def test_a_row_with_neither_lsoa_nor_ward_loads_and_staging_drops_it(demo, door,
     path = write_csv(tmp_path / "job_shop_clients_unplaced.csv", rows)
     verdict = door.receive(path)
     assert (verdict.status, verdict.rows_quarantined) == ("loaded", 0)
-    assert door.rows("select count(*) from raw.council_job_shop__clients "
-                     "where lsoa_code is null and ward_code is null")[0][0] == 1
+    assert (
+        door.rows(
+            "select count(*) from raw.council_job_shop__clients "
+            "where lsoa_code is null and ward_code is null"
+        )[0][0]
+        == 1
+    )
 
 
 def test_a_client_name_column_refuses_the_file(demo, door, tmp_path, caplog):
@@ -186,8 +216,9 @@ def test_a_client_name_column_refuses_the_file(demo, door, tmp_path, caplog):
     verdict = door.receive(path)
     assert verdict.status == "rejected"
     assert "column 'Client name'" in verdict.error and "a name" in verdict.error
-    assert "Demo Person" not in verdict.error + caplog.text + str(door.rows(
-        "select * from raw.landing_manifest"))
+    assert "Demo Person" not in verdict.error + caplog.text + str(
+        door.rows("select * from raw.landing_manifest")
+    )
     held = door.home / "restricted" / "council_job_shop" / "clients"
     assert [p.name for p in held.iterdir()] == [f"{verdict.sha256}__{path.name}"]
     assert not (door.home / "landing").exists()

@@ -9,21 +9,31 @@ import json
 from pathlib import Path
 
 import pytest
-
 from conftest import PartnerDoor
 
 from marmot_assets.config import load_place, read_indicator_catalogue
 from marmot_assets.demo.generator import generate_demo_data
-from marmot_assets.door.contract import get_contract
+from marmot_assets.partners.contract import get_contract
 
 PLACE = load_place("E08000026")
 REGISTER = get_contract("council_procurement/contracts_register")
 PLEDGES = get_contract("council_procurement/business_pledges")
-REGISTER_HEADER = ["Reference Number", "Title of Agreement", "Department",
-                   "Description of Goods and Services", "Supplier Name",
-                   "Supplier Company Registration Number", "SME", "VCSE", "Contract Value (£)",
-                   "Start Date", "End Date", "Review Date", "Health Inequalities Lens Review",
-                   "Social Value Commitments"]
+REGISTER_HEADER = [
+    "Reference Number",
+    "Title of Agreement",
+    "Department",
+    "Description of Goods and Services",
+    "Supplier Name",
+    "Supplier Company Registration Number",
+    "SME",
+    "VCSE",
+    "Contract Value (£)",
+    "Start Date",
+    "End Date",
+    "Review Date",
+    "Health Inequalities Lens Review",
+    "Social Value Commitments",
+]
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +86,7 @@ def assert_quarantine(found: list[tuple], expected: list[tuple]) -> None:
     """Rows, columns and values exactly (not record-level: a partner sees what was wrong);
     the reason by its telling words."""
     assert [(r, c, v) for r, c, _, v in found] == [(r, c, v) for r, c, _, v in expected]
-    for (_, _, reason, _), (_, _, words, _) in zip(found, expected):
+    for (_, _, reason, _), (_, _, words, _) in zip(found, expected, strict=True):
         assert words in reason, reason
 
 
@@ -84,7 +94,8 @@ def assert_quarantine(found: list[tuple], expected: list[tuple]) -> None:
 def test_every_register_snapshot_loads_whole(demo, door):
     deliveries = files(demo, "contracts_register")
     assert [p.name for p in deliveries] == [
-        f"contracts_register_2024-25_Q{q}.csv" for q in (1, 2, 3, 4)]
+        f"contracts_register_2024-25_Q{q}.csv" for q in (1, 2, 3, 4)
+    ]
     for path in deliveries:
         raw = path.read_bytes()
         assert b"\xa3" in raw and b"\r\n" in raw  # Windows-1252 "£", Excel line ends
@@ -92,22 +103,40 @@ def test_every_register_snapshot_loads_whole(demo, door):
         assert rows[0] == REGISTER_HEADER
         verdict = door.receive(REGISTER, path)
         assert (verdict.status, verdict.rows_read, verdict.rows_quarantined) == (
-            "loaded", len(rows) - 1, 0), verdict.summary()
+            "loaded",
+            len(rows) - 1,
+            0,
+        ), verdict.summary()
         assert 120 < verdict.rows_accepted < 250
     # "£" in free text survives the decoding; "1,234,567.00" is read as a number.
-    assert door.rows("select count(*) from raw.council_procurement__contracts_register "
-                     "where social_value_commitments like '%£%'")[0][0] > 10
+    assert (
+        door.rows(
+            "select count(*) from raw.council_procurement__contracts_register "
+            "where social_value_commitments like '%£%'"
+        )[0][0]
+        > 10
+    )
     first = register_rows(deliveries[0])[1]
-    assert door.rows("select contract_value, start_date::varchar from "
-                     "raw.council_procurement__contracts_register where reference = ? limit 1",
-                     first[0]) == [(float(first[8].replace(",", "")),
-                                    "-".join(reversed(first[9].split("/"))))]
+    assert door.rows(
+        "select contract_value, start_date::varchar from "
+        "raw.council_procurement__contracts_register where reference = ? limit 1",
+        first[0],
+    ) == [(float(first[8].replace(",", "")), "-".join(reversed(first[9].split("/"))))]
     # Company numbers whose leading zero Excel dropped are kept as sent (staging pads them).
-    assert door.rows("select count(*) from raw.council_procurement__contracts_register "
-                     "where length(supplier_company_number) = 7")[0][0] > 0
-    lens = dict(door.rows("select start_date >= date '2022-04-01', "
-                          "avg(health_inequalities_lens_review::int) "
-                          "from raw.council_procurement__contracts_register group by all"))
+    assert (
+        door.rows(
+            "select count(*) from raw.council_procurement__contracts_register "
+            "where length(supplier_company_number) = 7"
+        )[0][0]
+        > 0
+    )
+    lens = dict(
+        door.rows(
+            "select start_date >= date '2022-04-01', "
+            "avg(health_inequalities_lens_review::int) "
+            "from raw.council_procurement__contracts_register group by all"
+        )
+    )
     assert lens[False] == 0 and lens[True] > 0.4
 
 
@@ -121,13 +150,16 @@ def test_register_bad_rows_are_quarantined_with_row_column_and_value(demo, door,
     path = write_register(tmp_path / "contracts_register_bad.csv", rows)
     verdict = door.receive(REGISTER, path)
     assert (verdict.status, verdict.rows_quarantined) == ("loaded_with_quarantine", 5)
-    assert_quarantine(door.quarantine(path.name), [
-        (2, "start_date", "greater than end_date", "01/04/2025"),
-        (3, "contract_value", "number", "about £1m"),
-        (4, "health_inequalities_lens_review", "yes/no", "Pending"),
-        (6, None, "duplicates row 5", None),
-        (7, "supplier_company_number", r"[A-Z]{2}\d{6}|\d{6,8}", "1234"),
-    ])
+    assert_quarantine(
+        door.quarantine(path.name),
+        [
+            (2, "start_date", "greater than end_date", "01/04/2025"),
+            (3, "contract_value", "number", "about £1m"),
+            (4, "health_inequalities_lens_review", "yes/no", "Pending"),
+            (6, None, "duplicates row 5", None),
+            (7, "supplier_company_number", r"[A-Z]{2}\d{6}|\d{6,8}", "1234"),
+        ],
+    )
 
 
 def test_register_missing_column_is_rejected_and_earlier_data_stays(demo, door, tmp_path):
@@ -147,19 +179,24 @@ def test_every_pledge_list_loads_and_a_withdrawn_business_drops_off(demo, door):
     deliveries = files(demo, "business_pledges")
     assert [p.name for p in deliveries] == [
         f"business_pledges_{d}.json"
-        for d in ("2024-06-30", "2024-09-30", "2024-12-31", "2025-03-31")]
+        for d in ("2024-06-30", "2024-09-30", "2024-12-31", "2025-03-31")
+    ]
     names = []
     for path in deliveries:
         records = pledge_records(path)
         verdict = door.receive(PLEDGES, path)
         assert (verdict.status, verdict.rows_read, verdict.rows_quarantined) == (
-            "loaded", len(records), 0), verdict.summary()
+            "loaded",
+            len(records),
+            0,
+        ), verdict.summary()
         names.append({r["business_name"] for r in records})
     assert len(names[0]) < len(names[-1])
     assert names[1] - names[2]  # someone withdrew between September and December
     # Pledges are ';'-separated lists; living wage employers pledge to pay the living wage.
-    rows = door.rows("select pledges, living_wage_employer "
-                     "from raw.council_procurement__business_pledges")
+    rows = door.rows(
+        "select pledges, living_wage_employer from raw.council_procurement__business_pledges"
+    )
     assert all(len(p.split(";")) >= 2 for p, _ in rows)
     assert all(("Real Living Wage" in p) == lw for p, lw in rows)
 
@@ -167,8 +204,9 @@ def test_every_pledge_list_loads_and_a_withdrawn_business_drops_off(demo, door):
 def test_living_wage_employers_are_fewer_in_deprived_wards(demo, door):
     door.receive(PLEDGES, files(demo, "business_pledges")[-1])
     deprivation = {w.code: w.deprivation for w in PLACE.demo.wards}
-    rows = door.rows("select ward_code, living_wage_employer::int "
-                     "from raw.council_procurement__business_pledges")
+    rows = door.rows(
+        "select ward_code, living_wage_employer::int from raw.council_procurement__business_pledges"
+    )
     deprived = [lw for ward, lw in rows if deprivation[ward] >= 0.6]
     affluent = [lw for ward, lw in rows if deprivation[ward] < 0.4]
     assert sum(deprived) / len(deprived) < sum(affluent) / len(affluent)
@@ -182,12 +220,18 @@ def test_pledge_bad_records_are_quarantined(demo, door, tmp_path):
     path = write_json(tmp_path / "business_pledges_bad.json", records)
     verdict = door.receive(PLEDGES, path)
     assert (verdict.status, verdict.rows_accepted, verdict.rows_quarantined) == (
-        "loaded_with_quarantine", 17, 3)
-    assert_quarantine(door.quarantine(path.name), [
-        (1, "ward_code", "of Coventry", "E05000650"),
-        (2, "size_band", "['Micro', 'Small', 'Medium', 'Large']", "Huge"),
-        (3, "date_pledged", "date", "next spring"),
-    ])
+        "loaded_with_quarantine",
+        17,
+        3,
+    )
+    assert_quarantine(
+        door.quarantine(path.name),
+        [
+            (1, "ward_code", "of Coventry", "E05000650"),
+            (2, "size_band", "['Micro', 'Small', 'Medium', 'Large']", "Huge"),
+            (3, "date_pledged", "date", "next spring"),
+        ],
+    )
 
 
 def test_pledges_in_the_wrong_shape_are_rejected_and_earlier_data_stays(demo, door, tmp_path):
@@ -201,8 +245,11 @@ def test_pledges_in_the_wrong_shape_are_rejected_and_earlier_data_stays(demo, do
         out.writeheader()
         out.writerows(records)
     verdict = door.receive(PLEDGES, as_csv)
-    assert verdict.status == "rejected" and "is CSV, but council_procurement/business_pledges " \
-        "accepts json" in verdict.error and "business_pledges.csv" in verdict.error
+    assert (
+        verdict.status == "rejected"
+        and "is CSV, but council_procurement/business_pledges accepts json" in verdict.error
+        and "business_pledges.csv" in verdict.error
+    )
     # A record without the living wage field.
     for r in records:
         del r["living_wage_employer"]
@@ -219,4 +266,5 @@ def test_demo_is_byte_identical_for_the_same_seed(demo, tmp_path):
     generate_demo_data(again / "demo", PLACE, read_indicator_catalogue(), inbox_dir=again / "inbox")
     for dataset in ("contracts_register", "business_pledges"):
         assert [p.read_bytes() for p in files(demo, dataset)] == [
-            p.read_bytes() for p in files(again, dataset)]
+            p.read_bytes() for p in files(again, dataset)
+        ]

@@ -9,21 +9,30 @@ import re
 from pathlib import Path
 
 import pytest
-
 from conftest import render_model_sql
 
 from marmot_assets.config import DBT_PROJECT_DIR, get_settings, load_place, read_indicator_catalogue
 from marmot_assets.demo.generator import LOOKUP_FILE, generate_demo_data
-from marmot_assets.door.contract import get_contract
-from marmot_assets.door.door import receive
-from marmot_assets.ingest import nomis
-from marmot_assets.ingest.errors import SourceFileError
-from marmot_assets.ingest.http import make_session
-from marmot_assets.raw.partners import fetch_into_inbox
+from marmot_assets.partners import nomis
+from marmot_assets.partners.assets import fetch_into_inbox
+from marmot_assets.partners.contract import get_contract
+from marmot_assets.partners.door import receive
+from marmot_assets.reading.errors import SourceFileError
+from marmot_assets.sources.http import make_session
 
 CONTRACT = get_contract("dwp_nomis/claimant_count")
-COLUMNS = ["DATE", "DATE_NAME", "GEOGRAPHY_CODE", "GEOGRAPHY_NAME", "GEOGRAPHY_TYPE",
-           "GENDER_NAME", "AGE_NAME", "MEASURE_NAME", "MEASURES_NAME", "OBS_VALUE"]
+COLUMNS = [
+    "DATE",
+    "DATE_NAME",
+    "GEOGRAPHY_CODE",
+    "GEOGRAPHY_NAME",
+    "GEOGRAPHY_TYPE",
+    "GENDER_NAME",
+    "AGE_NAME",
+    "MEASURE_NAME",
+    "MEASURES_NAME",
+    "OBS_VALUE",
+]
 PATH = "/api/v01/dataset/NM_162_1.data.csv"
 STAGING = DBT_PROJECT_DIR / "models" / "staging" / "dwp_nomis" / "stg_dwp_nomis__claimant_count.sql"
 
@@ -64,14 +73,17 @@ def test_demo_writes_monthly_nomis_csv(demo):
     assert lines[0] == ",".join(f'"{c}"' for c in COLUMNS)
     assert all(re.fullmatch(r'"[^"]*"(,"[^"]*")*', line) for line in lines)  # all quoted
     rows = list(csv.reader(lines[1:]))
-    assert {r[7] for r in rows} == {"Claimant count",
-                                    "Claimants as a proportion of residents aged 16-64"}
+    assert {r[7] for r in rows} == {
+        "Claimant count",
+        "Claimants as a proportion of residents aged 16-64",
+    }
     assert all(int(r[9]) % 5 == 0 for r in rows if r[7] == "Claimant count")
 
 
 def test_demo_is_deterministic(demo, tmp_path):
-    generate_demo_data(tmp_path / "demo", demo[1], read_indicator_catalogue(),
-                       inbox_dir=tmp_path / "inbox")
+    generate_demo_data(
+        tmp_path / "demo", demo[1], read_indicator_catalogue(), inbox_dir=tmp_path / "inbox"
+    )
     again = sorted((tmp_path / "inbox" / "dwp_nomis" / "claimant_count").iterdir())
     assert [p.read_bytes() for p in again] == [p.read_bytes() for p in demo_files(demo)]
 
@@ -83,25 +95,34 @@ def test_demo_months_load_and_staging_pivots_with_a_gradient(demo, warehouse, tm
     assert {v.status for v in verdicts} == {"loaded"}
     assert [v.rows_accepted for v in verdicts] == [2 * lsoas] * 12
     source = render_model_sql(
-        STAGING, {"dwp_nomis__claimant_count": "raw.dwp_nomis__claimant_count"})
+        STAGING, {"dwp_nomis__claimant_count": "raw.dwp_nomis__claimant_count"}
+    )
     con.execute(f"create view staged as {source}")
-    assert con.execute("select count(*), count(claimants), "
-                       "count(claimants_percent_of_residents_16_64) from staged").fetchone() == (
-        12 * lsoas, 12 * lsoas, 12 * lsoas)
+    assert con.execute(
+        "select count(*), count(claimants), count(claimants_percent_of_residents_16_64) from staged"
+    ).fetchone() == (12 * lsoas, 12 * lsoas, 12 * lsoas)
     # Claimant rates are higher where deprivation is: Foleshill against Wainbody.
-    con.execute("create table wards as select * from read_csv(?)",
-                [str(demo[0] / "demo" / LOOKUP_FILE)])
-    rates = dict(con.execute(
-        "select w.WD19NM, avg(s.claimants_percent_of_residents_16_64) from staged s "
-        "join wards w on w.LSOA11CD = s.lsoa_code group by 1").fetchall())
+    con.execute(
+        "create table wards as select * from read_csv(?)", [str(demo[0] / "demo" / LOOKUP_FILE)]
+    )
+    rates = dict(
+        con.execute(
+            "select w.WD19NM, avg(s.claimants_percent_of_residents_16_64) from staged s "
+            "join wards w on w.LSOA11CD = s.lsoa_code group by 1"
+        ).fetchall()
+    )
     assert rates["Foleshill"] > 2 * rates["Wainbody"]
 
 
 def test_live_fetch_pages_by_recordoffset(demo, warehouse, nomis_server, monkeypatch, tmp_path):
     monkeypatch.setattr(nomis, "PAGE_ROWS", 4)
     rows = demo_rows(demo, 9)
-    nomis_server.route(PATH, (200, {}, nomis_csv(rows[:4])), (200, {}, nomis_csv(rows[4:8])),
-                       (200, {}, nomis_csv(rows[8:])))
+    nomis_server.route(
+        PATH,
+        (200, {}, nomis_csv(rows[:4])),
+        (200, {}, nomis_csv(rows[4:8])),
+        (200, {}, nomis_csv(rows[8:])),
+    )
     [(name, body)] = nomis.fetch_claimant_count(make_session(), demo[1], CONTRACT)
 
     queries = nomis_server.requests[PATH]
@@ -110,7 +131,11 @@ def test_live_fetch_pages_by_recordoffset(demo, warehouse, nomis_server, monkeyp
     assert first["geography"] == ["E08000026TYPE298"]  # the place's 2011 LSOAs
     assert first["select"] == [",".join(COLUMNS)]
     assert (first["measure"], first["measures"], first["gender"], first["age"]) == (
-        ["1,2"], ["20100"], ["0"], ["0"])
+        ["1,2"],
+        ["20100"],
+        ["0"],
+        ["0"],
+    )
     assert first["date"] == ["latestMINUS11-latest"]
     assert body == nomis_csv(rows)  # one header, the pages' rows in order
     assert re.fullmatch(r"NM_162_1_E08000026_[0-9a-f]{12}\.csv", name)
@@ -169,14 +194,16 @@ def test_bad_rows_quarantined_and_earlier_data_unchanged(demo, warehouse, tmp_pa
     assert "lsoa of coventry" in found[(4, "geography_code")].lower()
     assert "below the minimum" in found[(5, "obs_value")]
     assert "duplicates row 2" in found[(6, None)]
-    after = con.execute("select * from raw.dwp_nomis__claimant_count "
-                        "where _sha256 <> ? order by all", [v.sha256]).fetchall()
+    after = con.execute(
+        "select * from raw.dwp_nomis__claimant_count where _sha256 <> ? order by all", [v.sha256]
+    ).fetchall()
     assert after == before
 
 
 def test_geography_type_follows_the_lookup_vintage(demo):
     place = demo[1]
     assert nomis.lsoa_type(place) == "TYPE298"
-    lsoa21 = place.model_copy(update={"geography": place.geography.model_copy(
-        update={"lsoa_field": "LSOA21CD"})})
+    lsoa21 = place.model_copy(
+        update={"geography": place.geography.model_copy(update={"lsoa_field": "LSOA21CD"})}
+    )
     assert nomis.query(lsoa21)["geography"] == "E08000026TYPE151"

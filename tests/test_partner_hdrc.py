@@ -8,20 +8,37 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-
 from conftest import render_model_sql
 
 from marmot_assets.config import DBT_PROJECT_DIR, load_place, read_indicator_catalogue
 from marmot_assets.demo.generator import generate_demo_data
-from marmot_assets.door.contract import get_contract
-from marmot_assets.door.door import receive
+from marmot_assets.partners.contract import get_contract
+from marmot_assets.partners.door import receive
 
 CONTRACT = get_contract("hdrc/evidence_register")
-HEADER = ["Intervention", "Marmot principles", "Indicators", "Study design", "Population",
-          "Key finding", "Effect size", "Status", "Link"]
+HEADER = [
+    "Intervention",
+    "Marmot principles",
+    "Indicators",
+    "Study design",
+    "Population",
+    "Key finding",
+    "Effect size",
+    "Status",
+    "Link",
+]
 STAGING = DBT_PROJECT_DIR / "models" / "staging" / "hdrc"
-GOOD = ["Walking for health", "6;5", "low_life_satisfaction", "before-after", "Adults over 50",
-        "Wellbeing improved.", 0.2, "complete", "https://hdrc.example.org/evaluations/walking"]
+GOOD = [
+    "Walking for health",
+    "6;5",
+    "low_life_satisfaction",
+    "before-after",
+    "Adults over 50",
+    "Wellbeing improved.",
+    0.2,
+    "complete",
+    "https://hdrc.example.org/evaluations/walking",
+]
 
 
 @pytest.fixture(scope="module")
@@ -47,19 +64,26 @@ def workbook(path: Path, header: list[str], rows: list[list], notes: int = 2) ->
 
 def staged(con):
     """The staging models' rows, their SQL run on this warehouse."""
-    register = render_model_sql(STAGING / "stg_hdrc__evidence_register.sql",
-                                {"hdrc__evidence_register": "raw.hdrc__evidence_register"})
+    register = render_model_sql(
+        STAGING / "stg_hdrc__evidence_register.sql",
+        {"hdrc__evidence_register": "raw.hdrc__evidence_register"},
+    )
     con.execute(f"create or replace view stg_hdrc__evidence_register as {register}")
-    indicators = render_model_sql(STAGING / "stg_hdrc__evidence_indicators.sql",
-                                  {"stg_hdrc__evidence_register": "stg_hdrc__evidence_register"})
-    return (con.execute("select * from stg_hdrc__evidence_register").fetchdf(),
-            con.execute(indicators).fetchall())
+    indicators = render_model_sql(
+        STAGING / "stg_hdrc__evidence_indicators.sql",
+        {"stg_hdrc__evidence_register": "stg_hdrc__evidence_register"},
+    )
+    return (
+        con.execute("select * from stg_hdrc__evidence_register").fetchdf(),
+        con.execute(indicators).fetchall(),
+    )
 
 
 def test_demo_writes_register_workbooks_with_notes_above_the_header(demo):
     files = demo_files(demo)
-    assert [p.name for p in files] == [f"hdrc_evidence_register_{v}.xlsx"
-                                       for v in ("2024_Q2", "2024_Q4", "2025_Q2")]
+    assert [p.name for p in files] == [
+        f"hdrc_evidence_register_{v}.xlsx" for v in ("2024_Q2", "2024_Q4", "2025_Q2")
+    ]
     sheet = openpyxl.load_workbook(files[-1], read_only=True).worksheets[0]
     rows = list(sheet.iter_rows(values_only=True))
     assert "evidence register" in rows[0][0] and rows[2] == (None,) * len(rows[2])
@@ -68,8 +92,9 @@ def test_demo_writes_register_workbooks_with_notes_above_the_header(demo):
 
 
 def test_demo_is_deterministic(demo, tmp_path):
-    generate_demo_data(tmp_path / "demo", demo[1], read_indicator_catalogue(),
-                       inbox_dir=tmp_path / "inbox")
+    generate_demo_data(
+        tmp_path / "demo", demo[1], read_indicator_catalogue(), inbox_dir=tmp_path / "inbox"
+    )
     again = sorted((tmp_path / "inbox" / "hdrc" / "evidence_register").iterdir())
     assert [p.read_bytes() for p in again] == [p.read_bytes() for p in demo_files(demo)]
 
@@ -78,7 +103,10 @@ def test_demo_registers_load_and_the_latest_version_wins(demo, warehouse, tmp_pa
     con, codes = warehouse
     verdicts = [receive(p, CONTRACT, con, codes, tmp_path / "home") for p in demo_files(demo)]
     assert [(v.status, v.rows_accepted) for v in verdicts] == [
-        ("loaded", 9), ("loaded", 12), ("loaded", 14)]
+        ("loaded", 9),
+        ("loaded", 12),
+        ("loaded", 14),
+    ]
     # Excel row numbers: the header is row 4, below the title and notes.
     first = con.execute("select min(_row_number) from raw.hdrc__evidence_register").fetchone()
     assert first[0] == 5
@@ -106,26 +134,31 @@ def test_bad_rows_are_quarantined_with_excel_row_numbers(warehouse, tmp_path):
     con, codes = warehouse
 
     def row(**changes):
-        values = dict(zip(HEADER, GOOD))
+        values = dict(zip(HEADER, GOOD, strict=True))
         values.update(changes)
         return list(values.values())
 
     rows = [
-        GOOD,                                                          # row 4 (notes 1-2, header 3)
+        GOOD,  # row 4 (notes 1-2, header 3)
         row(Intervention="Cohort", **{"Study design": "cohort study"}),  # row 5: not allowed
-        row(Intervention="Commas", **{"Marmot principles": "1,6"}),      # row 6: not ';'
-        row(Intervention="Large", **{"Effect size": "large"}),           # row 7: not a number
-        row(Intervention="Done", Status="done"),                         # row 8: not a status
-        row(Intervention="No scheme", Link="www.example.org/report"),    # row 9: not a URL
-        row(Intervention="Spaces", Indicators="neet 16 17"),             # row 10: not ids
+        row(Intervention="Commas", **{"Marmot principles": "1,6"}),  # row 6: not ';'
+        row(Intervention="Large", **{"Effect size": "large"}),  # row 7: not a number
+        row(Intervention="Done", Status="done"),  # row 8: not a status
+        row(Intervention="No scheme", Link="www.example.org/report"),  # row 9: not a URL
+        row(Intervention="Spaces", Indicators="neet 16 17"),  # row 10: not ids
     ]
     path = workbook(tmp_path / "register.xlsx", HEADER, rows)
     v = receive(path, CONTRACT, con, codes, tmp_path / "home")
     assert v.status == "loaded_with_quarantine"
     assert (v.rows_read, v.rows_accepted, v.rows_quarantined) == (7, 1, 6)
     assert {(q["row_number"], q["column_name"]) for q in v.quarantine} == {
-        (5, "design"), (6, "principles"), (7, "effect_size"), (8, "status"), (9, "link"),
-        (10, "indicators")}
+        (5, "design"),
+        (6, "principles"),
+        (7, "effect_size"),
+        (8, "status"),
+        (9, "link"),
+        (10, "indicators"),
+    }
     assert {q["value"] for q in v.quarantine if q["row_number"] == 5} == {"cohort study"}
 
 
@@ -135,8 +168,11 @@ def test_missing_column_is_rejected_and_earlier_register_unchanged(demo, warehou
     before = con.execute("select * from raw.hdrc__evidence_register order by all").fetchall()
 
     header = [h for h in HEADER if h != "Study design"]
-    path = workbook(tmp_path / "register_no_design.xlsx", header,
-                    [[v for h, v in zip(HEADER, GOOD) if h != "Study design"]])
+    path = workbook(
+        tmp_path / "register_no_design.xlsx",
+        header,
+        [[v for h, v in zip(HEADER, GOOD, strict=True) if h != "Study design"]],
+    )
     v = receive(path, CONTRACT, con, codes, tmp_path / "home")
     assert v.status == "rejected"
     assert path.name in v.error and "design" in v.error

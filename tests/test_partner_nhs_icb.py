@@ -9,15 +9,18 @@ import logging
 from pathlib import Path
 
 import pytest
-
 from conftest import PartnerDoor
 
 from marmot_assets.config import load_place, read_indicator_catalogue
 from marmot_assets.demo.generator import OTHER_LSOA_PREFIX, generate_demo_data
 from marmot_assets.demo.partners.nhs_icb import DEMO_ONLY_HMAC_KEY
-from marmot_assets.door.contract import get_contract
-from marmot_assets.door.door import check_file
-from marmot_assets.door.identifiers import nhs_number_valid, pseudonymise_csv, pseudonymise_value
+from marmot_assets.partners.contract import get_contract
+from marmot_assets.partners.door import check_file
+from marmot_assets.partners.identifiers import (
+    nhs_number_valid,
+    pseudonymise_csv,
+    pseudonymise_value,
+)
 
 PLACE = load_place("E08000026")
 CONTRACT = get_contract("nhs_icb/child_measurements")
@@ -83,8 +86,10 @@ def write_csv(path: Path, rows: list[list[str]]) -> Path:
 # --- the demo ----------------------------------------------------------------------------------
 def test_each_academic_year_loads_and_children_living_elsewhere_are_skipped(demo, door):
     assert [p.name for p in files(demo)] == [
-        "ncmp_child_measurements_2021-22.csv", "ncmp_child_measurements_2022-23.csv",
-        "ncmp_child_measurements_2023-24.csv"]
+        "ncmp_child_measurements_2021-22.csv",
+        "ncmp_child_measurements_2022-23.csv",
+        "ncmp_child_measurements_2023-24.csv",
+    ]
     loaded = 0
     for path in files(demo):
         rows = csv_rows(path)
@@ -93,15 +98,27 @@ def test_each_academic_year_loads_and_children_living_elsewhere_are_skipped(demo
         verdict = door.receive(path)
         assert verdict.status == "loaded", verdict.summary()
         assert (verdict.rows_read, verdict.rows_other_places, verdict.rows_quarantined) == (
-            len(rows) - 1, elsewhere, 0)
+            len(rows) - 1,
+            elsewhere,
+            0,
+        )
         assert 100 < elsewhere and 7_000 < verdict.rows_accepted < 9_500
         loaded += verdict.rows_accepted
     assert door.rows("select count(*) from raw.nhs_icb__child_measurements")[0][0] == loaded
     # Nobody from another place is kept; unmatched postcodes are kept with no LSOA.
-    assert door.rows("select count(*) from raw.nhs_icb__child_measurements m where lsoa_code "
-                     "not in (select lsoa_code from raw.ons_lsoa_ward_lookup)")[0][0] == 0
-    assert door.rows("select count(*) from raw.nhs_icb__child_measurements "
-                     "where lsoa_code is null")[0][0] > 50
+    assert (
+        door.rows(
+            "select count(*) from raw.nhs_icb__child_measurements m where lsoa_code "
+            "not in (select lsoa_code from raw.ons_lsoa_ward_lookup)"
+        )[0][0]
+        == 0
+    )
+    assert (
+        door.rows("select count(*) from raw.nhs_icb__child_measurements where lsoa_code is null")[
+            0
+        ][0]
+        > 50
+    )
 
 
 def test_obesity_rises_with_deprivation_and_school_year(demo, door):
@@ -111,7 +128,8 @@ def test_obesity_rises_with_deprivation_and_school_year(demo, door):
     obese = door.rows(
         "select l.ward_code, school_year, avg((bmi_centile_category = 'Living with obesity')::int)"
         " from raw.nhs_icb__child_measurements join raw.ons_lsoa_ward_lookup l using (lsoa_code)"
-        " group by all")
+        " group by all"
+    )
     by = {(ward, year): share for ward, year, share in obese}
     for year in ("Reception", "Year 6"):
         deprived = sum(by[w, year] for w, d in deprivation.items() if d >= 0.8) / 5
@@ -149,10 +167,18 @@ def test_bad_rows_are_quarantined_without_their_values(demo, door, tmp_path):
     assert (verdict.status, verdict.rows_quarantined) == ("loaded_with_quarantine", 4)
     found = door.quarantine(path.name)
     assert [(row, column) for row, column, _, _ in found] == [
-        (2, "bmi_centile_category"), (3, "child_key"), (4, "school_year"), (5, "lsoa_code")]
-    words = ["['Underweight', 'Healthy weight', 'Overweight', 'Living with obesity']",
-             "[0-9a-f]{64}", "['Reception', 'Year 6']", "LSOA code"]
-    for (_, _, reason, value), word in zip(found, words):
+        (2, "bmi_centile_category"),
+        (3, "child_key"),
+        (4, "school_year"),
+        (5, "lsoa_code"),
+    ]
+    words = [
+        "['Underweight', 'Healthy weight', 'Overweight', 'Living with obesity']",
+        "[0-9a-f]{64}",
+        "['Reception', 'Year 6']",
+        "LSOA code",
+    ]
+    for (_, _, reason, value), word in zip(found, words, strict=True):
         assert word in reason and value is None  # record-level: values are never kept
 
 
@@ -173,10 +199,14 @@ IDENTIFIERS = {
     # header -> (values for the column, what the door says it looks like)
     "NHSNumber": (lambda n: valid_nhs_numbers(n), "an NHS number"),
     "Postcode": (lambda n: [POSTCODES[i % len(POSTCODES)] for i in range(n)], "a full postcode"),
-    "Date of birth": (lambda n: [f"{1 + i % 28:02d}/0{1 + i % 9}/2013" for i in range(n)],
-                      "a date of birth"),
-    "Forename": (lambda n: [["Amara", "Oliver", "Zainab", "Harry"][i % 4] for i in range(n)],
-                 "a name"),
+    "Date of birth": (
+        lambda n: [f"{1 + i % 28:02d}/0{1 + i % 9}/2013" for i in range(n)],
+        "a date of birth",
+    ),
+    "Forename": (
+        lambda n: [["Amara", "Oliver", "Zainab", "Harry"][i % 4] for i in range(n)],
+        "a name",
+    ),
 }
 
 
@@ -189,7 +219,8 @@ def test_a_file_holding_identifiers_is_refused_and_held_apart(demo, door, tmp_pa
     make_values, kind = IDENTIFIERS[column]
     values = make_values(len(rows) - 1)
     rows = [[*rows[0][:3], column, *rows[0][3:]]] + [
-        [*r[:3], v, *r[3:]] for r, v in zip(rows[1:], values)]
+        [*r[:3], v, *r[3:]] for r, v in zip(rows[1:], values, strict=True)
+    ]
     path = write_csv(tmp_path / f"ncmp_with_{column.replace(' ', '_')}.csv", rows)
 
     verdict = door.receive(path)
@@ -203,11 +234,18 @@ def test_a_file_holding_identifiers_is_refused_and_held_apart(demo, door, tmp_pa
     for value in set(values):
         for text in (verdict.error, verdict.summary(), manifest, quarantine, caplog.text):
             assert value not in text
-    assert door.rows("select status, rows_read, error from raw.landing_manifest "
-                     "where original_name = ?", path.name) == [("rejected", 0, verdict.error)]
+    assert door.rows(
+        "select status, rows_read, error from raw.landing_manifest where original_name = ?",
+        path.name,
+    ) == [("rejected", 0, verdict.error)]
     # Held byte-for-byte, read-only, in restricted storage; never in landing; nothing loaded.
-    held = (door.home / "restricted" / "nhs_icb" / "child_measurements"
-            / f"{verdict.sha256}__{path.name}")
+    held = (
+        door.home
+        / "restricted"
+        / "nhs_icb"
+        / "child_measurements"
+        / f"{verdict.sha256}__{path.name}"
+    )
     assert held.read_bytes() == path.read_bytes()
     assert held.stat().st_mode & 0o777 == 0o400
     assert (door.home / "restricted").stat().st_mode & 0o777 == 0o700
@@ -245,10 +283,13 @@ def test_nhs_number_valid_follows_modulus_11():
 
 
 def test_pseudonymise_csv_is_stable_per_key_and_differs_between_keys(tmp_path):
-    source = write_csv(tmp_path / "extract.csv", [
-        ["NHSNumber", "SchoolYear", "PopulationBMIcategory"],
-        *[[n, "Year 6", "Healthy weight"] for n in valid_nhs_numbers(20)],
-    ])
+    source = write_csv(
+        tmp_path / "extract.csv",
+        [
+            ["NHSNumber", "SchoolYear", "PopulationBMIcategory"],
+            *[[n, "Year 6", "Healthy weight"] for n in valid_nhs_numbers(20)],
+        ],
+    )
     key_a, key_b = b"a" * 32, b"b" * 32
     first, second, other = tmp_path / "a1.csv", tmp_path / "a2.csv", tmp_path / "b.csv"
     assert pseudonymise_csv(source, first, ["NHSNumber"], key_a) == 20
@@ -257,7 +298,7 @@ def test_pseudonymise_csv_is_stable_per_key_and_differs_between_keys(tmp_path):
     assert first.read_bytes() == second.read_bytes()
     a_rows, b_rows, original = csv_rows(first), csv_rows(other), csv_rows(source)
     assert a_rows[0] == original[0] and [r[1:] for r in a_rows] == [r[1:] for r in original]
-    for a, b, o in zip(a_rows[1:], b_rows[1:], original[1:]):
+    for a, b, o in zip(a_rows[1:], b_rows[1:], original[1:], strict=True):
         assert a[0] == pseudonymise_value(o[0], key_a) and len(a[0]) == 64
         assert a[0] != b[0] and o[0] not in first.read_text()
     assert len({r[0] for r in a_rows[1:]}) == 20

@@ -13,15 +13,16 @@ from pathlib import Path
 
 import pytest
 
-
 from marmot_assets.config import DBT_PROJECT_DIR, load_place, read_indicator_catalogue
 from marmot_assets.demo.generator import LOOKUP_FILE, generate_demo_data
-from marmot_assets.door.contract import get_contract
-from marmot_assets.door.door import receive
+from marmot_assets.partners.contract import get_contract
+from marmot_assets.partners.door import receive
 
 CONTRACT = get_contract("police/street_crime")
-HEADER = ("Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,"
-          "LSOA name,Crime type,Last outcome category,Context")
+HEADER = (
+    "Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,"
+    "LSOA name,Crime type,Last outcome category,Context"
+)
 STAGING = DBT_PROJECT_DIR / "models" / "staging" / "police"
 
 
@@ -76,8 +77,9 @@ def test_demo_writes_twelve_real_format_month_files(demo):
 
 
 def test_demo_is_deterministic(demo, tmp_path):
-    generate_demo_data(tmp_path / "demo", demo[1], read_indicator_catalogue(),
-                       inbox_dir=tmp_path / "inbox")
+    generate_demo_data(
+        tmp_path / "demo", demo[1], read_indicator_catalogue(), inbox_dir=tmp_path / "inbox"
+    )
     again = sorted((tmp_path / "inbox" / "police" / "street_crime").iterdir())
     assert [p.read_bytes() for p in again] == [p.read_bytes() for p in demo_files(demo)]
 
@@ -86,19 +88,27 @@ def test_demo_months_load_and_other_places_are_skipped(demo, warehouse):
     con, codes = warehouse
     verdicts = [receive(p, CONTRACT, con, codes, demo[0] / "home") for p in demo_files(demo)]
     assert {v.status for v in verdicts} == {"loaded"}
-    for path, v in zip(demo_files(demo), verdicts):
+    for path, v in zip(demo_files(demo), verdicts, strict=True):
         rows = rows_of(path)[1:]
         elsewhere = sum(r[7].startswith("E0198") for r in rows)
         assert elsewhere > 0
         assert (v.rows_read, v.rows_other_places, v.rows_quarantined) == (len(rows), elsewhere, 0)
         assert v.rows_accepted == len(rows) - elsewhere
     assert count(con) == sum(v.rows_accepted for v in verdicts)
-    assert count(con, "select count(*) from raw.police__street_crime "
-                      "where lsoa_code like 'E0198%'") == 0
+    assert (
+        count(con, "select count(*) from raw.police__street_crime where lsoa_code like 'E0198%'")
+        == 0
+    )
     assert count(con, "select count(distinct month) from raw.police__street_crime") == 12
     # No-location incidents load with no LSOA (staging leaves them out).
-    assert count(con, "select count(*) from raw.police__street_crime where lsoa_code is null "
-                      "and longitude is null and location = 'No Location'") > 0
+    assert (
+        count(
+            con,
+            "select count(*) from raw.police__street_crime where lsoa_code is null "
+            "and longitude is null and location = 'No Location'",
+        )
+        > 0
+    )
     assert count(con, "select count(*) from raw.quarantine") == 0
 
 
@@ -108,31 +118,39 @@ def test_bad_rows_are_quarantined_with_row_and_column(demo, warehouse, tmp_path)
     template = good[0]
 
     def row(**changes):
-        values = dict(zip(HEADER.split(","), template))
+        values = dict(zip(HEADER.split(","), template, strict=True))
         values.update(changes)
         return list(values.values())
 
     rows = good + [
-        row(**{"Crime type": "Burglary - residential"}),   # row 5: not a data.police.uk type
-        row(Latitude="fifty-two"),                         # row 6: not a number
-        row(**{"LSOA code": "E01ABC123"}),                 # row 7: not an LSOA code
-        row(Month="2024-13"),                              # row 8: not a month
-        row(**{"LSOA code": "E01980004"}),                 # row 9: another place's: skipped
-        row(**{"Reported by": "Kent Police"}),             # row 10: not the place's force
+        row(**{"Crime type": "Burglary - residential"}),  # row 5: not a data.police.uk type
+        row(Latitude="fifty-two"),  # row 6: not a number
+        row(**{"LSOA code": "E01ABC123"}),  # row 7: not an LSOA code
+        row(Month="2024-13"),  # row 8: not a month
+        row(**{"LSOA code": "E01980004"}),  # row 9: another place's: skipped
+        row(**{"Reported by": "Kent Police"}),  # row 10: not the place's force
     ]
     path = write_csv(tmp_path / "2024-02-west-midlands-street.csv", HEADER.split(","), rows)
     v = receive(path, CONTRACT, con, codes, tmp_path / "home")
     assert v.status == "loaded_with_quarantine"
     assert (v.rows_read, v.rows_accepted, v.rows_quarantined, v.rows_other_places) == (9, 3, 5, 1)
     found = {(q["row_number"], q["column_name"]): q for q in v.quarantine}
-    assert set(found) == {(5, "crime_type"), (6, "latitude"), (7, "lsoa_code"), (8, "month"),
-                          (10, "reported_by")}
+    assert set(found) == {
+        (5, "crime_type"),
+        (6, "latitude"),
+        (7, "lsoa_code"),
+        (8, "month"),
+        (10, "reported_by"),
+    }
     assert found[(5, "crime_type")]["value"] == "Burglary - residential"
     assert "is not one of" in found[(5, "crime_type")]["reason"]
     assert "not a number" in found[(6, "latitude")]["reason"]
     assert "not an LSOA code" in found[(7, "lsoa_code")]["reason"]
-    stored = con.execute("select row_number, column_name from raw.quarantine "
-                         "where original_name = ? order by row_number", [path.name]).fetchall()
+    stored = con.execute(
+        "select row_number, column_name from raw.quarantine "
+        "where original_name = ? order by row_number",
+        [path.name],
+    ).fetchall()
     assert [r[0] for r in stored] == [5, 6, 7, 8, 10]
 
 
@@ -150,8 +168,12 @@ def test_missing_column_is_rejected_and_earlier_data_stays(demo, warehouse, tmp_
     assert path.name in v.error and "crime_type" in v.error
     after = con.execute("select * from raw.police__street_crime order by _row_number").fetchall()
     assert after == before
-    assert con.execute("select status from raw.landing_manifest where original_name = ?",
-                       [path.name]).fetchone()[0] == "rejected"
+    assert (
+        con.execute(
+            "select status from raw.landing_manifest where original_name = ?", [path.name]
+        ).fetchone()[0]
+        == "rejected"
+    )
 
 
 def test_a_month_with_only_other_places_rows_is_not_an_error(demo, warehouse, tmp_path):
@@ -170,32 +192,46 @@ def test_staging_keeps_the_latest_file_of_each_month_and_counts_by_lsoa(demo, wa
     # data.police.uk republishes January with updated outcomes and one incident fewer.
     rows = rows_of(january)[1:]
     place_rows = [r for r in rows if r[7].startswith("E0199")]
-    revised = [r[:10] + ["Offender given a caution" if r[0] else ""] + r[11:]
-               for r in rows if r is not place_rows[0]]
+    revised = [
+        r[:10] + ["Offender given a caution" if r[0] else ""] + r[11:]
+        for r in rows
+        if r is not place_rows[0]
+    ]
     time.sleep(0.01)  # a later receipt time
     (tmp_path / "revised").mkdir()
     path = write_csv(tmp_path / "revised" / january.name, HEADER.split(","), revised)
     assert receive(path, CONTRACT, con, codes, tmp_path / "home").status == "loaded"
 
-    con.execute("create view stg_police__street_crime as "
-                + staging_sql("stg_police__street_crime"))
-    con.execute("create view stg_police__crimes_by_lsoa_month as "
-                + staging_sql("stg_police__crimes_by_lsoa_month"))
-    by_month = dict(con.execute("select month, count(*) from stg_police__street_crime "
-                                "group by 1").fetchall())
+    con.execute(
+        "create view stg_police__street_crime as " + staging_sql("stg_police__street_crime")
+    )
+    con.execute(
+        "create view stg_police__crimes_by_lsoa_month as "
+        + staging_sql("stg_police__crimes_by_lsoa_month")
+    )
+    by_month = dict(
+        con.execute("select month, count(*) from stg_police__street_crime group by 1").fetchall()
+    )
     assert by_month["2024-01"] == len(place_rows) - 1
     assert by_month["2024-02"] == sum(r[7].startswith("E0199") for r in rows_of(february)[1:])
-    outcomes = {r[0] for r in con.execute(
-        "select distinct last_outcome_category from stg_police__street_crime "
-        "where month = '2024-01' and not is_anti_social_behaviour").fetchall()}
+    outcomes = {
+        r[0]
+        for r in con.execute(
+            "select distinct last_outcome_category from stg_police__street_crime "
+            "where month = '2024-01' and not is_anti_social_behaviour"
+        ).fetchall()
+    }
     assert outcomes == {"Offender given a caution"}
     total = con.execute("select sum(crimes) from stg_police__crimes_by_lsoa_month").fetchone()[0]
     assert total == len(place_rows) - 1 + by_month["2024-02"]
     # More incidents per LSOA in the most deprived ward than in the least deprived.
-    per_lsoa = dict(con.execute(
-        "select w.ward_name, sum(c.crimes) / count(distinct c.lsoa_code) "
-        "from stg_police__crimes_by_lsoa_month c join raw.ons_lsoa_ward_lookup w using (lsoa_code) "
-        "group by 1").fetchall())
+    per_lsoa = dict(
+        con.execute(
+            "select w.ward_name, sum(c.crimes) / count(distinct c.lsoa_code) "
+            "from stg_police__crimes_by_lsoa_month c join raw.ons_lsoa_ward_lookup w using (lsoa_code) "
+            "group by 1"
+        ).fetchall()
+    )
     assert per_lsoa["Foleshill"] > 2 * per_lsoa["Wainbody"]
 
 
@@ -205,8 +241,8 @@ import csv, json, resource, sys
 from pathlib import Path
 import duckdb
 from marmot_assets.config import load_place
-from marmot_assets.door.contract import get_contract
-from marmot_assets.door.door import place_codes, receive
+from marmot_assets.partners.contract import get_contract
+from marmot_assets.partners.door import place_codes, receive
 
 big, lookup, home = map(Path, sys.argv[1:4])
 place = load_place("E08000026")
@@ -245,14 +281,24 @@ def test_a_200_mb_file_streams_through_the_door_in_bounded_memory(demo, tmp_path
 
     started = time.monotonic()
     result = subprocess.run(
-        [sys.executable, "-c", LARGE_FILE_SCRIPT, str(big), str(demo[0] / "demo" / LOOKUP_FILE),
-         str(tmp_path)],
-        capture_output=True, text=True, timeout=900,
+        [
+            sys.executable,
+            "-c",
+            LARGE_FILE_SCRIPT,
+            str(big),
+            str(demo[0] / "demo" / LOOKUP_FILE),
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     outcome = json.loads(result.stdout.strip().splitlines()[-1])
-    print(f"200 MB delivery: {time.monotonic() - started:.0f} s, "
-          f"peak RSS {outcome['peak_rss_mb']:.0f} MB")
+    print(
+        f"200 MB delivery: {time.monotonic() - started:.0f} s, "
+        f"peak RSS {outcome['peak_rss_mb']:.0f} MB"
+    )
     assert outcome["status"] == "loaded"
     assert outcome["rows_read"] == outcome["accepted"] == outcome["loaded"] == expected
     assert outcome["quarantined"] == 0

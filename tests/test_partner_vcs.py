@@ -8,13 +8,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from conftest import render_model_sql
 
 from marmot_assets.config import DBT_PROJECT_DIR, load_place, read_indicator_catalogue
 from marmot_assets.demo.generator import generate_demo_data
-from marmot_assets.door.contract import get_contract
-from marmot_assets.door.door import receive
+from marmot_assets.partners.contract import get_contract
+from marmot_assets.partners.door import receive
 
 CONTRACT = get_contract("vcs/stories")
 STAGING = DBT_PROJECT_DIR / "models" / "staging" / "vcs" / "stg_vcs__stories.sql"
@@ -49,8 +48,13 @@ def story(tmp_path: Path, name: str, text: str) -> Path:
 
 def staged(con):
     """Rows of the staging model, run on this warehouse."""
-    sql = render_model_sql(STAGING, {"vcs__stories": "raw.vcs__stories",
-                                     "stg_ons__lsoa_ward_lookup": "raw.ons_lsoa_ward_lookup"})
+    sql = render_model_sql(
+        STAGING,
+        {
+            "vcs__stories": "raw.vcs__stories",
+            "stg_ons__lsoa_ward_lookup": "raw.ons_lsoa_ward_lookup",
+        },
+    )
     return con.execute(f"select * from ({sql}) order by organisation").fetchdf()
 
 
@@ -60,14 +64,21 @@ def test_demo_writes_stories_with_front_matter(demo):
     assert all(re.fullmatch(r"\d{4}-\d{2}-\d{2}-[a-z0-9-]+\.md", p.name) for p in files)
     text = files[0].read_text(encoding="utf-8")
     assert text.startswith("---\ntitle: ")
-    for field in ("partner:", "principles:", "ward:", "date:", "consent_to_publish:",
-                  "contains_personal_data:"):
+    for field in (
+        "partner:",
+        "principles:",
+        "ward:",
+        "date:",
+        "consent_to_publish:",
+        "contains_personal_data:",
+    ):
         assert f"\n{field}" in text
 
 
 def test_demo_is_deterministic(demo, tmp_path):
-    generate_demo_data(tmp_path / "demo", demo[1], read_indicator_catalogue(),
-                       inbox_dir=tmp_path / "inbox")
+    generate_demo_data(
+        tmp_path / "demo", demo[1], read_indicator_catalogue(), inbox_dir=tmp_path / "inbox"
+    )
     again = sorted((tmp_path / "inbox" / "vcs" / "stories").iterdir())
     assert [p.read_bytes() for p in again] == [p.read_bytes() for p in demo_files(demo)]
 
@@ -104,8 +115,10 @@ def test_ward_given_by_name_or_code_and_unknown_ward_stays_unmatched(warehouse, 
     by_code = GOOD.replace("ward: Foleshill", "ward: E05001222").replace("Breakfast", "Lunch")
     unknown = GOOD.replace("ward: Foleshill", "ward: Atlantis").replace("Breakfast", "Tea")
     for name, text in (("a.md", GOOD), ("b.md", by_code), ("c.md", unknown)):
-        assert receive(story(tmp_path, name, text), CONTRACT, con, codes,
-                       tmp_path / "home").status == "loaded"
+        assert (
+            receive(story(tmp_path, name, text), CONTRACT, con, codes, tmp_path / "home").status
+            == "loaded"
+        )
     wards = dict(staged(con)[["title", "ward_code"]].itertuples(index=False))
     assert wards["Breakfast club"] == wards["Lunch club"] == "E05001222"
     assert pd.isna(wards["Tea club"])
@@ -123,8 +136,9 @@ def test_bad_front_matter_is_rejected_naming_file_and_column(warehouse, tmp_path
     assert v.status == "rejected"  # the one row broke the contract
     assert [(q["column_name"], q["value"]) for q in v.quarantine] == [("principles", "1|9")]
 
-    unsure = story(tmp_path, "unsure.md", GOOD.replace("consent_to_publish: true",
-                                                      "consent_to_publish: maybe"))
+    unsure = story(
+        tmp_path, "unsure.md", GOOD.replace("consent_to_publish: true", "consent_to_publish: maybe")
+    )
     v = receive(unsure, CONTRACT, con, codes, tmp_path / "home")
     assert v.status == "rejected"
     assert [q["column_name"] for q in v.quarantine] == ["consent_to_publish"]
@@ -142,14 +156,17 @@ def test_bad_front_matter_is_rejected_naming_file_and_column(warehouse, tmp_path
 def test_story_text_never_reaches_the_quarantine(warehouse, tmp_path):
     con, codes = warehouse
     secret = "Mrs Jones at number 12 told us"
-    text = GOOD.replace("date: 2024-03-12", "date: someday").replace(
-        "Children started the day fed.", secret).replace("title: Breakfast club",
-                                                        f"title: {secret}")
+    text = (
+        GOOD.replace("date: 2024-03-12", "date: someday")
+        .replace("Children started the day fed.", secret)
+        .replace("title: Breakfast club", f"title: {secret}")
+    )
     v = receive(story(tmp_path, "bad-date.md", text), CONTRACT, con, codes, tmp_path / "home")
     assert v.status == "rejected"
     assert [(q["column_name"], q["value"]) for q in v.quarantine] == [("date", "someday")]
-    assert not con.execute("select count(*) from raw.quarantine where value like '%Jones%'"
-                           ).fetchone()[0]
+    assert not con.execute(
+        "select count(*) from raw.quarantine where value like '%Jones%'"
+    ).fetchone()[0]
     assert secret not in (v.error or "")
 
 
@@ -158,7 +175,12 @@ def test_earlier_stories_unchanged_after_a_bad_delivery(demo, warehouse, tmp_pat
     for path in demo_files(demo)[:3]:
         receive(path, CONTRACT, con, codes, tmp_path / "home")
     before = con.execute("select * from raw.vcs__stories order by all").fetchall()
-    v = receive(story(tmp_path, "broken.md", "---\ntitle: [unclosed\n---\nbody\n"), CONTRACT,
-                con, codes, tmp_path / "home")
+    v = receive(
+        story(tmp_path, "broken.md", "---\ntitle: [unclosed\n---\nbody\n"),
+        CONTRACT,
+        con,
+        codes,
+        tmp_path / "home",
+    )
     assert v.status == "rejected" and "broken.md" in v.error
     assert con.execute("select * from raw.vcs__stories order by all").fetchall() == before

@@ -30,11 +30,21 @@ def pipeline(tmp_path_factory):
         mp.delenv("MARMOT_SOURCE_DIR", raising=False)
         get_settings.cache_clear()
         settings = get_settings()
-        generate_demo_data(settings.demo_dir, settings.place_config, read_indicator_catalogue(),
-                           inbox_dir=settings.home / "inbox")
+        generate_demo_data(
+            settings.demo_dir,
+            settings.place_config,
+            read_indicator_catalogue(),
+            inbox_dir=settings.home / "inbox",
+        )
         success, run_id, checks = run_refresh()
-        yield {"home": home, "success": success, "run_id": run_id, "checks": checks,
-               "settings": settings, "mp": mp}
+        yield {
+            "home": home,
+            "success": success,
+            "run_id": run_id,
+            "checks": checks,
+            "settings": settings,
+            "mp": mp,
+        }
     get_settings.cache_clear()
 
 
@@ -79,7 +89,10 @@ def test_marts_hold_the_place_and_its_wards(pipeline):
 
 def test_every_catalogue_indicator_has_values(pipeline):
     catalogue = {row["indicator_id"] for row in read_indicator_catalogue()}
-    present = {r[0] for r in query(pipeline, "select distinct indicator_id from marts.fct_indicator_values")}
+    present = {
+        r[0]
+        for r in query(pipeline, "select distinct indicator_id from marts.fct_indicator_values")
+    }
     assert present == catalogue
     principles = query(
         pipeline,
@@ -109,7 +122,9 @@ def test_ward_profile_has_one_row_per_ward(pipeline):
         "from marts.mart_ward_profile",
     )
     assert rows[0][0] == rows[0][1] == 18
-    ward_level = sum("ward" in row["geography_levels"].split("|") for row in read_indicator_catalogue())
+    ward_level = sum(
+        "ward" in row["geography_levels"].split("|") for row in read_indicator_catalogue()
+    )
     assert rows[0][2] == ward_level  # every ward-level catalogue indicator, Fingertips and local
 
 
@@ -167,11 +182,13 @@ def test_malformed_file_fails_its_asset_and_changes_nothing(pipeline):
 
 
 def test_every_payload_is_recorded_in_the_landing_manifest(pipeline):
-    rows = dict(query(
-        pipeline,
-        "select partner || '/' || dataset, count(*) from raw.landing_manifest "
-        "where status in ('loaded', 'duplicate') group by 1",
-    ))
+    rows = dict(
+        query(
+            pipeline,
+            "select partner || '/' || dataset, count(*) from raw.landing_manifest "
+            "where status in ('loaded', 'duplicate') group by 1",
+        )
+    )
     assert rows["ons/geography"] >= 1 and rows["mhclg/deprivation"] >= 3
     assert rows["ohid/fingertips"] >= 1
 
@@ -207,19 +224,23 @@ def test_failing_quality_gate_blocks_the_marts(pipeline):
         )
         assert evaluation.metadata["failing_row_count"].value == 1
         assert "-5" in evaluation.metadata["failing_rows"].value
-        fct = instance.get_latest_materialization_event(dg.AssetKey(["marts", "fct_indicator_values"]))
+        fct = instance.get_latest_materialization_event(
+            dg.AssetKey(["marts", "fct_indicator_values"])
+        )
         assert fct.run_id == pipeline["run_id"]  # not rebuilt by the blocked run
     assert _table_digest(pipeline, "marts.fct_indicator_values") == marts_before
 
 
 def test_every_partner_delivery_came_through_the_door(pipeline):
-    from marmot_assets.door.contract import load_contracts
+    from marmot_assets.partners.contract import load_contracts
 
-    loaded = dict(query(
-        pipeline,
-        "select partner || '/' || dataset, count(*) from raw.landing_manifest "
-        "where status = 'loaded' group by 1",
-    ))
+    loaded = dict(
+        query(
+            pipeline,
+            "select partner || '/' || dataset, count(*) from raw.landing_manifest "
+            "where status = 'loaded' group by 1",
+        )
+    )
     for name, contract in load_contracts().items():
         assert loaded.get(name, 0) >= 1, name
         rows = query(pipeline, f"select count(*) from raw.{contract.table}")[0][0]
@@ -230,49 +251,74 @@ def test_every_partner_delivery_came_through_the_door(pipeline):
 
 
 def test_every_mart_covers_all_principles_and_the_outcomes(pipeline):
-    scorecard = {r[0] for r in query(pipeline, "select distinct principle_id from marts.mart_principle_scorecard")}
+    scorecard = {
+        r[0]
+        for r in query(pipeline, "select distinct principle_id from marts.mart_principle_scorecard")
+    }
     assert scorecard == set(range(9))
-    for mart in ("mart_inequality", "mart_proportionate_universalism", "mart_allocation",
-                 "mart_stories", "mart_evidence", "mart_changes", "mart_ward_profile"):
+    for mart in (
+        "mart_inequality",
+        "mart_proportionate_universalism",
+        "mart_allocation",
+        "mart_stories",
+        "mart_evidence",
+        "mart_changes",
+        "mart_ward_profile",
+    ):
         assert query(pipeline, f"select count(*) from marts.{mart}")[0][0] > 0, mart
 
 
 def test_scorecard_counts_add_up(pipeline):
-    bad = query(pipeline, """
+    bad = query(
+        pipeline,
+        """
         select count(*) from marts.mart_principle_scorecard where
             better_than_england + similar_to_england + worse_than_england + other_comparison <> series
             or improving + worsening + no_change_or_not_compared <> series
             or inequality_narrowing + inequality_widening + inequality_held
                + inequality_not_assessed <> series
-    """)
+    """,
+    )
     assert bad == [(0,)]
-    place_series = query(pipeline, """
+    place_series = query(
+        pipeline,
+        """
         select count(*) from (
             select distinct f.indicator_id, f.sex, f.age, f.period_sortable // 10000
             from marts.fct_indicator_values f join marts.dim_area a using (area_code)
             where a.is_place and f.category_type is null and f.value is not null)
-    """)[0][0]
-    assert query(pipeline, "select sum(series) from marts.mart_principle_scorecard")[0][0] == place_series
+    """,
+    )[0][0]
+    assert (
+        query(pipeline, "select sum(series) from marts.mart_principle_scorecard")[0][0]
+        == place_series
+    )
 
 
 def test_family_hubs_reach_rises_with_deprivation(pipeline):
-    rows = query(pipeline, """
+    rows = query(
+        pipeline,
+        """
         select quintile, reach_per_1000, reach_gradient, help_rises_with_need
         from marts.mart_proportionate_universalism where service_id = 'family_hubs'
         order by quintile
-    """)
+    """,
+    )
     assert [r[0] for r in rows] == [1, 2, 3, 4, 5]
     assert rows[0][2] > 0 and rows[0][3] is True
     assert rows[0][1] > rows[-1][1]
 
 
 def test_inequality_measures_are_consistent(pipeline):
-    rows = query(pipeline, """
+    rows = query(
+        pipeline,
+        """
         select indicator_id, quantile_scheme, quantiles, sii, sii_lower, sii_upper, absolute_gap
         from marts.mart_inequality where period = (
             select max(period) from marts.mart_inequality m2
             where m2.indicator_id = mart_inequality.indicator_id)
-    """)
+    """,
+    )
     assert rows
     for indicator, scheme, n, sii, lower, upper, gap in rows:
         if n >= 5:
@@ -289,7 +335,10 @@ def test_a_revised_value_shows_in_mart_changes(pipeline):
     with path.open(newline="") as f:
         rows = list(csv.reader(f))
     header = rows[0]
-    at = {name: header.index(name) for name in ("Value", "Area Code", "Time period", "Indicator ID", "Sex")}
+    at = {
+        name: header.index(name)
+        for name in ("Value", "Area Code", "Time period", "Indicator ID", "Sex")
+    }
     target = next(r for r in rows[1:] if r[at["Area Code"]] == "E08000026" and r[at["Value"]])
     # Nudge the value inside its own interval so every check still passes.
     target[at["Value"]] = repr(float(target[at["Value"]]) + 1e-6)
@@ -300,8 +349,16 @@ def test_a_revised_value_shows_in_mart_changes(pipeline):
     finally:
         path.write_bytes(good)
     assert success
-    changes = query(pipeline, "select indicator_id, area_code, period, sex, change_type, is_first_release from marts.mart_changes")
+    changes = query(
+        pipeline,
+        "select indicator_id, area_code, period, sex, change_type, is_first_release from marts.mart_changes",
+    )
     assert len(changes) == 1
     indicator, area, period, sex, change_type, first = changes[0]
     assert (area, period, sex, change_type, first) == (
-        "E08000026", target[at["Time period"]], target[at["Sex"]], "revised value", False)
+        "E08000026",
+        target[at["Time period"]],
+        target[at["Sex"]],
+        "revised value",
+        False,
+    )

@@ -32,13 +32,17 @@ def daemon(tmp_path):
     # new files, so the models downstream of a delivery have their other inputs.
     marmot = str(Path(sys.prefix) / "bin" / "marmot")
     for command in (["demo"], ["run"]):
-        done = subprocess.run([marmot, *command], cwd=PROJECT, env=env, capture_output=True,
-                              text=True)
+        done = subprocess.run(
+            [marmot, *command], cwd=PROJECT, env=env, capture_output=True, text=True
+        )
         assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     log = (tmp_path / "daemon.log").open("w")
     process = subprocess.Popen(
         [str(Path(sys.prefix) / "bin" / "dagster-daemon"), "run", "-w", "workspace.yaml"],
-        cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        cwd=PROJECT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
         yield home, dagster_home, tmp_path / "daemon.log"
@@ -63,14 +67,17 @@ def test_dropped_file_launches_its_assets(daemon):
     run = None
     with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
         while time.monotonic() < deadline:
-            runs = instance.get_runs(
-                filters=dg.RunsFilter(tags={"dagster/sensor_name": SENSOR})
-            )
-            if runs and runs[0].status in (dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE):
+            runs = instance.get_runs(filters=dg.RunsFilter(tags={"dagster/sensor_name": SENSOR}))
+            if runs and runs[0].status in (
+                dg.DagsterRunStatus.SUCCESS,
+                dg.DagsterRunStatus.FAILURE,
+            ):
                 run = runs[0]
                 break
             time.sleep(3)
-        assert run is not None, f"no finished sensor run in {TIMEOUT_S}s:\n{log.read_text()[-3000:]}"
+        assert run is not None, (
+            f"no finished sensor run in {TIMEOUT_S}s:\n{log.read_text()[-3000:]}"
+        )
         assert run.status == dg.DagsterRunStatus.SUCCESS, log.read_text()[-3000:]
         selected = {tuple(k.path) for k in run.asset_selection}
         assert selected == {

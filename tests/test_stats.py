@@ -46,8 +46,9 @@ def ph():
 
 
 def close(actual, expected, rel=REL, abs_=0.0):
-    np.testing.assert_allclose(np.asarray(actual, float), np.asarray(expected, float),
-                               rtol=rel, atol=abs_, equal_nan=True)
+    np.testing.assert_allclose(
+        np.asarray(actual, float), np.asarray(expected, float), rtol=rel, atol=abs_, equal_nan=True
+    )
 
 
 # ------------------------------------------------------------------------------------------------
@@ -59,15 +60,19 @@ def test_wilson_matches_phstatsmethods(ph, confidence):
     xs = [0, 1, 2, 5, 9, 10, 37, 99, 100, 0, 1, 3, 4999, 10000]
     ns = [100, 100, 100, 100, 100, 100, 100, 100, 100, 1, 1, 7, 10000, 10000]
     lower, upper = wilson_ci(np.array(xs), np.array(ns), confidence)
-    exp_lo = [ph.wilson_lower(x, n, confidence) for x, n in zip(xs, ns)]
-    exp_hi = [ph.wilson_upper(x, n, confidence) for x, n in zip(xs, ns)]
+    exp_lo = [ph.wilson_lower(x, n, confidence) for x, n in zip(xs, ns, strict=True)]
+    exp_hi = [ph.wilson_upper(x, n, confidence) for x, n in zip(xs, ns, strict=True)]
     close(lower, exp_lo, abs_=1e-15)
     close(upper, exp_hi, abs_=1e-15)
 
 
 def test_wilson_matches_ph_proportion_table(ph):
-    df = pd.DataFrame({"x": [0.0, 48, 7, 82, 650, 750, 9, 100],
-                       "n": [100.0, 10000, 10000, 100, 1000, 10000, 10, 100]})
+    df = pd.DataFrame(
+        {
+            "x": [0.0, 48, 7, 82, 650, 750, 9, 100],
+            "n": [100.0, 10000, 10000, 100, 1000, 10000, 10, 100],
+        }
+    )
     expected = ph.ph_proportion(df.copy(), "x", "n", confidence=[0.95, 0.998])
     lo, hi = wilson_ci(df.x, df.n)
     close(lo, expected["lower_95_ci"], abs_=1e-15)
@@ -151,10 +156,12 @@ def test_byars_edges():
 
 @pytest.mark.parametrize("confidence, col", [(0.95, "95"), (0.998, "99_8")])
 def test_rate_matches_ph_rate(ph, confidence, col):
-    df = pd.DataFrame({
-        "x": [1.0, 2, 5, 9, 10, 11, 50, 100, 3, 7, 12000],
-        "n": [100.0, 1000, 100, 100, 100, 100, 1000, 1000, 1, 0.5, 2_500_000],
-    })
+    df = pd.DataFrame(
+        {
+            "x": [1.0, 2, 5, 9, 10, 11, 50, 100, 3, 7, 12000],
+            "n": [100.0, 1000, 100, 100, 100, 100, 1000, 1000, 1, 0.5, 2_500_000],
+        }
+    )
     expected = ph.ph_rate(df.copy(), "x", "n", confidence=confidence)
     value, lo, hi = rate_ci(df.x, df.n, confidence)
     close(value, expected["Value"])
@@ -299,23 +306,96 @@ def test_dsr_rejects_invalid():
 
 AGES = [0, 1, 5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 55, 60, 65, 70, 75, 80, 85, 90]
 # The example of PHEindicatormethods' test suite (tests/testthat/testLifeExpectancy.R) ...
-POPS = [7060, 35059, 46974, 48489, 43219, 38561, 46009, 57208, 61435, 55601, 50209, 56416,
-        46411, 39820, 37978, 37039, 33288, 23306, 11936, 11936]
-DEATHS = [17, 9, 4, 8, 20, 15, 24, 33, 50, 71, 100, 163, 263, 304, 536, 872, 1390, 1605,
-          1936, 1937]
+POPS = [
+    7060,
+    35059,
+    46974,
+    48489,
+    43219,
+    38561,
+    46009,
+    57208,
+    61435,
+    55601,
+    50209,
+    56416,
+    46411,
+    39820,
+    37978,
+    37039,
+    33288,
+    23306,
+    11936,
+    11936,
+]
+DEATHS = [17, 9, 4, 8, 20, 15, 24, 33, 50, 71, 100, 163, 263, 304, 536, 872, 1390, 1605, 1936, 1937]
 # ... and the results of PHE's life expectancy calculator (Excel) for it, quoted there.
-PUBLISHED_LE = [80.16960813, 79.36245674, 75.44193645, 70.47299936, 65.52909542, 60.67510088,
-                55.78835987, 50.92752727, 46.06740425, 41.24505636, 36.49322717, 31.83343842,
-                27.26027992, 22.9719144, 18.76856852, 14.95858336, 11.51684445, 8.618849241,
-                6.163942934, 6.16210635]
-PUBLISHED_LOWER = [79.88268548, 79.0898816, 75.17407307, 70.20675732, 65.26548673, 60.41876577,
-                   55.53801579, 50.68279939, 45.82666794, 41.00842831, 36.26223216, 31.60996318,
-                   27.04337271, 22.76653134, 18.57570352, 14.77985004, 11.34831778, 8.451134045,
-                   5.978358351, 5.887683386]
-PUBLISHED_UPPER = [80.45653078, 79.63503188, 75.70979983, 70.7392414, 65.79270412, 60.931436,
-                   56.03870395, 51.17225516, 46.30814055, 41.48168441, 36.72422219, 32.05691365,
-                   27.47718713, 23.17729746, 18.96143352, 15.13731667, 11.68537112, 8.786564437,
-                   6.349527517, 6.436529314]
+PUBLISHED_LE = [
+    80.16960813,
+    79.36245674,
+    75.44193645,
+    70.47299936,
+    65.52909542,
+    60.67510088,
+    55.78835987,
+    50.92752727,
+    46.06740425,
+    41.24505636,
+    36.49322717,
+    31.83343842,
+    27.26027992,
+    22.9719144,
+    18.76856852,
+    14.95858336,
+    11.51684445,
+    8.618849241,
+    6.163942934,
+    6.16210635,
+]
+PUBLISHED_LOWER = [
+    79.88268548,
+    79.0898816,
+    75.17407307,
+    70.20675732,
+    65.26548673,
+    60.41876577,
+    55.53801579,
+    50.68279939,
+    45.82666794,
+    41.00842831,
+    36.26223216,
+    31.60996318,
+    27.04337271,
+    22.76653134,
+    18.57570352,
+    14.77985004,
+    11.34831778,
+    8.451134045,
+    5.978358351,
+    5.887683386,
+]
+PUBLISHED_UPPER = [
+    80.45653078,
+    79.63503188,
+    75.70979983,
+    70.7392414,
+    65.79270412,
+    60.931436,
+    56.03870395,
+    51.17225516,
+    46.30814055,
+    41.48168441,
+    36.72422219,
+    32.05691365,
+    27.47718713,
+    23.17729746,
+    18.96143352,
+    15.13731667,
+    11.68537112,
+    8.786564437,
+    6.349527517,
+    6.436529314,
+]
 
 
 def test_life_expectancy_matches_published_calculator():
@@ -364,8 +444,9 @@ def test_life_expectancy_99_8_widens_by_z_ratio():
 def test_life_expectancy_labels_and_order():
     labels = ["0", "1-4"] + [f"{a} - {a + 4}" for a in range(5, 90, 5)] + ["90+"]
     order = np.random.default_rng(3).permutation(20)
-    shuffled = life_expectancy(pd.Series(DEATHS)[order], np.array(POPS)[order],
-                               [labels[i] for i in order])
+    shuffled = life_expectancy(
+        pd.Series(DEATHS)[order], np.array(POPS)[order], [labels[i] for i in order]
+    )
     close(shuffled.value, life_expectancy(DEATHS, POPS, AGES).value)
     assert shuffled.start_age.tolist() == AGES
 
@@ -373,8 +454,7 @@ def test_life_expectancy_labels_and_order():
 def test_life_expectancy_missing_bands_named():
     keep = [i for i, a in enumerate(AGES) if a not in (85, 90)]
     with pytest.raises(ValueError, match=r"missing age band\(s\) starting at 85, 90"):
-        life_expectancy([DEATHS[i] for i in keep], [POPS[i] for i in keep],
-                        [AGES[i] for i in keep])
+        life_expectancy([DEATHS[i] for i in keep], [POPS[i] for i in keep], [AGES[i] for i in keep])
     with pytest.raises(ValueError, match=r"repeated age band\(s\) starting at 5"):
         life_expectancy(DEATHS + [1], POPS + [100], AGES + [5])
     with pytest.raises(ValueError, match=r"unknown age band\(s\) starting at 95"):
@@ -385,11 +465,14 @@ def test_life_expectancy_missing_bands_named():
         life_expectancy(deaths, POPS, AGES)
 
 
-@pytest.mark.parametrize("change, reason", [
-    (lambda d, p: d.__setitem__(3, -5), "negative deaths"),
-    (lambda d, p: p.__setitem__(5, 0), "zero or negative population"),
-    (lambda d, p: p.__setitem__(18, 119), "more deaths than population"),
-])
+@pytest.mark.parametrize(
+    "change, reason",
+    [
+        (lambda d, p: d.__setitem__(3, -5), "negative deaths"),
+        (lambda d, p: p.__setitem__(5, 0), "zero or negative population"),
+        (lambda d, p: p.__setitem__(18, 119), "more deaths than population"),
+    ],
+)
 def test_life_expectancy_invalid_data_all_nan(change, reason):
     d, p = list(DEATHS), list(POPS)
     change(d, p)
@@ -400,8 +483,28 @@ def test_life_expectancy_invalid_data_all_nan(change, reason):
 
 
 def test_life_expectancy_small_population_all_nan():
-    pops = [128, 152, 120, 176, 194, 180, 145, 149, 107, 185, 165, 109, 100, 122, 133, 189, 123,
-            121, 147, 138]
+    pops = [
+        128,
+        152,
+        120,
+        176,
+        194,
+        180,
+        145,
+        149,
+        107,
+        185,
+        165,
+        109,
+        100,
+        122,
+        133,
+        189,
+        123,
+        121,
+        147,
+        138,
+    ]
     deaths = [58, 93, 78, 94, 59, 71, 80, 73, 69, 72, 91, 69, 78, 71, 54, 91, 82, 53, 50, 84]
     with pytest.warns(StatsWarning, match="5,000"):
         out = life_expectancy(deaths, pops, AGES)
@@ -411,15 +514,62 @@ def test_life_expectancy_small_population_all_nan():
 def test_life_expectancy_wide_interval_suppressed():
     # "Area 2" of PHEindicatormethods' wide-CI test, with its expected output (values kept only
     # where the 95% interval is at most 20 years wide; limits always shown).
-    pops = [270, 235, 246, 248, 243, 238, 246, 257, 261, 355, 350, 356, 346, 339, 337, 337, 333,
-            323, 311, 311]
+    pops = [
+        270,
+        235,
+        246,
+        248,
+        243,
+        238,
+        246,
+        257,
+        261,
+        355,
+        350,
+        356,
+        346,
+        339,
+        337,
+        337,
+        333,
+        323,
+        311,
+        311,
+    ]
     deaths = [17, 9, 4, 8, 20, 15, 24, 33, 50, 51, 10, 16, 26, 30, 36, 22, 13, 5, 6, 1]
-    values = [19.22914685, 19.44120610, 18.33467808, 14.67659995, 11.81284556, 11.63815414,
-              10.05641628, 9.93152356, 11.95846561] + [np.nan] * 11
-    lower = [16.43900644, 16.53437505, 15.62922550, 12.08108630, 9.21823373, 8.68414661,
-             6.54020385, 4.71570153, 2.37762283, -1.60695210, -10.33328815, -17.16409724,
-             -26.91715103, -45.04820928, -76.27067271, -137.12203187, -195.39453664,
-             -242.37480291, -266.74198466, -298.54880400]
+    values = [
+        19.22914685,
+        19.44120610,
+        18.33467808,
+        14.67659995,
+        11.81284556,
+        11.63815414,
+        10.05641628,
+        9.93152356,
+        11.95846561,
+    ] + [np.nan] * 11
+    lower = [
+        16.43900644,
+        16.53437505,
+        15.62922550,
+        12.08108630,
+        9.21823373,
+        8.68414661,
+        6.54020385,
+        4.71570153,
+        2.37762283,
+        -1.60695210,
+        -10.33328815,
+        -17.16409724,
+        -26.91715103,
+        -45.04820928,
+        -76.27067271,
+        -137.12203187,
+        -195.39453664,
+        -242.37480291,
+        -266.74198466,
+        -298.54880400,
+    ]
     with pytest.warns(StatsWarning, match="wider than 20 years"):
         out = life_expectancy(deaths, pops, AGES)
     close(out.value, values, rel=1e-6)
@@ -544,8 +694,9 @@ def test_sii_order_statistic_positions_and_seed():
 
 def test_sii_fewer_than_five_quantiles():
     out = sii([1.0, 2, 3, 4], [10, 10, 10, 10], [0.5, 1.5, 2.5, 3.5], [1.5, 2.5, 3.5, 4.5])
-    assert all(np.isnan(out[k]) for k in ("sii", "rii", "sii_lower", "sii_upper",
-                                          "rii_lower", "rii_upper"))
+    assert all(
+        np.isnan(out[k]) for k in ("sii", "rii", "sii_lower", "sii_upper", "rii_lower", "rii_upper")
+    )
     assert "4 quantile" in out["reason"]
 
 
@@ -562,8 +713,9 @@ def test_sii_missing_data_reasons():
     out = sii(Y10, POP10, lo, HI10)
     assert np.isfinite(out["sii"]) and np.isnan(out["sii_lower"]) and "10" in out["reason"]
     # a zero rate has no log: point estimates stand, limits do not
-    out = sii([0.0, 2, 3, 4, 5], [1, 1, 1, 1, 1], [0.0, 1, 2, 3, 4], [1.0, 3, 4, 5, 6],
-              value_type=1)
+    out = sii(
+        [0.0, 2, 3, 4, 5], [1, 1, 1, 1, 1], [0.0, 1, 2, 3, 4], [1.0, 3, 4, 5, 6], value_type=1
+    )
     assert out["sii"] == pytest.approx(wls_by_hand(np.array([0.0, 2, 3, 4, 5]), np.ones(5))[0])
     assert np.isnan(out["sii_upper"]) and "rate of 0" in out["reason"]
 
@@ -585,20 +737,23 @@ def test_sii_rejects_invalid():
 # significance
 
 
-@pytest.mark.parametrize("lo, hi, comp, polarity, expected", [
-    (10, 20, 5, "higher_is_better", "better"),
-    (10, 20, 25, "higher_is_better", "worse"),
-    (10, 20, 15, "higher_is_better", "similar"),
-    (10, 20, 5, "lower_is_better", "worse"),
-    (10, 20, 25, "lower_is_better", "better"),
-    (10, 20, 5, "no_judgement", "higher"),
-    (10, 20, 25, "no_judgement", "lower"),
-    (10, 20, 10, "higher_is_better", "similar"),  # on the bound: not significant
-    (10, 20, 20, "lower_is_better", "similar"),
-    (None, 20, 5, "higher_is_better", "not compared"),
-    (10, np.nan, 5, "higher_is_better", "not compared"),
-    (10, 20, None, "no_judgement", "not compared"),
-])
+@pytest.mark.parametrize(
+    "lo, hi, comp, polarity, expected",
+    [
+        (10, 20, 5, "higher_is_better", "better"),
+        (10, 20, 25, "higher_is_better", "worse"),
+        (10, 20, 15, "higher_is_better", "similar"),
+        (10, 20, 5, "lower_is_better", "worse"),
+        (10, 20, 25, "lower_is_better", "better"),
+        (10, 20, 5, "no_judgement", "higher"),
+        (10, 20, 25, "no_judgement", "lower"),
+        (10, 20, 10, "higher_is_better", "similar"),  # on the bound: not significant
+        (10, 20, 20, "lower_is_better", "similar"),
+        (None, 20, 5, "higher_is_better", "not compared"),
+        (10, np.nan, 5, "higher_is_better", "not compared"),
+        (10, 20, None, "no_judgement", "not compared"),
+    ],
+)
 def test_significance_cases(lo, hi, comp, polarity, expected):
     assert significance(lo, hi, comp, polarity) == expected
 
@@ -611,8 +766,9 @@ def test_significance_vectorised():
     out = significance(lo, hi, comp, pol)
     assert isinstance(out, pd.Series) and list(out.index) == [10, 11, 12, 13]
     assert out.tolist() == ["better", "better", "similar", "not compared"]
-    arr = significance(np.array([1.0, 1.0]), np.array([2.0, 2.0]), np.array([0.0, 5.0]),
-                       "no_judgement")
+    arr = significance(
+        np.array([1.0, 1.0]), np.array([2.0, 2.0]), np.array([0.0, 5.0]), "no_judgement"
+    )
     assert isinstance(arr, np.ndarray) and arr.tolist() == ["higher", "lower"]
 
 

@@ -87,8 +87,7 @@ def test_wilson_macros_match_python(m, con, grid, confidence):
     con.register("grid", grid)
     z = m.stats_z(confidence)
     rows = con.sql(
-        f"select {m.wilson_lower('x', 'n', z)} as lo, {m.wilson_upper('x', 'n', z)} as hi "
-        "from grid"
+        f"select {m.wilson_lower('x', 'n', z)} as lo, {m.wilson_upper('x', 'n', z)} as hi from grid"
     ).fetchall()
     lo, hi = wilson_ci(grid.x, grid.n, confidence)
     _close([r[0] for r in rows], lo)
@@ -167,14 +166,19 @@ def test_compare_to_comparator_macro_agrees_with_significance(con):
     # the project's existing macro and stats.significance implement the same rule
     macro = _module(MACROS / "compare_to_comparator.sql")
     cases = pd.DataFrame(
-        [(lo, hi, c, p)
-         for lo, hi in [(10.0, 20.0), (None, 20.0), (10.0, None)]
-         for c in [5.0, 10.0, 15.0, 20.0, 25.0, None]
-         for p in ["higher_is_better", "lower_is_better", "no_judgement"]],
+        [
+            (lo, hi, c, p)
+            for lo, hi in [(10.0, 20.0), (None, 20.0), (10.0, None)]
+            for c in [5.0, 10.0, 15.0, 20.0, 25.0, None]
+            for p in ["higher_is_better", "lower_is_better", "no_judgement"]
+        ],
         columns=["lo", "hi", "comp", "pol"],
     )
     con.register("cases", cases)
-    sql_out = [r[0] for r in con.sql(
-        f"select {macro.compare_to_comparator('lo', 'hi', 'comp', 'pol')} from cases"
-    ).fetchall()]
+    sql_out = [
+        r[0]
+        for r in con.sql(
+            f"select {macro.compare_to_comparator('lo', 'hi', 'comp', 'pol')} from cases"
+        ).fetchall()
+    ]
     assert sql_out == significance(cases.lo, cases.hi, cases.comp, cases.pol).tolist()

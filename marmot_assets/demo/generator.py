@@ -421,8 +421,9 @@ def _true_levels(rng, prof: Profile, worse: float, england_level: float, areas) 
     return levels
 
 
-def _observe(rng, prof: Profile, proportion: bool, mult: float, level: float, pop: float,
-             place_pop: float) -> list:
+def _observe(
+    rng, prof: Profile, proportion: bool, mult: float, level: float, pop: float, place_pop: float
+) -> list:
     """[value, lower95, upper95, lower99.8, upper99.8, count, denominator] for one area."""
     if proportion:
         # A real count out of a real denominator, with OHID's Wilson limits.
@@ -464,13 +465,13 @@ def _write_fingertips(out_dir, rng, place: PlaceConfig, catalogue, lsoas) -> Pat
                 england_level = base + prof.trend * t + rng.normal(0, 0.1 * prof.noise)
                 true = _true_levels(rng, prof, worse, england_level, areas)
                 obs = [_observe(rng, prof, proportion, mult, lv, a.population, place_pop)
-                       for lv, a in zip(true, areas)]  # fmt: skip
-                comparators = {a.level: o[0] for a, o in zip(areas, obs)}
+                       for lv, a in zip(true, areas, strict=True)]  # fmt: skip
+                comparators = {a.level: o[0] for a, o in zip(areas, obs, strict=True)}
                 suppressed: set[str] = set()
                 if fid == suppress_id and t == 0:  # the two wards with the smallest counts
-                    ward_obs = [(o[5], a.code) for a, o in zip(areas, obs) if a.level == "ward"]
+                    ward_obs = [(o[5], a.code) for a, o in zip(areas, obs, strict=True) if a.level == "ward"]
                     suppressed = {code for _, code in sorted(ward_obs)[:2]}
-                for a, o in zip(areas, obs):
+                for a, o in zip(areas, obs, strict=True):
                     if a.level not in levels:
                         continue
                     value, lo95, hi95, lo998, hi998, count, denom = o

@@ -6,8 +6,8 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from marmot_assets.quality.expectations import FAILING_ROWS_SHOWN, validate
-from marmot_assets.raw.fingertips import catalogue_fingertips_ids
-from marmot_assets.resources import WAREHOUSE_POOL
+from marmot_assets.sources.fingertips import catalogue_fingertips_ids
+from marmot_assets.warehouse import WAREHOUSE_POOL
 
 KEY = ["indicator_id", "area_code", "sex", "age", "category_type", "category", "time_period"]
 
@@ -22,11 +22,15 @@ def fingertips_expectations(indicator_ids: list[int]) -> list:
         E.ExpectColumnValuesToMatchRegex(column="area_code", regex=r"^E(?:92|12|0[6-9]|05)\d{6}$"),
         E.ExpectColumnValuesToBeInSet(column="indicator_id", value_set=indicator_ids),
         E.ExpectColumnPairValuesAToBeGreaterThanB(
-            column_A="value", column_B="lower_ci_95", or_equal=True,
+            column_A="value",
+            column_B="lower_ci_95",
+            or_equal=True,
             ignore_row_if="either_value_is_missing",
         ),
         E.ExpectColumnPairValuesAToBeGreaterThanB(
-            column_A="upper_ci_95", column_B="value", or_equal=True,
+            column_A="upper_ci_95",
+            column_B="value",
+            or_equal=True,
             ignore_row_if="either_value_is_missing",
         ),
         E.ExpectColumnValuesToBeBetween(column="count", min_value=0),
@@ -49,9 +53,9 @@ def fingertips_expectations(indicator_ids: list[int]) -> list:
 def fingertips_values_valid(warehouse: DuckDBResource) -> dg.AssetCheckResult:
     with warehouse.get_connection() as con:
         frame = con.execute("SELECT * FROM raw.fingertips_indicator_values").df()
-    outcome = validate(frame, "fingertips_indicator_values", fingertips_expectations(
-        catalogue_fingertips_ids()
-    ))
+    outcome = validate(
+        frame, "fingertips_indicator_values", fingertips_expectations(catalogue_fingertips_ids())
+    )
     return dg.AssetCheckResult(
         passed=outcome.success,
         severity=dg.AssetCheckSeverity.ERROR,

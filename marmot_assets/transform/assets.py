@@ -1,6 +1,5 @@
 """dbt models, seeds and tests as Dagster assets and asset checks."""
 
-
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -14,8 +13,8 @@ from dagster_dbt import (
     dbt_assets,
 )
 
-from marmot_assets.resources import WAREHOUSE_POOL
 from marmot_assets.transform.project import dbt_environment, dbt_project
+from marmot_assets.warehouse import WAREHOUSE_POOL
 
 LAYER_GROUPS = {"staging": "staging", "intermediate": "intermediate", "marts": "marts"}
 

@@ -37,7 +37,7 @@ def model(dbt, session):
         )
         rows.append(
             dict(
-                zip(KEY, key),
+                zip(KEY, key, strict=False),
                 quantiles=len(group),
                 sii_lower=result["sii_lower"] * scale,
                 sii_upper=result["sii_upper"] * scale,

@@ -28,7 +28,14 @@ def ward_table(lsoas):
     """One entry per ward: code, name, deprivation score (0..1) and population."""
     wards: dict[str, dict] = {}
     for lsoa in lsoas:
-        ward = wards.setdefault(lsoa.ward_code, {"code": lsoa.ward_code, "name": lsoa.ward_name,
-                                                 "deprivation": lsoa.deprivation, "population": 0})
+        ward = wards.setdefault(
+            lsoa.ward_code,
+            {
+                "code": lsoa.ward_code,
+                "name": lsoa.ward_name,
+                "deprivation": lsoa.deprivation,
+                "population": 0,
+            },
+        )
         ward["population"] += lsoa.population[0]
     return list(wards.values())

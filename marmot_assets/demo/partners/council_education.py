@@ -18,8 +18,14 @@ from pathlib import Path
 from marmot_assets.demo.partners import ward_table
 
 ACADEMIC_YEARS = ["2021/22", "2022/23", "2023/24"]  # comparable since the 2021 EYFS reforms
-CENSUS_TERMS = ["Spring 2023", "Summer 2023", "Autumn 2023", "Spring 2024", "Summer 2024",
-                "Autumn 2024"]
+CENSUS_TERMS = [
+    "Spring 2023",
+    "Summer 2023",
+    "Autumn 2023",
+    "Spring 2024",
+    "Summer 2024",
+    "Autumn 2024",
+]
 NEET_MONTHS = [(2023 + (m > 12), (m - 1) % 12 + 1) for m in range(4, 16)]  # Apr 2023..Mar 2024
 # Fixed workbook time: openpyxl would stamp "now" into docProps/core.xml and every zip entry.
 WORKBOOK_TIME = dt.datetime(2024, 1, 1)
@@ -50,8 +56,16 @@ def _eyfs(inbox: Path, lsoas, rng) -> list[Path]:
         # Saved from Excel as "CSV UTF-8": byte order mark and CRLF.
         with path.open("w", newline="", encoding="utf-8-sig") as f:
             out = csv.writer(f, lineterminator="\r\n")
-            out.writerow(["LSOA code", "LSOA name", "Academic year", "FSM status",
-                          "Pupils assessed", "Pupils reaching a good level of development"])
+            out.writerow(
+                [
+                    "LSOA code",
+                    "LSOA name",
+                    "Academic year",
+                    "FSM status",
+                    "Pupils assessed",
+                    "Pupils reaching a good level of development",
+                ]
+            )
             for lsoa in lsoas:
                 dep = lsoa.deprivation
                 # A Reception cohort is about a sixteenth of the 0-15 population.
@@ -104,8 +118,10 @@ def _workbook(place_name: str, term: str, rows: list[list]) -> bytes:
     about.title = "About this data"
     for line in [
         ["Free school meals eligibility and take-up by ward of residence"],
-        [f"Source: school census, {term}. Pupils in {place_name} schools and academies, "
-         "counted by the ward of their home address."],
+        [
+            f"Source: school census, {term}. Pupils in {place_name} schools and academies, "
+            "counted by the ward of their home address."
+        ],
         ["Eligible: pupils known to be eligible for free school meals on census day."],
         ["Taking a meal: eligible pupils who took a free school meal on census day."],
         ["Contact: school admissions and pupil data team."],
@@ -114,8 +130,16 @@ def _workbook(place_name: str, term: str, rows: list[list]) -> bytes:
     data = book.create_sheet("FSM by ward")
     data.append([f"Free school meals by ward, {term} census"])
     data.append(["Counts are not rounded or suppressed: for partnership use only."])
-    data.append(["Ward code", "Ward name", "Census term", "Pupils on roll",
-                 "Pupils eligible for FSM", "Eligible pupils taking a meal"])
+    data.append(
+        [
+            "Ward code",
+            "Ward name",
+            "Census term",
+            "Pupils on roll",
+            "Pupils eligible for FSM",
+            "Eligible pupils taking a meal",
+        ]
+    )
     for row in rows:
         data.append(row)
     book.properties.creator = "Coventry City Council"
@@ -153,9 +177,16 @@ def _neet(inbox: Path, lsoas, rng) -> list[Path]:
         path = folder / f"nccis_neet_not_known_{year}-{month:02d}.csv"
         with path.open("w", newline="", encoding="utf-8") as f:
             out = csv.writer(f, lineterminator="\r\n")
-            out.writerow(["Ward code", "Ward name", "Month",
-                          "16-17 year olds known to the local authority", "NEET",
-                          "Activity not known"])
+            out.writerow(
+                [
+                    "Ward code",
+                    "Ward name",
+                    "Month",
+                    "16-17 year olds known to the local authority",
+                    "NEET",
+                    "Activity not known",
+                ]
+            )
             for ward in wards:
                 dep = ward["deprivation"]
                 # Two year groups: about 2/16 of the 0-15 population.

@@ -47,22 +47,37 @@ def write(inbox: Path, place, lsoas, rng) -> list[Path]:
             home = nearest[ward["code"]]
             other = hubs[(hubs.index(home) + 1) % len(hubs)]
             for service, (rate, targeting) in SERVICES.items():
-                expected = (children[ward["code"]] / 1000 * rate
-                            * (1 + targeting * ward["deprivation"]) * SEASON.get(month, 1.0))
+                expected = (
+                    children[ward["code"]]
+                    / 1000
+                    * rate
+                    * (1 + targeting * ward["deprivation"])
+                    * SEASON.get(month, 1.0)
+                )
                 for hub, share in ((home, 1 - OTHER_HUB_SHARE), (other, OTHER_HUB_SHARE)):
                     contacts = int(rng.poisson(expected * share))
                     if contacts == 0:  # the report lists only what happened
                         continue
                     # Several contacts per child in a month (follow-ups, weekly groups).
                     reached = max(1, int(rng.binomial(contacts, 0.65)))
-                    rows.append([hub, ward["code"], ward["name"], service, label, contacts,
-                                 reached])
+                    rows.append(
+                        [hub, ward["code"], ward["name"], service, label, contacts, reached]
+                    )
         rows.sort(key=lambda r: (hubs.index(r[0]), r[1], list(SERVICES).index(r[3])))
         path = folder / f"family_hub_contacts_{year}-{month:02d}.csv"
         with path.open("w", newline="", encoding="utf-8") as f:
             out = csv.writer(f, lineterminator="\r\n")  # exported from the case system via Excel
-            out.writerow(["Family Hub", "Ward code", "Ward of residence", "Service", "Month",
-                          "Contacts", "Children reached"])
+            out.writerow(
+                [
+                    "Family Hub",
+                    "Ward code",
+                    "Ward of residence",
+                    "Service",
+                    "Month",
+                    "Contacts",
+                    "Children reached",
+                ]
+            )
             out.writerows(rows)
         written.append(path)
     return written

@@ -18,8 +18,15 @@ def write(inbox: Path, place, lsoas, rng) -> list[Path]:
         path = folder / f"hclic_temporary_accommodation_{quarter.replace(' ', '_')}.csv"
         with path.open("w", newline="", encoding="utf-8") as f:
             out = csv.writer(f, lineterminator="\r\n")  # council exports come from Excel
-            out.writerow(["Ward code", "Ward name", "Quarter", "Households in temporary accommodation",
-                          "Households with children"])
+            out.writerow(
+                [
+                    "Ward code",
+                    "Ward name",
+                    "Quarter",
+                    "Households in temporary accommodation",
+                    "Households with children",
+                ]
+            )
             for ward in ward_table(lsoas):
                 # Rates per 1,000 households rise with deprivation and over time.
                 households = ward["population"] / 2.4

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from marmot_assets.door.identifiers import pseudonymise_value
+from marmot_assets.partners.identifiers import pseudonymise_value
 
 # DEMO ONLY: a fixed, public key so the demo is byte-stable. A real data-sharing agreement's
 # key is secret, held by the Job Shop, and read from the environment by `marmot pseudonymise`.
@@ -23,8 +23,19 @@ DEMO_ONLY_HMAC_KEY = b"DEMO-ONLY-council-job-shop-key-never-use-for-real-data"
 FIRST_DAY = dt.date(2023, 4, 1)  # 2023-24 Q1
 QUARTERS = 8
 BARRIERS = ["disability", "care_leaver", "ex_offender", "refugee", "lone_parent"]
-HEADER = ["Client key", "LSOA code", "Ward code", "Disability", "Care leaver", "Ex-offender",
-          "Refugee", "Lone parent", "Start date", "Outcome", "Outcome date"]
+HEADER = [
+    "Client key",
+    "LSOA code",
+    "Ward code",
+    "Disability",
+    "Care leaver",
+    "Ex-offender",
+    "Refugee",
+    "Lone parent",
+    "Start date",
+    "Outcome",
+    "Outcome date",
+]
 
 
 def quarter_bounds(step: int) -> tuple[str, dt.date, dt.date]:
@@ -58,24 +69,39 @@ def _clients(lsoas, rng) -> list[dict]:
                 "refugee": rng.random() < 0.03 + 0.12 * dep,
                 "lone_parent": rng.random() < 0.10 + 0.10 * dep,
             }
-            p_job = max(0.08, 0.46 - 0.12 * barriers["disability"] - 0.10 * barriers["care_leaver"]
-                        - 0.14 * barriers["ex_offender"] - 0.08 * barriers["refugee"]
-                        - 0.08 * barriers["lone_parent"] - 0.06 * dep)
+            p_job = max(
+                0.08,
+                0.46
+                - 0.12 * barriers["disability"]
+                - 0.10 * barriers["care_leaver"]
+                - 0.14 * barriers["ex_offender"]
+                - 0.08 * barriers["refugee"]
+                - 0.08 * barriers["lone_parent"]
+                - 0.06 * dep,
+            )
             p_training = 0.16 + 0.08 * barriers["refugee"] + 0.06 * barriers["care_leaver"]
             p_volunteering = 0.07 + 0.05 * barriers["disability"]
             p_none = max(0.0, 1 - p_job - p_training - p_volunteering)
-            outcome = str(rng.choice(["job", "training", "volunteering", "none"],
-                                     p=[p_job, p_training, p_volunteering, p_none]))
+            outcome = str(
+                rng.choice(
+                    ["job", "training", "volunteering", "none"],
+                    p=[p_job, p_training, p_volunteering, p_none],
+                )
+            )
             start = FIRST_DAY + dt.timedelta(days=int(rng.integers(0, days)))
             closed = start + dt.timedelta(days=int(14 + rng.gamma(2.0, 50.0)))
-            clients.append({
-                "key": next(keys),
-                # About 1 in 14 addresses do not match an LSOA: the ward the client gave instead.
-                "lsoa": "" if rng.random() < 0.07 else lsoa.code,
-                "ward": lsoa.ward_code,
-                **barriers,
-                "start": start, "outcome": outcome, "closed": closed,
-            })
+            clients.append(
+                {
+                    "key": next(keys),
+                    # About 1 in 14 addresses do not match an LSOA: the ward the client gave instead.
+                    "lsoa": "" if rng.random() < 0.07 else lsoa.code,
+                    "ward": lsoa.ward_code,
+                    **barriers,
+                    "start": start,
+                    "outcome": outcome,
+                    "closed": closed,
+                }
+            )
     return sorted(clients, key=lambda c: (c["start"], c["key"]))
 
 
@@ -94,12 +120,16 @@ def write(inbox: Path, place, lsoas, rng) -> list[Path]:
                 if c["start"] > last or c["closed"] < first:
                     continue  # not on the caseload this quarter
                 known = c["closed"] <= last and c["outcome"] != "none"
-                out.writerow([
-                    c["key"], c["lsoa"], "" if c["lsoa"] else c["ward"],
-                    *("Yes" if c[b] else "No" for b in BARRIERS),
-                    c["start"].strftime("%d/%m/%Y"),
-                    c["outcome"].capitalize() if known else "None",
-                    c["closed"].strftime("%d/%m/%Y") if known else "",
-                ])
+                out.writerow(
+                    [
+                        c["key"],
+                        c["lsoa"],
+                        "" if c["lsoa"] else c["ward"],
+                        *("Yes" if c[b] else "No" for b in BARRIERS),
+                        c["start"].strftime("%d/%m/%Y"),
+                        c["outcome"].capitalize() if known else "None",
+                        c["closed"].strftime("%d/%m/%Y") if known else "",
+                    ]
+                )
         written.append(path)
     return written

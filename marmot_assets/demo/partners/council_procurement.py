@@ -16,44 +16,108 @@ from pathlib import Path
 
 from marmot_assets.demo.partners import ward_table
 
-SNAPSHOTS = [dt.date(2024, 6, 30), dt.date(2024, 9, 30), dt.date(2024, 12, 31),
-             dt.date(2025, 3, 31)]
+SNAPSHOTS = [
+    dt.date(2024, 6, 30),
+    dt.date(2024, 9, 30),
+    dt.date(2024, 12, 31),
+    dt.date(2025, 3, 31),
+]
 
 # --- contracts register ------------------------------------------------------------------------
 # Department -> (contract titles, the word suppliers of that work tend to have in their name).
 DEPARTMENTS = {
-    "Adult Social Care": (["Home care framework", "Supported living services",
-                           "Carers support service", "Reablement service"], "Care"),
-    "Children's Services": (["Family support services", "Residential placements framework",
-                             "Short breaks for disabled children", "Youth offer"], "Community"),
-    "Public Health": (["Family Health and Lifestyle Service", "Drug and alcohol recovery service",
-                       "Sexual health service", "Stop smoking service"], "Health"),
-    "Housing": (["Temporary accommodation - self-contained units", "Housing related support",
-                 "Homelessness prevention service"], "Housing"),
-    "Streetpride and Greenspace": (["Grounds maintenance", "Tree works",
-                                    "Play area refurbishment"], "Landscapes"),
-    "Property Services": (["Building cleaning", "Energy efficiency retrofit",
-                           "Fire safety works"], "Facilities"),
-    "Transport and Highways": (["Highway resurfacing", "Cycle route construction",
-                                "Street lighting LED upgrade"], "Civils"),
-    "Digital Services": (["Telephony platform", "Device recycling and digital inclusion",
-                          "Case management system"], "Digital"),
+    "Adult Social Care": (
+        [
+            "Home care framework",
+            "Supported living services",
+            "Carers support service",
+            "Reablement service",
+        ],
+        "Care",
+    ),
+    "Children's Services": (
+        [
+            "Family support services",
+            "Residential placements framework",
+            "Short breaks for disabled children",
+            "Youth offer",
+        ],
+        "Community",
+    ),
+    "Public Health": (
+        [
+            "Family Health and Lifestyle Service",
+            "Drug and alcohol recovery service",
+            "Sexual health service",
+            "Stop smoking service",
+        ],
+        "Health",
+    ),
+    "Housing": (
+        [
+            "Temporary accommodation - self-contained units",
+            "Housing related support",
+            "Homelessness prevention service",
+        ],
+        "Housing",
+    ),
+    "Streetpride and Greenspace": (
+        ["Grounds maintenance", "Tree works", "Play area refurbishment"],
+        "Landscapes",
+    ),
+    "Property Services": (
+        ["Building cleaning", "Energy efficiency retrofit", "Fire safety works"],
+        "Facilities",
+    ),
+    "Transport and Highways": (
+        ["Highway resurfacing", "Cycle route construction", "Street lighting LED upgrade"],
+        "Civils",
+    ),
+    "Digital Services": (
+        ["Telephony platform", "Device recycling and digital inclusion", "Case management system"],
+        "Digital",
+    ),
 }
 CARE = ("Adult Social Care", "Children's Services", "Public Health")
-SUPPLIER_PLACES = ["Midlands", "Arden", "Phoenix", "Godiva", "Canalside", "Spire", "Sowe",
-                   "Sherbourne", "Mercia", "Three Spires", "Warwickshire", "Central"]
-SOCIAL_VALUE = ["{n} apprenticeships for residents of {ward}",
-                "{n} jobs ringfenced for Job Shop clients",
-                "£{money:,} to community food projects in {ward}",
-                "Real Living Wage for all staff on the contract",
-                "{n} work placements for care leavers",
-                "Volunteering days with VCSE groups in {ward}",
-                "Local supply chain spend of £{money:,}"]
-REGISTER_HEADER = ["Reference Number", "Title of Agreement", "Department",
-                   "Description of Goods and Services", "Supplier Name",
-                   "Supplier Company Registration Number", "SME", "VCSE", "Contract Value (£)",
-                   "Start Date", "End Date", "Review Date", "Health Inequalities Lens Review",
-                   "Social Value Commitments"]
+SUPPLIER_PLACES = [
+    "Midlands",
+    "Arden",
+    "Phoenix",
+    "Godiva",
+    "Canalside",
+    "Spire",
+    "Sowe",
+    "Sherbourne",
+    "Mercia",
+    "Three Spires",
+    "Warwickshire",
+    "Central",
+]
+SOCIAL_VALUE = [
+    "{n} apprenticeships for residents of {ward}",
+    "{n} jobs ringfenced for Job Shop clients",
+    "£{money:,} to community food projects in {ward}",
+    "Real Living Wage for all staff on the contract",
+    "{n} work placements for care leavers",
+    "Volunteering days with VCSE groups in {ward}",
+    "Local supply chain spend of £{money:,}",
+]
+REGISTER_HEADER = [
+    "Reference Number",
+    "Title of Agreement",
+    "Department",
+    "Description of Goods and Services",
+    "Supplier Name",
+    "Supplier Company Registration Number",
+    "SME",
+    "VCSE",
+    "Contract Value (£)",
+    "Start Date",
+    "End Date",
+    "Review Date",
+    "Health Inequalities Lens Review",
+    "Social Value Commitments",
+]
 
 
 def _pick(rng, items):
@@ -90,19 +154,32 @@ def _contracts(wards, rng) -> list[dict]:
         commitments = []
         if value > 100_000 or rng.random() < 0.3:
             for _ in range(int(rng.integers(1, 4))):
-                commitments.append(_pick(rng, SOCIAL_VALUE).format(
-                    n=int(rng.integers(1, 12)), ward=_weighted(rng, wards, targets)["name"],
-                    money=int(rng.integers(1, 40)) * 1_000))
+                commitments.append(
+                    _pick(rng, SOCIAL_VALUE).format(
+                        n=int(rng.integers(1, 12)),
+                        ward=_weighted(rng, wards, targets)["name"],
+                        money=int(rng.integers(1, 40)) * 1_000,
+                    )
+                )
         end = start + dt.timedelta(days=365 * years - 1)
-        contracts.append({
-            "reference": f"CCC-{start.year}-{number:04d}", "title": title,
-            "department": department, "description": f"{title} for {department.lower()}",
-            "supplier": f"{_pick(rng, SUPPLIER_PLACES)} {trade} {_pick(rng, forms)}",
-            "company": company, "sme": vcse or value < 2_000_000 and rng.random() < 0.7,
-            "vcse": vcse, "value": value, "start": start, "end": end,
-            "review": end - dt.timedelta(days=180), "lens": lens,
-            "social_value": "; ".join(dict.fromkeys(commitments)),
-        })
+        contracts.append(
+            {
+                "reference": f"CCC-{start.year}-{number:04d}",
+                "title": title,
+                "department": department,
+                "description": f"{title} for {department.lower()}",
+                "supplier": f"{_pick(rng, SUPPLIER_PLACES)} {trade} {_pick(rng, forms)}",
+                "company": company,
+                "sme": vcse or value < 2_000_000 and rng.random() < 0.7,
+                "vcse": vcse,
+                "value": value,
+                "start": start,
+                "end": end,
+                "review": end - dt.timedelta(days=180),
+                "lens": lens,
+                "social_value": "; ".join(dict.fromkeys(commitments)),
+            }
+        )
     return contracts
 
 
@@ -117,12 +194,24 @@ def _write_register(folder: Path, contracts, snapshot: dt.date) -> Path:
         # The register lists the contracts live at the snapshot date.
         for c in sorted(contracts, key=lambda c: c["reference"]):
             if c["start"] <= snapshot <= c["end"]:
-                out.writerow([
-                    c["reference"], c["title"], c["department"], c["description"], c["supplier"],
-                    c["company"], yes_no[c["sme"]], yes_no[c["vcse"]], f"{c['value']:,.2f}",
-                    c["start"].strftime(day), c["end"].strftime(day), c["review"].strftime(day),
-                    yes_no[c["lens"]], c["social_value"],
-                ])
+                out.writerow(
+                    [
+                        c["reference"],
+                        c["title"],
+                        c["department"],
+                        c["description"],
+                        c["supplier"],
+                        c["company"],
+                        yes_no[c["sme"]],
+                        yes_no[c["vcse"]],
+                        f"{c['value']:,.2f}",
+                        c["start"].strftime(day),
+                        c["end"].strftime(day),
+                        c["review"].strftime(day),
+                        yes_no[c["lens"]],
+                        c["social_value"],
+                    ]
+                )
     return path
 
 
@@ -140,13 +229,30 @@ SECTORS = {
     "Education and training": ["Nursery", "Training", "Tutoring", "Driving School"],
 }
 LIVING_WAGE = "Pay the Real Living Wage"
-PLEDGES = ["Recruit locally from the most deprived wards",
-           "Offer work placements to Job Shop clients", "Guaranteed interviews for care leavers",
-           "Support staff mental health and wellbeing", "Buy from local suppliers",
-           "Flexible working for parents and carers", "Give staff time to volunteer locally",
-           "Offer apprenticeships to young people not in education or work"]
-PLACE_WORDS = ["Spon End", "Far Gosford", "Hillfields", "Earlsdon", "Canley", "Tile Hill",
-               "Bell Green", "Stoke", "Coundon", "Whitley", "Wood End", "Radford"]
+PLEDGES = [
+    "Recruit locally from the most deprived wards",
+    "Offer work placements to Job Shop clients",
+    "Guaranteed interviews for care leavers",
+    "Support staff mental health and wellbeing",
+    "Buy from local suppliers",
+    "Flexible working for parents and carers",
+    "Give staff time to volunteer locally",
+    "Offer apprenticeships to young people not in education or work",
+]
+PLACE_WORDS = [
+    "Spon End",
+    "Far Gosford",
+    "Hillfields",
+    "Earlsdon",
+    "Canley",
+    "Tile Hill",
+    "Bell Green",
+    "Stoke",
+    "Coundon",
+    "Whitley",
+    "Wood End",
+    "Radford",
+]
 SIZES = ["Micro", "Small", "Medium", "Large"]
 
 
@@ -163,15 +269,20 @@ def _businesses(wards, rng) -> list[dict]:
         size = int(rng.choice(4, p=[0.45, 0.3, 0.17, 0.08]))
         living_wage = rng.random() < 0.5 - 0.25 * ward["deprivation"] + 0.12 * size
         chosen = sorted(rng.choice(len(PLEDGES), size=int(rng.integers(2, 5)), replace=False))
-        businesses.append({
-            "business_name": name, "sector": sector, "size_band": SIZES[size],
-            "ward_code": ward["code"], "ward_name": ward["name"],
-            "date_pledged": dt.date(2023, 1, 9) + dt.timedelta(days=int(rng.integers(0, 810))),
-            "pledges": "; ".join([LIVING_WAGE] * living_wage + [PLEDGES[i] for i in chosen]),
-            "living_wage_employer": "Yes" if living_wage else "No",
-            # A few withdraw from the network and drop off later lists.
-            "withdrawn": dt.date(2024, 10, 1) if rng.random() < 0.04 else None,
-        })
+        businesses.append(
+            {
+                "business_name": name,
+                "sector": sector,
+                "size_band": SIZES[size],
+                "ward_code": ward["code"],
+                "ward_name": ward["name"],
+                "date_pledged": dt.date(2023, 1, 9) + dt.timedelta(days=int(rng.integers(0, 810))),
+                "pledges": "; ".join([LIVING_WAGE] * living_wage + [PLEDGES[i] for i in chosen]),
+                "living_wage_employer": "Yes" if living_wage else "No",
+                # A few withdraw from the network and drop off later lists.
+                "withdrawn": dt.date(2024, 10, 1) if rng.random() < 0.04 else None,
+            }
+        )
     return sorted(businesses, key=lambda b: (b["date_pledged"], b["business_name"]))
 
 

@@ -1,5 +1,5 @@
 """DWP via Nomis: claimant count by LSOA (NM_162_1), one CSV a month, in the layout the live
-fetcher downloads (marmot_assets/ingest/nomis.py: the same pinned columns, every field quoted)."""
+fetcher downloads (marmot_assets/partners/nomis.py: the same pinned columns, every field quoted)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,13 @@ import calendar
 import csv
 from pathlib import Path
 
-from marmot_assets.ingest.nomis import COLUMNS, DATASET, lsoa_type
+from marmot_assets.partners.nomis import COLUMNS, DATASET, lsoa_type
 
 MONTHS = [(2024, m) for m in range(1, 13)]
-GEOGRAPHY_TYPES = {"TYPE298": "2011 super output areas - lower layer",
-                   "TYPE151": "2021 super output areas - lower layer"}
+GEOGRAPHY_TYPES = {
+    "TYPE298": "2011 super output areas - lower layer",
+    "TYPE151": "2021 super output areas - lower layer",
+}
 COUNT, SHARE = "Claimant count", "Claimants as a proportion of residents aged 16-64"
 
 
@@ -33,11 +35,24 @@ def write(inbox: Path, place, lsoas, rng) -> list[Path]:
                 percent = max(base[lsoa.code] + 0.03 * step + float(rng.normal(0, 0.15)), 0.2)
                 claimants = int(rng.binomial(residents, percent / 100))
                 # Small-area counts are published rounded to 5; the share uses the exact count.
-                values = [(COUNT, 5 * round(claimants / 5)),
-                          (SHARE, round(100 * claimants / residents, 1))]
+                values = [
+                    (COUNT, 5 * round(claimants / 5)),
+                    (SHARE, round(100 * claimants / residents, 1)),
+                ]
                 for measure, value in values:
-                    out.writerow([date, f"{calendar.month_name[month]} {year}", lsoa.code,
-                                  lsoa.name, geography_type, "Total", "All categories: Age 16+",
-                                  measure, "Value", value])
+                    out.writerow(
+                        [
+                            date,
+                            f"{calendar.month_name[month]} {year}",
+                            lsoa.code,
+                            lsoa.name,
+                            geography_type,
+                            "Total",
+                            "All categories: Age 16+",
+                            measure,
+                            "Value",
+                            value,
+                        ]
+                    )
         written.append(path)
     return written

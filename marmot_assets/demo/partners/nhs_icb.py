@@ -49,13 +49,27 @@ def write(inbox: Path, place, lsoas, rng) -> list[Path]:
                 n = int(rng.poisson(cohort))
                 # About 3% live over the boundary but attend a city school; 0.5% of home
                 # postcodes match no LSOA.
-                homes = [f"{OTHER_LSOA_PREFIX}{int(o):04d}" if d < 0.03 else "" if d < 0.035
-                         else lsoa.code for d, o in zip(rng.random(n), rng.integers(1, 11, size=n))]
+                homes = [
+                    f"{OTHER_LSOA_PREFIX}{int(o):04d}"
+                    if d < 0.03
+                    else ""
+                    if d < 0.035
+                    else lsoa.code
+                    for d, o in zip(rng.random(n), rng.integers(1, 11, size=n), strict=True)
+                ]
                 males = rng.random(n) < 0.51
                 categories = rng.choice(4, size=n, p=_category_chances(school_year, dep, step))
-                for home, male, category in zip(homes, males, categories):
-                    rows.append([next(keys), year, school_year, "Male" if male else "Female",
-                                 home, CATEGORIES[int(category)]])
+                for home, male, category in zip(homes, males, categories, strict=True):
+                    rows.append(
+                        [
+                            next(keys),
+                            year,
+                            school_year,
+                            "Male" if male else "Female",
+                            home,
+                            CATEGORIES[int(category)],
+                        ]
+                    )
         path = folder / f"ncmp_child_measurements_{year.replace('/', '-')}.csv"
         with path.open("w", newline="", encoding="utf-8") as f:
             out = csv.writer(f, lineterminator="\r\n")

@@ -14,30 +14,72 @@ from pathlib import Path
 from marmot_assets.demo.generator import OTHER_LAS, OTHER_LSOA_PREFIX
 
 MONTHS = [f"2024-{m:02d}" for m in range(1, 13)]
-HEADER = ["Crime ID", "Month", "Reported by", "Falls within", "Longitude", "Latitude", "Location",
-          "LSOA code", "LSOA name", "Crime type", "Last outcome category", "Context"]
+HEADER = [
+    "Crime ID",
+    "Month",
+    "Reported by",
+    "Falls within",
+    "Longitude",
+    "Latitude",
+    "Location",
+    "LSOA code",
+    "LSOA name",
+    "Crime type",
+    "Last outcome category",
+    "Context",
+]
 ASB = "Anti-social behaviour"
 # Shares of all recorded incidents, close to a large English force's mix.
 CRIME_TYPES = {
-    "Violence and sexual offences": 0.36, ASB: 0.15, "Public order": 0.09,
-    "Criminal damage and arson": 0.08, "Shoplifting": 0.07, "Vehicle crime": 0.06,
-    "Other theft": 0.06, "Burglary": 0.04, "Other crime": 0.03, "Drugs": 0.025,
-    "Robbery": 0.013, "Theft from the person": 0.012, "Bicycle theft": 0.01,
+    "Violence and sexual offences": 0.36,
+    ASB: 0.15,
+    "Public order": 0.09,
+    "Criminal damage and arson": 0.08,
+    "Shoplifting": 0.07,
+    "Vehicle crime": 0.06,
+    "Other theft": 0.06,
+    "Burglary": 0.04,
+    "Other crime": 0.03,
+    "Drugs": 0.025,
+    "Robbery": 0.013,
+    "Theft from the person": 0.012,
+    "Bicycle theft": 0.01,
     "Possession of weapons": 0.01,
 }
 OUTCOMES = {
-    "Investigation complete; no suspect identified": 0.34, "Unable to prosecute suspect": 0.30,
-    "Under investigation": 0.10, "Status update unavailable": 0.05, "Local resolution": 0.05,
-    "Awaiting court outcome": 0.04, "Court result unavailable": 0.03,
-    "Offender given a caution": 0.03, "Further investigation is not in the public interest": 0.02,
+    "Investigation complete; no suspect identified": 0.34,
+    "Unable to prosecute suspect": 0.30,
+    "Under investigation": 0.10,
+    "Status update unavailable": 0.05,
+    "Local resolution": 0.05,
+    "Awaiting court outcome": 0.04,
+    "Court result unavailable": 0.03,
+    "Offender given a caution": 0.03,
+    "Further investigation is not in the public interest": 0.02,
     "Formal action is not in the public interest": 0.02,
     "Action to be taken by another organisation": 0.02,
 }
 # data.police.uk snaps each incident to an anonymous map point: a street or a kind of place.
-POINTS = ["High Street", "Station Road", "Church Lane", "Park Road", "London Road", "Mill Lane",
-          "Victoria Street", "Queens Road", "Parking Area", "Supermarket", "Petrol Station",
-          "Shopping Area", "Sports/Recreation Area", "Further/Higher Educational Building",
-          "Nightclub", "Hospital", "Bus/Coach Station", "Conference/Exhibition Centre"]
+POINTS = [
+    "High Street",
+    "Station Road",
+    "Church Lane",
+    "Park Road",
+    "London Road",
+    "Mill Lane",
+    "Victoria Street",
+    "Queens Road",
+    "Parking Area",
+    "Supermarket",
+    "Petrol Station",
+    "Shopping Area",
+    "Sports/Recreation Area",
+    "Further/Higher Educational Building",
+    "Nightclub",
+    "Hospital",
+    "Bus/Coach Station",
+    "Conference/Exhibition Centre",
+]
 CENTRE = (52.408, -1.510)  # demo points scatter around one centre; only their form matters
 NO_LOCATION_SHARE = 0.01
 OTHER_PLACE_LSOAS = 10
@@ -56,11 +98,26 @@ def write(inbox: Path, place, lsoas, rng) -> list[Path]:
     other_code, other_name = next(la for la in OTHER_LAS if la[0] != place.code)
     # (code, name, deprivation, population, points, centre) for the place and a neighbour.
     areas = [(x.code, x.name, x.deprivation, x.population[0]) for x in lsoas]
-    areas += [(f"{OTHER_LSOA_PREFIX}{i + 1:04d}", f"{other_name} {i + 1:03d}A",
-               float(rng.uniform(0, 1)), 1600) for i in range(OTHER_PLACE_LSOAS)]
-    areas = [(code, name, dep, pop, list(rng.choice(POINTS, size=4, replace=False)),
-              (CENTRE[0] + rng.normal(0, 0.025), CENTRE[1] + rng.normal(0, 0.04)))
-             for code, name, dep, pop in areas]
+    areas += [
+        (
+            f"{OTHER_LSOA_PREFIX}{i + 1:04d}",
+            f"{other_name} {i + 1:03d}A",
+            float(rng.uniform(0, 1)),
+            1600,
+        )
+        for i in range(OTHER_PLACE_LSOAS)
+    ]
+    areas = [
+        (
+            code,
+            name,
+            dep,
+            pop,
+            list(rng.choice(POINTS, size=4, replace=False)),
+            (CENTRE[0] + rng.normal(0, 0.025), CENTRE[1] + rng.normal(0, 0.04)),
+        )
+        for code, name, dep, pop in areas
+    ]
     types, type_p = list(CRIME_TYPES), _normalised(CRIME_TYPES)
     outcomes, outcome_p = list(OUTCOMES), _normalised(OUTCOMES)
     written = []
@@ -80,10 +137,13 @@ def write(inbox: Path, place, lsoas, rng) -> list[Path]:
                     if rng.random() < NO_LOCATION_SHARE:
                         where = ["", "", "No Location", "", ""]
                     else:
-                        where = [f"{lon + rng.normal(0, 0.004):.6f}",
-                                 f"{lat + rng.normal(0, 0.003):.6f}",
-                                 f"On or near {points[int(rng.integers(len(points)))]}",
-                                 code, name]
+                        where = [
+                            f"{lon + rng.normal(0, 0.004):.6f}",
+                            f"{lat + rng.normal(0, 0.003):.6f}",
+                            f"On or near {points[int(rng.integers(len(points)))]}",
+                            code,
+                            name,
+                        ]
                     out.writerow([crime_id, month, force, force, *where, crime_type, outcome, ""])
         written.append(path)
     return written

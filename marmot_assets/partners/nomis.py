@@ -1,7 +1,7 @@
 """Nomis: the claimant count (dataset NM_162_1) for the place's LSOAs, as CSV.
 
 The fetcher only downloads: what comes back is written to the drop folder and goes through
-the door like any delivered file (marmot_assets.raw.partners.fetch_into_inbox), so a changed
+the door like any delivered file (marmot_assets.partners.assets.fetch_into_inbox), so a changed
 header is rejected there, naming the missing column.
 
 Request (brief, section 5):
@@ -27,14 +27,24 @@ import os
 import requests
 
 from marmot_assets.config import PlaceConfig
-from marmot_assets.ingest.http import get_bytes
+from marmot_assets.sources.http import get_bytes
 
 DATASET = "NM_162_1"
 BASE_URL = f"https://www.nomisweb.co.uk/api/v01/dataset/{DATASET}.data.csv"
 URL_VARIABLE = "MARMOT_NOMIS_URL"  # e.g. a mirror, or a test server
 PAGE_ROWS = 25_000  # Nomis's maximum rows per call
-COLUMNS = ["DATE", "DATE_NAME", "GEOGRAPHY_CODE", "GEOGRAPHY_NAME", "GEOGRAPHY_TYPE",
-           "GENDER_NAME", "AGE_NAME", "MEASURE_NAME", "MEASURES_NAME", "OBS_VALUE"]
+COLUMNS = [
+    "DATE",
+    "DATE_NAME",
+    "GEOGRAPHY_CODE",
+    "GEOGRAPHY_NAME",
+    "GEOGRAPHY_TYPE",
+    "GENDER_NAME",
+    "AGE_NAME",
+    "MEASURE_NAME",
+    "MEASURES_NAME",
+    "OBS_VALUE",
+]
 LSOA_TYPES = {"11": "TYPE298", "21": "TYPE151"}  # LSOA vintage -> Nomis geography type
 
 

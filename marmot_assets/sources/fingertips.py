@@ -13,13 +13,14 @@ import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+import dagster as dg
 import pandas as pd
 import requests
+from dagster_duckdb import DuckDBResource
 
-from marmot_assets.config import PlaceConfig
-from marmot_assets.ingest.errors import SourceFileError
-from marmot_assets.ingest.http import get_bytes
-from marmot_assets.ingest.tables import (
+from marmot_assets.config import PlaceConfig, get_settings, read_indicator_catalogue
+from marmot_assets.reading.errors import SourceFileError
+from marmot_assets.reading.tables import (
     check_pattern,
     read_csv_text,
     read_text,
@@ -27,6 +28,14 @@ from marmot_assets.ingest.tables import (
     to_integer,
     to_text,
 )
+from marmot_assets.sources.common import (
+    land_files,
+    land_payloads,
+    load_publisher_table,
+    raw_metadata,
+)
+from marmot_assets.sources.http import get_bytes, make_session
+from marmot_assets.warehouse import WAREHOUSE_POOL
 
 MAX_IDS_PER_CALL = 100  # the API's limit on indicator_ids
 
@@ -152,7 +161,13 @@ def combine(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
     """Stack several calls' rows; the same row from two calls (England, say) is kept once."""
     combined = pd.concat(frames, ignore_index=True)
     key = [
-        "indicator_id", "area_code", "sex", "age", "category_type", "category", "time_period",
+        "indicator_id",
+        "area_code",
+        "sex",
+        "age",
+        "category_type",
+        "category",
+        "time_period",
     ]
     return combined.drop_duplicates(subset=key, keep="first").reset_index(drop=True)
 
@@ -163,9 +178,7 @@ def read_indicator_files(
     ids = list(indicator_ids)
     if not paths:
         raise SourceFileError("(no files)", "no Fingertips CSV files found")
-    frames = [
-        keep_place_rows(parse_indicator_csv(read_text(p), str(p)), place, ids) for p in paths
-    ]
+    frames = [keep_place_rows(parse_indicator_csv(read_text(p), str(p)), place, ids) for p in paths]
     return combine(frames)
 
 
@@ -208,3 +221,55 @@ def fetch_indicator_values(
         source = f"{url}?{'&'.join(f'{k}={v}' for k, v in params.items())}"
         frames.append(keep_place_rows(parse_indicator_csv(text, source), place, indicator_ids))
     return combine(frames), payloads
+
+
+DEMO_FOLDER = ("ohid", "fingertips")
+
+
+def catalogue_fingertips_ids() -> list[int]:
+    return sorted(
+        {int(row["fingertips_id"]) for row in read_indicator_catalogue() if row["fingertips_id"]}
+    )
+
+
+@dg.asset(
+    key=["raw", "fingertips_indicator_values"],
+    group_name="ohid_fingertips",
+    owners=["team:ohid"],
+    description=(
+        "Indicator values for the place, its comparators and its wards from the OHID "
+        "Fingertips API (all_data/csv/by_indicator_id), carried exactly as published. "
+        "Live: HTTP, at most 100 indicator ids a call, retries on 429/5xx. Demo: bundled CSV "
+        "files in the same format."
+    ),
+    kinds={"python", "duckdb"},
+    pool=WAREHOUSE_POOL,
+)
+def fingertips_indicator_values(warehouse: DuckDBResource) -> dg.MaterializeResult:
+    settings = get_settings()
+    place = settings.place_config
+    ids = catalogue_fingertips_ids()
+    if settings.source_mode == "live":
+        fetched, payloads = fetch_indicator_values(make_session(), place, ids)
+        landed = land_payloads("ohid", "fingertips", payloads)
+
+        def parse():
+            return fetched
+    else:
+        folder = settings.demo_dir.joinpath(*DEMO_FOLDER)
+        paths = sorted(folder.glob("*.csv"))
+        if not paths:
+            raise SourceFileError(folder, "no CSV files: write the demo data with `marmot demo`")
+        landed = land_files("ohid", "fingertips", paths)
+
+        def parse():
+            return read_indicator_files(paths, place, ids)
+
+    frame = load_publisher_table(
+        warehouse, "ohid", "fingertips", "fingertips_indicator_values", landed, parse
+    )
+    missing = sorted(set(ids) - set(frame["indicator_id"].astype(int)))
+    metadata = raw_metadata("fingertips_indicator_values", frame, landed)
+    metadata["indicators"] = dg.MetadataValue.int(frame["indicator_id"].nunique())
+    metadata["catalogue_ids_without_data"] = dg.MetadataValue.json(missing)
+    return dg.MaterializeResult(metadata=metadata)

@@ -13,7 +13,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from marmot_assets.ingest.errors import SourceFileError
+from marmot_assets.reading.errors import SourceFileError
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 # (connect, read) seconds: publishers' CSV endpoints can take a while to start streaming.

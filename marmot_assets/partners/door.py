@@ -25,17 +25,24 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from marmot_assets.door.contract import Contract
-from marmot_assets.door.identifiers import screen
-from marmot_assets.door.readers import CHUNK_ROWS, detect_encoding, read_delivery, sniff_format
-from marmot_assets.door.validate import DuplicateTracker, PlaceCodes, validate_chunk
-from marmot_assets.ingest.errors import SourceFileError
-from marmot_assets.ingest.landing import land_file, sha256_of
+from marmot_assets.landing.store import land_file, sha256_of
+from marmot_assets.partners.contract import Contract
+from marmot_assets.partners.identifiers import screen
+from marmot_assets.partners.validate import DuplicateTracker, PlaceCodes, validate_chunk
+from marmot_assets.reading.errors import SourceFileError
+from marmot_assets.reading.readers import CHUNK_ROWS, detect_encoding, read_delivery, sniff_format
 
 QUARANTINE_KEPT = 10_000  # per delivery; beyond this only the count is kept
 
-SQL_TYPES = {"string": "VARCHAR", "text": "VARCHAR", "integer": "BIGINT", "number": "DOUBLE",
-             "date": "DATE", "month": "VARCHAR", "boolean": "BOOLEAN"}
+SQL_TYPES = {
+    "string": "VARCHAR",
+    "text": "VARCHAR",
+    "integer": "BIGINT",
+    "number": "DOUBLE",
+    "date": "DATE",
+    "month": "VARCHAR",
+    "boolean": "BOOLEAN",
+}
 
 MANIFEST_DDL = """
 create schema if not exists raw;
@@ -68,14 +75,18 @@ class Verdict:
     rows_other_places: int = 0
     error: str | None = None
     landing_path: str | None = None
-    received_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC).replace(tzinfo=None))
+    received_at: dt.datetime = field(
+        default_factory=lambda: dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    )
     quarantine: list[dict] = field(default_factory=list)
 
     def summary(self) -> str:
         text = f"{self.original_name}: {self.status}"
         if self.status in ("loaded", "loaded_with_quarantine"):
-            text += (f" ({self.rows_accepted} of {self.rows_read} rows loaded, "
-                     f"{self.rows_quarantined} quarantined")
+            text += (
+                f" ({self.rows_accepted} of {self.rows_read} rows loaded, "
+                f"{self.rows_quarantined} quarantined"
+            )
             if self.rows_other_places:
                 text += f", {self.rows_other_places} for other places skipped"
             text += ")"
@@ -110,12 +121,17 @@ def _all_columns(path: Path, chunk_rows: int):
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
         try:
             for sheet in book.worksheets:
-                rows = [["" if v is None else str(v) for v in r] for r in sheet.iter_rows(values_only=True)]
+                rows = [
+                    ["" if v is None else str(v) for v in r]
+                    for r in sheet.iter_rows(values_only=True)
+                ]
                 width = max((len(r) for r in rows), default=0)
-                letters = [f"{sheet.title}!{openpyxl.utils.get_column_letter(i + 1)}"
-                           for i in range(width)]
-                frame = pd.DataFrame([r + [""] * (width - len(r)) for r in rows],
-                                     columns=letters, dtype=object)
+                letters = [
+                    f"{sheet.title}!{openpyxl.utils.get_column_letter(i + 1)}" for i in range(width)
+                ]
+                frame = pd.DataFrame(
+                    [r + [""] * (width - len(r)) for r in rows], columns=letters, dtype=object
+                )
                 # The header may sit on any row below notes: every short cell may be a header.
                 names = sorted({c for r in rows for c in r if c and len(c) < 40})
                 yield names, frame
@@ -140,8 +156,12 @@ def find_identifiers(path: Path, chunk_rows: int = CHUNK_ROWS) -> tuple[str, str
 
 
 def inspect(
-    path: Path, contract: Contract, place: PlaceCodes, verdict: Verdict,
-    chunk_rows: int = CHUNK_ROWS, on_chunk=None,
+    path: Path,
+    contract: Contract,
+    place: PlaceCodes,
+    verdict: Verdict,
+    chunk_rows: int = CHUNK_ROWS,
+    on_chunk=None,
 ) -> Verdict:
     """Read and check a delivery; hand accepted chunks to ``on_chunk``; fill the verdict."""
     duplicates = DuplicateTracker()
@@ -204,7 +224,9 @@ def place_codes(con: duckdb.DuckDBPyConnection, name: str, code: str, lists: dic
         "where table_schema = 'raw' and table_name = 'ons_lsoa_ward_lookup'"
     ).fetchone()[0]
     if exists:
-        for lsoa, ward in con.execute("select lsoa_code, ward_code from raw.ons_lsoa_ward_lookup").fetchall():
+        for lsoa, ward in con.execute(
+            "select lsoa_code, ward_code from raw.ons_lsoa_ward_lookup"
+        ).fetchall():
             codes.lsoa.add(lsoa)
             codes.ward.add(ward)
     return codes
@@ -244,8 +266,9 @@ def receive(
     verdict.landing_path = str(landed.path)
     columns = table_ddl(contract)
     con.execute("drop table if exists _incoming")
-    con.execute("create temp table _incoming ("
-                + ", ".join(f'"{n}" {t}' for n, t in columns.items()) + ")")
+    con.execute(
+        "create temp table _incoming (" + ", ".join(f'"{n}" {t}' for n, t in columns.items()) + ")"
+    )
 
     def append(accepted: pd.DataFrame) -> None:
         frame = accepted.astype(object).where(accepted.notna(), None)
@@ -279,11 +302,17 @@ def receive(
 def ensure_table(con, contract: Contract, columns: dict[str, str]) -> None:
     con.execute(
         f"create table if not exists raw.{contract.table} ("
-        + ", ".join(f'"{n}" {t}' for n, t in columns.items()) + ")"
+        + ", ".join(f'"{n}" {t}' for n, t in columns.items())
+        + ")"
     )
-    have = {r[0] for r in con.execute(
-        "select column_name from information_schema.columns where table_schema = 'raw' "
-        "and table_name = ?", [contract.table]).fetchall()}
+    have = {
+        r[0]
+        for r in con.execute(
+            "select column_name from information_schema.columns where table_schema = 'raw' "
+            "and table_name = ?",
+            [contract.table],
+        ).fetchall()
+    }
     for name, sql_type in columns.items():  # a contract that grew a column
         if name not in have:
             con.execute(f'alter table raw.{contract.table} add column "{name}" {sql_type}')
@@ -294,10 +323,21 @@ def record_verdict(con, verdict: Verdict) -> None:
         "insert into raw.landing_manifest (partner, dataset, original_name, sha256, bytes, "
         "received_at, status, rows_read, rows_accepted, rows_quarantined, error, landing_path, "
         "rows_other_places) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [verdict.partner, verdict.dataset, verdict.original_name, verdict.sha256, verdict.bytes,
-         verdict.received_at, verdict.status, verdict.rows_read, verdict.rows_accepted,
-         verdict.rows_quarantined, verdict.error, verdict.landing_path,
-         verdict.rows_other_places],
+        [
+            verdict.partner,
+            verdict.dataset,
+            verdict.original_name,
+            verdict.sha256,
+            verdict.bytes,
+            verdict.received_at,
+            verdict.status,
+            verdict.rows_read,
+            verdict.rows_accepted,
+            verdict.rows_quarantined,
+            verdict.error,
+            verdict.landing_path,
+            verdict.rows_other_places,
+        ],
     )
     if verdict.quarantine and verdict.status != "duplicate":
         frame = pd.DataFrame(verdict.quarantine)

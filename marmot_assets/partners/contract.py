@@ -1,9 +1,9 @@
 """Dataset contracts: what a partner promises to send, written down as YAML.
 
-One file per dataset, ``marmot_assets/contracts/<partner>/<dataset>.yaml``. A contract names
+One file per dataset, ``marmot_assets/partners/contracts/<partner>/<dataset>.yaml``. A contract names
 the columns (with the header spellings partners use), their types, required fields, code
 patterns, value ranges, allowed categories and row rules, plus the key that makes a row
-unique. The door (``marmot_assets.door.inspect``) enforces it; ``marmot check-file`` lets a
+unique. The door (``marmot_assets.partners.door``) enforces it; ``marmot check-file`` lets a
 partner run the same check before sending.
 """
 
@@ -17,9 +17,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, Field, model_validator
 
-from marmot_assets.config import PACKAGE_DIR
-
-CONTRACTS_DIR = PACKAGE_DIR / "contracts"
+CONTRACTS_DIR = Path(__file__).resolve().parent / "contracts"
 
 ColumnType = Literal["string", "integer", "number", "date", "month", "boolean", "text"]
 
@@ -94,7 +92,7 @@ class Contract(BaseModel):
     fetcher: str | None = None
 
     @model_validator(mode="after")
-    def _names_exist(self) -> "Contract":
+    def _names_exist(self) -> Contract:
         names = {c.name for c in self.columns}
         named = [*self.key, *(r.left for r in self.row_rules), *(r.right for r in self.row_rules)]
         if self.keep_only_place:

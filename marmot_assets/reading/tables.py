@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from marmot_assets.ingest.errors import SourceFileError
+from marmot_assets.reading.errors import SourceFileError
 
 HEADER_ROW = 1  # rows are numbered as a person sees them: the header is row 1
 
@@ -36,9 +36,7 @@ def read_text(path: Path) -> str:
         ) from None
 
 
-def read_csv_text(
-    text: str, source: str | Path, optional_trailing: int = 0
-) -> pd.DataFrame:
+def read_csv_text(text: str, source: str | Path, optional_trailing: int = 0) -> pd.DataFrame:
     """Parse CSV text into a frame of strings ('' for empty cells), checking row widths.
 
     The csv module handles quoted newlines inside fields (Fingertips indicator names carry

@@ -10,13 +10,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import dagster as dg
 import pandas as pd
 import requests
+from dagster_duckdb import DuckDBResource
 
-from marmot_assets.config import PlaceConfig
-from marmot_assets.ingest.errors import SourceFileError
-from marmot_assets.ingest.http import get_json
-from marmot_assets.ingest.tables import check_pattern, read_csv_text, read_text, to_text
+from marmot_assets.config import PlaceConfig, get_settings
+from marmot_assets.reading.errors import SourceFileError
+from marmot_assets.reading.tables import check_pattern, read_csv_text, read_text, to_text
+from marmot_assets.sources.common import (
+    demo_file,
+    land_files,
+    land_payloads,
+    load_publisher_table,
+    raw_metadata,
+)
+from marmot_assets.sources.http import get_json, make_session
+from marmot_assets.warehouse import WAREHOUSE_POOL
 
 LOOKUP_COLUMNS = [
     "lsoa_code",
@@ -115,3 +125,43 @@ def fetch_lookup(
     frame = pd.DataFrame(rows, dtype=object).fillna("").astype(str)
     frame.index = pd.RangeIndex(1, len(frame) + 1, name="feature")
     return lookup_from_frame(frame, place, url), pages
+
+
+DEMO_LOOKUP = ("ons", "geography", "lsoa_ward_lad_lookup.csv")
+
+
+@dg.asset(
+    key=["raw", "ons_lsoa_ward_lookup"],
+    group_name="ons",
+    owners=["team:ons-geography"],
+    description=(
+        "Best-fit lookup of the place's LSOAs to wards and local authority (ONS Open "
+        "Geography Portal). Live: ArcGIS REST query API, paged. Demo: bundled CSV."
+    ),
+    kinds={"python", "duckdb"},
+    pool=WAREHOUSE_POOL,
+)
+def ons_lsoa_ward_lookup(warehouse: DuckDBResource) -> dg.MaterializeResult:
+    settings = get_settings()
+    place = settings.place_config
+    if settings.source_mode == "live":
+        fetched, pages = fetch_lookup(make_session(), place)
+        landed = land_payloads(
+            "ons", "geography", [(f"arcgis_page_{i:03d}.json", p) for i, p in enumerate(pages)]
+        )
+
+        def parse():
+            return fetched
+    else:
+        path = demo_file(*DEMO_LOOKUP)
+        landed = land_files("ons", "geography", [path])
+
+        def parse():
+            return parse_lookup_csv(path, place)
+
+    frame = load_publisher_table(
+        warehouse, "ons", "geography", "ons_lsoa_ward_lookup", landed, parse
+    )
+    metadata = raw_metadata("ons_lsoa_ward_lookup", frame, landed)
+    metadata["wards"] = dg.MetadataValue.int(frame["ward_code"].nunique())
+    return dg.MaterializeResult(metadata=metadata)

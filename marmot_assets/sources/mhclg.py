@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import dagster as dg
 import pandas as pd
+from dagster_duckdb import DuckDBResource
 
-from marmot_assets.config import PlaceConfig
-from marmot_assets.ingest.errors import SourceFileError
-from marmot_assets.ingest.tables import (
+from marmot_assets.config import PlaceConfig, get_settings
+from marmot_assets.reading.errors import SourceFileError
+from marmot_assets.reading.tables import (
     check_pattern,
     match_columns,
     read_csv_text,
@@ -22,6 +24,8 @@ from marmot_assets.ingest.tables import (
     to_integer,
     to_text,
 )
+from marmot_assets.sources.common import demo_file, land_files, load_publisher_table, raw_metadata
+from marmot_assets.warehouse import WAREHOUSE_POOL
 
 ENGLAND_LSOA_COUNT_MAX = 40_000  # 32,844 LSOAs in 2011, 33,755 in 2021: ranks above are wrong
 
@@ -60,9 +64,7 @@ POPULATION = {
     "population_aged_60_plus": _starts("older population aged 60"),
     "population_working_age": _starts("working age population"),
 }
-IMD_COLUMNS = (
-    list(IDENTITY) + list(IMD) + list(DOMAINS) + list(POPULATION) + ["release"]
-)
+IMD_COLUMNS = list(IDENTITY) + list(IMD) + list(DOMAINS) + list(POPULATION) + ["release"]
 
 
 def _read(path: Path, wanted: dict, place: PlaceConfig) -> pd.DataFrame:
@@ -70,8 +72,11 @@ def _read(path: Path, wanted: dict, place: PlaceConfig) -> pd.DataFrame:
     frame = read_csv_text(read_text(path), path)
     columns = match_columns(frame, {**IDENTITY, **wanted}, path)
     check_pattern(
-        to_text(frame, columns["lsoa_code"]), columns["lsoa_code"], r"E01\d{6}",
-        "an LSOA code (E01 and 6 digits)", path,
+        to_text(frame, columns["lsoa_code"]),
+        columns["lsoa_code"],
+        r"E01\d{6}",
+        "an LSOA code (E01 and 6 digits)",
+        path,
     )
     frame = frame[frame[columns["lad_code"]].str.strip() == place.code]
     if frame.empty:
@@ -133,3 +138,42 @@ def _same_lsoas(left: pd.DataFrame, right: pd.DataFrame, left_file: Path, right_
             f"LSOAs differ from {Path(left_file).name} for this place: {missing[:5]}"
             f"{' ...' if len(missing) > 5 else ''}",
         )
+
+
+FOLDER = ("mhclg", "deprivation")
+IMD_FILE = "File_1_-_IMD2019_Index_of_Multiple_Deprivation.csv"
+DOMAINS_FILE = "File_2_-_IoD2019_Domains_of_Deprivation.csv"
+POPULATION_FILE = "File_6_-_IoD2019_Population_Denominators.csv"
+
+
+@dg.asset(
+    key=["raw", "mhclg_imd_lsoa"],
+    group_name="mhclg",
+    owners=["team:mhclg"],
+    description=(
+        "IMD rank and national decile, the seven domains and mid-year population denominators "
+        "for each LSOA of the place, from MHCLG's CSV files (File_1, File_2, File_6). The files "
+        "may be England-wide: rows are filtered to the place."
+    ),
+    kinds={"python", "duckdb"},
+    pool=WAREHOUSE_POOL,
+)
+def mhclg_imd_lsoa(warehouse: DuckDBResource) -> dg.MaterializeResult:
+    # MHCLG publishes these as static files per release; live mode reads the same files
+    # once downloaded into the source folder (MARMOT_SOURCE_DIR), so both modes read files.
+    place = get_settings().place_config
+    paths = [demo_file(*FOLDER, name) for name in (IMD_FILE, DOMAINS_FILE, POPULATION_FILE)]
+    landed = land_files("mhclg", "deprivation", paths)
+    frame = load_publisher_table(
+        warehouse,
+        "mhclg",
+        "deprivation",
+        "mhclg_imd_lsoa",
+        landed,
+        lambda: parse_imd(paths[0], place, domains_file=paths[1], population_file=paths[2]),
+    )
+    metadata = raw_metadata("mhclg_imd_lsoa", frame, landed)
+    metadata["lsoas_in_national_decile_1"] = dg.MetadataValue.int(
+        int((frame["imd_decile"] == 1).sum())
+    )
+    return dg.MaterializeResult(metadata=metadata)

@@ -13,13 +13,22 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from marmot_assets.door.contract import PATTERNS, Column, Contract
+from marmot_assets.partners.contract import PATTERNS, Column, Contract
 
 TRUE = {"true", "yes", "y", "1", "t"}
 FALSE = {"false", "no", "n", "0", "f"}
 # UK partners write day before month; ISO first because it is unambiguous.
-DATE_FORMATS = ["%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%Y/%m/%d", "%d %b %Y",
-                "%d %B %Y", "%d/%m/%y", "%Y-%m-%dT%H:%M:%S"]
+DATE_FORMATS = [
+    "%Y-%m-%d",
+    "%d/%m/%Y",
+    "%d-%m-%Y",
+    "%d.%m.%Y",
+    "%Y/%m/%d",
+    "%d %b %Y",
+    "%d %B %Y",
+    "%d/%m/%y",
+    "%Y-%m-%dT%H:%M:%S",
+]
 MONTH_FORMATS = ["%Y-%m", "%m/%Y", "%b %Y", "%B %Y", "%b-%y", "%Y%m"]
 
 
@@ -89,8 +98,11 @@ def convert(column: Column, text: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 def _type_words(column: Column) -> str:
     return {
-        "integer": "a whole number", "number": "a number", "boolean": "yes/no (true/false)",
-        "date": "a date (e.g. 2024-03-31 or 31/03/2024)", "month": "a month (e.g. 2024-03)",
+        "integer": "a whole number",
+        "number": "a number",
+        "boolean": "yes/no (true/false)",
+        "date": "a date (e.g. 2024-03-31 or 31/03/2024)",
+        "month": "a month (e.g. 2024-03)",
     }.get(column.type, "text")
 
 
@@ -121,8 +133,15 @@ def validate_chunk(
         if column.pattern or column.area:
             pattern = re.compile(column.pattern or PATTERNS[column.area])
             wrong = ok & ~text.map(lambda v: bool(pattern.fullmatch(v)))
-            kind = f"an {column.area.upper()} code" if column.area == "lsoa" else (
-                f"a {column.area.replace('_', ' ')} code" if column.area else f"of the form {pattern.pattern}")
+            kind = (
+                f"an {column.area.upper()} code"
+                if column.area == "lsoa"
+                else (
+                    f"a {column.area.replace('_', ' ')} code"
+                    if column.area
+                    else f"of the form {pattern.pattern}"
+                )
+            )
             problems.append((wrong, column.name, f"is not {kind}"))
             ok &= ~wrong
             codes = getattr(place, column.area) if column.area else None
@@ -131,14 +150,26 @@ def validate_chunk(
                 if column.name == contract.keep_only_place:
                     elsewhere_rows |= elsewhere
                 else:
-                    words = "an LSOA" if column.area == "lsoa" else f"a {column.area.replace('_', ' ')}"
+                    words = (
+                        "an LSOA" if column.area == "lsoa" else f"a {column.area.replace('_', ' ')}"
+                    )
                     problems.append((elsewhere, column.name, f"is not {words} of {place.name}"))
         if column.minimum is not None:
-            problems.append((ok & (values < column.minimum).fillna(False), column.name,
-                             f"is below the minimum {column.minimum:g}"))
+            problems.append(
+                (
+                    ok & (values < column.minimum).fillna(False),
+                    column.name,
+                    f"is below the minimum {column.minimum:g}",
+                )
+            )
         if column.maximum is not None:
-            problems.append((ok & (values > column.maximum).fillna(False), column.name,
-                             f"is above the maximum {column.maximum:g}"))
+            problems.append(
+                (
+                    ok & (values > column.maximum).fillna(False),
+                    column.name,
+                    f"is above the maximum {column.maximum:g}",
+                )
+            )
         allowed = column.allowed or place.lists.get(column.allowed_from_place or "", None)
         if allowed:
             canonical = {a.lower(): a for a in allowed}
@@ -155,8 +186,13 @@ def validate_chunk(
         firsts = duplicates.first_rows(keys)
         repeated = firsts != firsts.index.to_series()
         for row in firsts[repeated].index:
-            problems.append((pd.Series(chunk.index == row, index=chunk.index), None,
-                             f"duplicates row {firsts[row]} ({', '.join(contract.key)})"))
+            problems.append(
+                (
+                    pd.Series(chunk.index == row, index=chunk.index),
+                    None,
+                    f"duplicates row {firsts[row]} ({', '.join(contract.key)})",
+                )
+            )
     quarantine, bad_rows = [], pd.Series(False, index=chunk.index)
     hide = contract.record_level
     for mask, column, reason in problems:
@@ -166,12 +202,14 @@ def validate_chunk(
         bad_rows |= mask
         for row in chunk.index[mask.to_numpy()]:
             sensitive = hide or column is None or contract.column(column).sensitive
-            quarantine.append({
-                "row_number": int(row),
-                "column_name": column,
-                "reason": reason,
-                "value": None if sensitive else str(chunk.at[row, column])[:200],
-            })
+            quarantine.append(
+                {
+                    "row_number": int(row),
+                    "column_name": column,
+                    "reason": reason,
+                    "value": None if sensitive else str(chunk.at[row, column])[:200],
+                }
+            )
     for redaction in contract.redact:
         flagged = typed[redaction.when].fillna(False).astype(bool)
         typed.loc[flagged.to_numpy(), redaction.column] = None

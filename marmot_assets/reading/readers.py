@@ -18,8 +18,8 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from marmot_assets.door.contract import Contract, normalise
-from marmot_assets.ingest.errors import SourceFileError
+from marmot_assets.partners.contract import Contract, normalise
+from marmot_assets.reading.errors import SourceFileError
 
 CHUNK_ROWS = 50_000
 HEADER_SEARCH_ROWS = 50  # Excel: notes rows partners put above the header
@@ -92,14 +92,19 @@ def map_header(header: list[str], contract: Contract, source) -> dict[str, int]:
 
 
 def _frame(
-    rows: list[list[str]], numbers: list[int], mapping: dict[str, int], contract: Contract,
+    rows: list[list[str]],
+    numbers: list[int],
+    mapping: dict[str, int],
+    contract: Contract,
     width: int,
 ) -> pd.DataFrame:
     """Contract columns from the records; ``_width`` keeps each record's field count so the
     validator can quarantine a row with too few or too many fields."""
     data = {
-        c.name: [r[mapping[c.name]] if c.name in mapping and mapping[c.name] < len(r) else ""
-                 for r in rows]
+        c.name: [
+            r[mapping[c.name]] if c.name in mapping and mapping[c.name] < len(r) else ""
+            for r in rows
+        ]
         for c in contract.columns
     }
     frame = pd.DataFrame(data, index=pd.Index(numbers, name="row"), dtype=object)
@@ -108,7 +113,9 @@ def _frame(
     return frame
 
 
-def read_csv(path: Path, contract: Contract, chunk_rows: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:
+def read_csv(
+    path: Path, contract: Contract, chunk_rows: int = CHUNK_ROWS
+) -> Iterator[pd.DataFrame]:
     encoding = detect_encoding(path)
     with path.open("rb") as f:
         f.seek(-1, 2)
@@ -194,8 +201,9 @@ def read_xlsx(path: Path, contract: Contract) -> Iterator[pd.DataFrame]:
                         data.append(cells)
                         numbers.append(data_number)
                 data = [row + [""] * (len(header) - len(row)) for row in data]
-                yield _frame([r[: len(header)] for r in data], numbers, mapping, contract,
-                             len(header))
+                yield _frame(
+                    [r[: len(header)] for r in data], numbers, mapping, contract, len(header)
+                )
                 return
     finally:
         book.close()
@@ -240,7 +248,9 @@ def read_markdown(path: Path, contract: Contract) -> Iterator[pd.DataFrame]:
         raise SourceFileError(path, f"front matter is not valid YAML: {exc}", row=1) from None
     if not isinstance(front, dict):
         raise SourceFileError(path, "front matter must be a mapping of fields", row=1)
-    front = {k: ("|".join(map(str, v)) if isinstance(v, list) else _cell(v)) for k, v in front.items()}
+    front = {
+        k: ("|".join(map(str, v)) if isinstance(v, list) else _cell(v)) for k, v in front.items()
+    }
     front["body"] = parts[2].strip()
     header = list(front)
     mapping = map_header(header, contract, path)

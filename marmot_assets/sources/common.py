@@ -9,9 +9,9 @@ import dagster as dg
 import pandas as pd
 
 from marmot_assets.config import get_settings
-from marmot_assets.ingest.errors import SourceFileError
-from marmot_assets.ingest.landing import LandedFile, land
-from marmot_assets.resources import RAW_TABLES, replace_raw_table
+from marmot_assets.landing.store import LandedFile, land
+from marmot_assets.reading.errors import SourceFileError
+from marmot_assets.warehouse import RAW_TABLES, replace_raw_table
 
 PREVIEW_ROWS = 10
 
@@ -46,7 +46,7 @@ def load_publisher_table(
     from them unchanged) or rejected (the table is left as it was)."""
     import datetime as dt
 
-    from marmot_assets.door.door import MANIFEST_DDL, Verdict, record_verdict
+    from marmot_assets.partners.door import MANIFEST_DDL, Verdict, record_verdict
 
     def record(status: str, rows: int, error: str | None) -> None:
         received_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
@@ -55,12 +55,22 @@ def load_publisher_table(
             for f in landed:
                 # Same bytes as an earlier payload: recorded as a duplicate of it.
                 duplicate = f.already_landed and status == "loaded"
-                record_verdict(con, Verdict(
-                    publisher, dataset, f.path.name.split("__", 2)[-1], f.sha256, f.bytes,
-                    status="duplicate" if duplicate else status, rows_read=rows,
-                    rows_accepted=rows if status == "loaded" else 0, error=error,
-                    landing_path=str(f.path), received_at=received_at,
-                ))
+                record_verdict(
+                    con,
+                    Verdict(
+                        publisher,
+                        dataset,
+                        f.path.name.split("__", 2)[-1],
+                        f.sha256,
+                        f.bytes,
+                        status="duplicate" if duplicate else status,
+                        rows_read=rows,
+                        rows_accepted=rows if status == "loaded" else 0,
+                        error=error,
+                        landing_path=str(f.path),
+                        received_at=received_at,
+                    ),
+                )
 
     try:
         frame = parse()
@@ -83,9 +93,6 @@ def raw_metadata(table: str, frame: pd.DataFrame, landed: Sequence[LandedFile]) 
         "preview": dg.MetadataValue.md(frame.head(PREVIEW_ROWS).to_markdown(index=False)),
         "source_mode": get_settings().source_mode,
         "landed_files": dg.MetadataValue.json(
-            [
-                {"path": str(f.path), "sha256": f.sha256, "bytes": f.bytes}
-                for f in landed
-            ]
+            [{"path": str(f.path), "sha256": f.sha256, "bytes": f.bytes} for f in landed]
         ),
     }

@@ -16,21 +16,35 @@ from pathlib import Path
 
 import pandas as pd
 
-from marmot_assets.door.contract import normalise
+from marmot_assets.partners.contract import normalise
 
 # Ten digits standing alone (optionally 3-3-4 spaced): not a run inside a longer token, so a
 # hex HMAC key that happens to hold ten digits in a row is not mistaken for an NHS number.
-NHS_NUMBER = re.compile(
-    r"(?<![0-9A-Za-z])(\d{3})[ -]?(\d{3})[ -]?(\d{4})(?![0-9A-Za-z])"
-)
+NHS_NUMBER = re.compile(r"(?<![0-9A-Za-z])(\d{3})[ -]?(\d{3})[ -]?(\d{4})(?![0-9A-Za-z])")
 # A full UK postcode: outward code, space optional, inward code (digit + two letters).
 POSTCODE = re.compile(
     r"\b(?:GIR ?0AA|[A-PR-UWYZ](?:\d[A-HJKPSTUW\d]?|[A-HK-Y]\d[ABEHMNPRVWXY\d]?) ?\d[ABD-HJLNP-UW-Z]{2})\b",
     re.IGNORECASE,
 )
-NAME_HEADERS = {"name", "forename", "forenames", "first name", "firstname", "given name",
-                "surname", "last name", "lastname", "family name", "full name", "fullname",
-                "patient name", "client name", "child name", "pupil name", "middle name"}
+NAME_HEADERS = {
+    "name",
+    "forename",
+    "forenames",
+    "first name",
+    "firstname",
+    "given name",
+    "surname",
+    "last name",
+    "lastname",
+    "family name",
+    "full name",
+    "fullname",
+    "patient name",
+    "client name",
+    "child name",
+    "pupil name",
+    "middle name",
+}
 BIRTH_HEADERS = re.compile(r"\b(dob|date of birth|birth ?date|d o b|birthday)\b")
 
 
@@ -38,7 +52,7 @@ def nhs_number_valid(digits: str) -> bool:
     """Modulus 11: weights 10..2 on the first nine digits; check digit 11 - (sum mod 11)."""
     if len(digits) != 10 or not digits.isdigit():
         return False
-    total = sum(int(d) * w for d, w in zip(digits[:9], range(10, 1, -1)))
+    total = sum(int(d) * w for d, w in zip(digits[:9], range(10, 1, -1), strict=True))
     check = 11 - total % 11
     if check == 11:
         check = 0
@@ -47,8 +61,11 @@ def nhs_number_valid(digits: str) -> bool:
 
 def identifier_kind_of_header(header: str) -> str | None:
     words = normalise(header)
-    if words in NAME_HEADERS or words.endswith(" name") and words.split()[0] in (
-        "patient", "client", "child", "pupil", "parent", "mother", "father", "person"
+    if (
+        words in NAME_HEADERS
+        or words.endswith(" name")
+        and words.split()[0]
+        in ("patient", "client", "child", "pupil", "parent", "mother", "father", "person")
     ):
         return "a name"
     if BIRTH_HEADERS.search(words):

@@ -7,8 +7,8 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from marmot_assets.config import get_settings
-from marmot_assets.raw.common import raw_metadata
-from marmot_assets.resources import WAREHOUSE_POOL, replace_raw_table
+from marmot_assets.sources.common import raw_metadata
+from marmot_assets.warehouse import WAREHOUSE_POOL, replace_raw_table
 
 
 def place_areas_frame() -> pd.DataFrame:

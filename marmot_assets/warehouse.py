@@ -37,7 +37,13 @@ RAW_TABLES: dict[str, dict[str, str]] = {
         **{
             f"{domain}_{kind}": "INTEGER"
             for domain in (
-                "imd", "income", "employment", "education", "health", "crime", "barriers",
+                "imd",
+                "income",
+                "employment",
+                "education",
+                "health",
+                "crime",
+                "barriers",
                 "living_environment",
             )
             for kind in ("rank", "decile")
@@ -45,8 +51,11 @@ RAW_TABLES: dict[str, dict[str, str]] = {
         **{
             c: "INTEGER"
             for c in (
-                "population_total", "population_aged_0_15", "population_aged_16_59",
-                "population_aged_60_plus", "population_working_age",
+                "population_total",
+                "population_aged_0_15",
+                "population_aged_16_59",
+                "population_aged_60_plus",
+                "population_working_age",
             )
         },
         "release": "VARCHAR",
@@ -56,19 +65,35 @@ RAW_TABLES: dict[str, dict[str, str]] = {
         **{
             c: "VARCHAR"
             for c in (
-                "indicator_name", "parent_code", "parent_name", "area_code", "area_name",
-                "area_type", "sex", "age", "category_type", "category", "time_period",
+                "indicator_name",
+                "parent_code",
+                "parent_name",
+                "area_code",
+                "area_name",
+                "area_type",
+                "sex",
+                "age",
+                "category_type",
+                "category",
+                "time_period",
             )
         },
         **{
             c: "DOUBLE"
             for c in (
-                "value", "lower_ci_95", "upper_ci_95", "lower_ci_99_8", "upper_ci_99_8",
-                "count", "denominator",
+                "value",
+                "lower_ci_95",
+                "upper_ci_95",
+                "lower_ci_99_8",
+                "upper_ci_99_8",
+                "count",
+                "denominator",
             )
         },
-        **{c: "VARCHAR" for c in ("value_note", "recent_trend", "compared_to_england",
-                                  "compared_to_parent")},
+        **{
+            c: "VARCHAR"
+            for c in ("value_note", "recent_trend", "compared_to_england", "compared_to_parent")
+        },
         "time_period_sortable": "BIGINT",
         **{c: "VARCHAR" for c in ("new_data", "compared_to_goal", "time_period_range")},
     },

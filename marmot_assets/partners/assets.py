@@ -1,5 +1,5 @@
 """Partner datasets: one asset, one drop-folder sensor (and for API sources a schedule) per
-dataset contract in ``marmot_assets/contracts``. Adding a dataset is a contract file, a
+dataset contract in ``marmot_assets/partners/contracts``. Adding a dataset is a contract file, a
 staging model, and demo data: no code here changes."""
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from marmot_assets.config import get_settings
-from marmot_assets.door.contract import Contract, load_contracts
-from marmot_assets.door.door import MANIFEST_DDL, ensure_table, place_codes, receive, table_ddl
-from marmot_assets.resources import WAREHOUSE_POOL
+from marmot_assets.partners.contract import Contract, load_contracts
+from marmot_assets.partners.door import MANIFEST_DDL, ensure_table, place_codes, receive, table_ddl
+from marmot_assets.warehouse import WAREHOUSE_POOL
 
 LOOKUP_KEY = dg.AssetKey(["raw", "ons_lsoa_ward_lookup"])
 
@@ -29,8 +29,11 @@ def waiting_files(contract: Contract) -> list[Path]:
     folder = inbox(contract)
     if not folder.is_dir():
         return []
-    files = [p for p in folder.iterdir()
-             if p.is_file() and not p.name.startswith(".") and not p.name.endswith(".part")]
+    files = [
+        p
+        for p in folder.iterdir()
+        if p.is_file() and not p.name.startswith(".") and not p.name.endswith(".part")
+    ]
     return sorted(files, key=lambda p: (p.stat().st_mtime_ns, p.name))
 
 
@@ -57,8 +60,10 @@ def build_partner_asset(contract: Contract) -> dg.AssetsDefinition:
         kinds={"python", "duckdb"},
         pool=WAREHOUSE_POOL,
         deps=[LOOKUP_KEY],
-        metadata={"contract": f"marmot_assets/contracts/{contract.partner}/{contract.dataset}.yaml",
-                  "record_level": contract.record_level},
+        metadata={
+            "contract": f"marmot_assets/partners/contracts/{contract.partner}/{contract.dataset}.yaml",
+            "record_level": contract.record_level,
+        },
     )
     def _partner_asset(context, warehouse: DuckDBResource):
         settings = get_settings()
@@ -76,17 +81,28 @@ def build_partner_asset(contract: Contract) -> dg.AssetsDefinition:
                 verdicts.append(verdict)
             rows = con.execute(f"select count(*) from raw.{contract.table}").fetchone()[0]
         outcome = pd.DataFrame(
-            [{"file": v.original_name, "status": v.status, "rows_read": v.rows_read,
-              "accepted": v.rows_accepted, "quarantined": v.rows_quarantined,
-              "error": v.error or ""} for v in verdicts],
+            [
+                {
+                    "file": v.original_name,
+                    "status": v.status,
+                    "rows_read": v.rows_read,
+                    "accepted": v.rows_accepted,
+                    "quarantined": v.rows_quarantined,
+                    "error": v.error or "",
+                }
+                for v in verdicts
+            ],
             columns=["file", "status", "rows_read", "accepted", "quarantined", "error"],
         )
         metadata = {
             "dagster/row_count": dg.MetadataValue.int(int(rows)),
             "dagster/table_name": f"raw.{contract.table}",
             "files_received": dg.MetadataValue.md(
-                outcome.to_markdown(index=False) if len(outcome) else "no new files"),
-            "files_loaded": dg.MetadataValue.int(int(outcome["status"].str.startswith("loaded").sum())),
+                outcome.to_markdown(index=False) if len(outcome) else "no new files"
+            ),
+            "files_loaded": dg.MetadataValue.int(
+                int(outcome["status"].str.startswith("loaded").sum())
+            ),
             "rows_quarantined": dg.MetadataValue.int(int(outcome["quarantined"].sum())),
         }
         rejected = [v for v in verdicts if v.status == "rejected"]
@@ -105,7 +121,7 @@ def fetch_into_inbox(contract: Contract) -> list[Path]:
     like any delivered file (so it is landed, checked and recorded the same way)."""
     import importlib
 
-    from marmot_assets.ingest.http import make_session
+    from marmot_assets.sources.http import make_session
 
     module_name, function_name = contract.fetcher.split(":")
     fetch = getattr(importlib.import_module(module_name), function_name)

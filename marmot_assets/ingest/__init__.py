@@ -1,1 +1,0 @@
-"""Source connectors: read each publisher's real format into typed tables for ``raw``."""

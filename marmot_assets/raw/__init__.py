@@ -1,1 +1,0 @@
-"""Dagster source assets: each publisher's data, landed, parsed and written to ``raw``."""
