@@ -357,7 +357,9 @@ def dsr(
             why(float(total)) if suppressed else None,
             float(total),
         )
-    reasons = np.array([why(o) if s else None for o, s in zip(total, suppressed, strict=True)], dtype=object)
+    reasons = np.array(
+        [why(o) if s else None for o, s in zip(total, suppressed, strict=True)], dtype=object
+    )
     return DSRResult(value, lower, upper, reasons, total)
 
 

@@ -469,7 +469,9 @@ def _write_fingertips(out_dir, rng, place: PlaceConfig, catalogue, lsoas) -> Pat
                 comparators = {a.level: o[0] for a, o in zip(areas, obs, strict=True)}
                 suppressed: set[str] = set()
                 if fid == suppress_id and t == 0:  # the two wards with the smallest counts
-                    ward_obs = [(o[5], a.code) for a, o in zip(areas, obs, strict=True) if a.level == "ward"]
+                    ward_obs = [
+                        (o[5], a.code) for a, o in zip(areas, obs, strict=True) if a.level == "ward"
+                    ]
                     suppressed = {code for _, code in sorted(ward_obs)[:2]}
                 for a, o in zip(areas, obs, strict=True):
                     if a.level not in levels:

@@ -12,8 +12,9 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from marmot_assets.config import get_settings
+from marmot_assets.landing.manifest import MANIFEST_DDL
 from marmot_assets.partners.contract import Contract, load_contracts
-from marmot_assets.partners.door import MANIFEST_DDL, ensure_table, place_codes, receive, table_ddl
+from marmot_assets.partners.door import ensure_table, place_codes, receive, table_ddl
 from marmot_assets.warehouse import WAREHOUSE_POOL
 
 LOOKUP_KEY = dg.AssetKey(["raw", "ons_lsoa_ward_lookup"])

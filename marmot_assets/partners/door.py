@@ -16,15 +16,14 @@ verdict before sending.
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import os
 import shutil
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
+from marmot_assets.landing.manifest import MANIFEST_DDL, Verdict, record_verdict
 from marmot_assets.landing.store import land_file, sha256_of
 from marmot_assets.partners.contract import Contract
 from marmot_assets.partners.identifiers import screen
@@ -43,56 +42,6 @@ SQL_TYPES = {
     "month": "VARCHAR",
     "boolean": "BOOLEAN",
 }
-
-MANIFEST_DDL = """
-create schema if not exists raw;
-create table if not exists raw.landing_manifest (
-    partner varchar not null, dataset varchar not null, original_name varchar not null,
-    sha256 varchar not null, bytes bigint not null, received_at timestamp not null,
-    status varchar not null, rows_read bigint, rows_accepted bigint, rows_quarantined bigint,
-    error varchar, landing_path varchar, rows_other_places bigint
-);
-alter table raw.landing_manifest add column if not exists rows_other_places bigint;
-create table if not exists raw.quarantine (
-    partner varchar not null, dataset varchar not null, sha256 varchar not null,
-    original_name varchar not null, row_number bigint, column_name varchar,
-    reason varchar not null, value varchar, received_at timestamp not null
-);
-"""
-
-
-@dataclass
-class Verdict:
-    partner: str
-    dataset: str
-    original_name: str
-    sha256: str
-    bytes: int
-    status: str = "loaded"
-    rows_read: int = 0
-    rows_accepted: int = 0
-    rows_quarantined: int = 0
-    rows_other_places: int = 0
-    error: str | None = None
-    landing_path: str | None = None
-    received_at: dt.datetime = field(
-        default_factory=lambda: dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    )
-    quarantine: list[dict] = field(default_factory=list)
-
-    def summary(self) -> str:
-        text = f"{self.original_name}: {self.status}"
-        if self.status in ("loaded", "loaded_with_quarantine"):
-            text += (
-                f" ({self.rows_accepted} of {self.rows_read} rows loaded, "
-                f"{self.rows_quarantined} quarantined"
-            )
-            if self.rows_other_places:
-                text += f", {self.rows_other_places} for other places skipped"
-            text += ")"
-        if self.error:
-            text += f" - {self.error}"
-        return text
 
 
 def table_ddl(contract: Contract) -> dict[str, str]:
@@ -316,36 +265,3 @@ def ensure_table(con, contract: Contract, columns: dict[str, str]) -> None:
     for name, sql_type in columns.items():  # a contract that grew a column
         if name not in have:
             con.execute(f'alter table raw.{contract.table} add column "{name}" {sql_type}')
-
-
-def record_verdict(con, verdict: Verdict) -> None:
-    con.execute(
-        "insert into raw.landing_manifest (partner, dataset, original_name, sha256, bytes, "
-        "received_at, status, rows_read, rows_accepted, rows_quarantined, error, landing_path, "
-        "rows_other_places) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            verdict.partner,
-            verdict.dataset,
-            verdict.original_name,
-            verdict.sha256,
-            verdict.bytes,
-            verdict.received_at,
-            verdict.status,
-            verdict.rows_read,
-            verdict.rows_accepted,
-            verdict.rows_quarantined,
-            verdict.error,
-            verdict.landing_path,
-            verdict.rows_other_places,
-        ],
-    )
-    if verdict.quarantine and verdict.status != "duplicate":
-        frame = pd.DataFrame(verdict.quarantine)
-        frame.insert(0, "original_name", verdict.original_name)
-        frame.insert(0, "sha256", verdict.sha256)
-        frame.insert(0, "dataset", verdict.dataset)
-        frame.insert(0, "partner", verdict.partner)
-        frame["received_at"] = verdict.received_at
-        con.register("_quarantine", frame)
-        con.execute("insert into raw.quarantine by name select * from _quarantine")
-        con.unregister("_quarantine")

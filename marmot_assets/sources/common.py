@@ -46,7 +46,7 @@ def load_publisher_table(
     from them unchanged) or rejected (the table is left as it was)."""
     import datetime as dt
 
-    from marmot_assets.partners.door import MANIFEST_DDL, Verdict, record_verdict
+    from marmot_assets.landing.manifest import MANIFEST_DDL, Verdict, record_verdict
 
     def record(status: str, rows: int, error: str | None) -> None:
         received_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
