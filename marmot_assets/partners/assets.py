@@ -62,7 +62,7 @@ def build_partner_asset(contract: Contract) -> dg.AssetsDefinition:
         pool=WAREHOUSE_POOL,
         deps=[LOOKUP_KEY],
         metadata={
-            "contract": f"marmot_assets/partners/contracts/{contract.partner}/{contract.dataset}.yaml",
+            "contract": f"marmot_assets/partners/contracts/{contract.name}.yaml",
             "record_level": contract.record_level,
         },
     )

@@ -1,21 +1,22 @@
 """Dataset contracts: what a partner promises to send, written down as YAML.
 
-One file per dataset, ``marmot_assets/partners/contracts/<partner>/<dataset>.yaml``. A contract names
-the columns (with the header spellings partners use), their types, required fields, code
-patterns, value ranges, allowed categories and row rules, plus the key that makes a row
-unique. The door (``marmot_assets.partners.door``) enforces it; ``marmot check-file`` lets a
+One file per dataset, ``marmot_assets/partners/contracts/<partner>/<dataset>.yaml``. A
+contract names the columns (with the header spellings partners use), their types, required
+fields, code patterns, value ranges, allowed categories and row rules, plus the key that
+makes a row unique. The door (``marmot_assets.partners.door``) enforces it; ``marmot check-file`` lets a
 partner run the same check before sending.
 """
 
 from __future__ import annotations
 
 import functools
-import re
 from pathlib import Path
 from typing import Literal
 
 import yaml
 from pydantic import BaseModel, Field, model_validator
+
+from marmot_assets.reading.headers import Wanted
 
 CONTRACTS_DIR = Path(__file__).resolve().parent / "contracts"
 
@@ -115,12 +116,11 @@ class Contract(BaseModel):
     def formats(self) -> list[str]:
         return self.accepted_formats or [self.format]
 
+    def wanted(self) -> list[Wanted]:
+        return [Wanted(c.name, tuple(c.header_names()), c.required) for c in self.columns]
+
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
-
-
-def normalise(header: str) -> str:
-    return re.sub(r"[^a-z0-9]+", " ", str(header).lower()).strip()
 
 
 @functools.cache

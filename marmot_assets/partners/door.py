@@ -15,7 +15,6 @@ verdict before sending.
 
 from __future__ import annotations
 
-import csv
 import os
 import shutil
 from pathlib import Path
@@ -26,10 +25,10 @@ import pandas as pd
 from marmot_assets.landing.manifest import MANIFEST_DDL, Verdict, record_verdict
 from marmot_assets.landing.store import land_file, sha256_of
 from marmot_assets.partners.contract import Contract
-from marmot_assets.partners.identifiers import screen
+from marmot_assets.partners.delivery import CHUNK_ROWS, read_delivery
+from marmot_assets.partners.screen import find_identifiers
 from marmot_assets.partners.validate import DuplicateTracker, PlaceCodes, validate_chunk
 from marmot_assets.reading.errors import SourceFileError
-from marmot_assets.reading.readers import CHUNK_ROWS, detect_encoding, read_delivery, sniff_format
 
 QUARANTINE_KEPT = 10_000  # per delivery; beyond this only the count is kept
 
@@ -48,60 +47,6 @@ def table_ddl(contract: Contract) -> dict[str, str]:
     columns = {c.name: SQL_TYPES[c.type] for c in contract.columns}
     columns.update(_sha256="VARCHAR", _row_number="BIGINT", _received_at="TIMESTAMP")
     return columns
-
-
-def _all_columns(path: Path, chunk_rows: int):
-    """Every column of the delivery under its own header, for the identifier screen."""
-    kind = sniff_format(path)
-    if kind == "csv":
-        with path.open(newline="", encoding=detect_encoding(path)) as f:
-            reader = csv.reader(f)
-            header = next(reader, [])
-            rows = []
-            for record in reader:
-                rows.append((record + [""] * len(header))[: len(header)])
-                if len(rows) >= chunk_rows:
-                    yield header, pd.DataFrame(rows, columns=header, dtype=object)
-                    rows = []
-            yield header, pd.DataFrame(rows, columns=header, dtype=object)
-    elif kind == "xlsx":
-        import openpyxl
-
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-        try:
-            for sheet in book.worksheets:
-                rows = [
-                    ["" if v is None else str(v) for v in r]
-                    for r in sheet.iter_rows(values_only=True)
-                ]
-                width = max((len(r) for r in rows), default=0)
-                letters = [
-                    f"{sheet.title}!{openpyxl.utils.get_column_letter(i + 1)}" for i in range(width)
-                ]
-                frame = pd.DataFrame(
-                    [r + [""] * (width - len(r)) for r in rows], columns=letters, dtype=object
-                )
-                # The header may sit on any row below notes: every short cell may be a header.
-                names = sorted({c for r in rows for c in r if c and len(c) < 40})
-                yield names, frame
-        finally:
-            book.close()
-    else:
-        import json
-
-        records = json.loads(path.read_bytes().decode(detect_encoding(path)))
-        if isinstance(records, dict):
-            records = next((records[k] for k in ("data", "records", "rows") if k in records), [])
-        frame = pd.DataFrame(records, dtype=object) if isinstance(records, list) else pd.DataFrame()
-        yield list(frame.columns), frame
-
-
-def find_identifiers(path: Path, chunk_rows: int = CHUNK_ROWS) -> tuple[str, str] | None:
-    """(column, kind) of the first thing that looks like a personal identifier, else None."""
-    for names, chunk in _all_columns(path, chunk_rows):
-        if found := screen(names, chunk):
-            return found
-    return None
 
 
 def inspect(
@@ -194,7 +139,8 @@ def receive(
     digest, size = sha256_of(path)
     verdict = Verdict(contract.partner, contract.dataset, path.name, digest, size)
     seen = con.execute(
-        "select count(*) from raw.landing_manifest where partner = ? and dataset = ? and sha256 = ?",
+        "select count(*) from raw.landing_manifest "
+        "where partner = ? and dataset = ? and sha256 = ?",
         [contract.partner, contract.dataset, digest],
     ).fetchone()[0]
     if seen:

@@ -13,23 +13,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from marmot_assets.partners.contract import PATTERNS, Column, Contract
-
-TRUE = {"true", "yes", "y", "1", "t"}
-FALSE = {"false", "no", "n", "0", "f"}
-# UK partners write day before month; ISO first because it is unambiguous.
-DATE_FORMATS = [
-    "%Y-%m-%d",
-    "%d/%m/%Y",
-    "%d-%m-%Y",
-    "%d.%m.%Y",
-    "%Y/%m/%d",
-    "%d %b %Y",
-    "%d %B %Y",
-    "%d/%m/%y",
-    "%Y-%m-%dT%H:%M:%S",
-]
-MONTH_FORMATS = ["%Y-%m", "%m/%Y", "%b %Y", "%B %Y", "%b-%y", "%Y%m"]
+from marmot_assets.partners.contract import PATTERNS, Contract
+from marmot_assets.reading.cells import TYPE_WORDS, convert
 
 
 @dataclass
@@ -57,55 +42,6 @@ class DuplicateTracker:
         return pd.Series(firsts, index=keys.index)
 
 
-def _parse_dates(text: pd.Series, formats: list[str]) -> pd.Series:
-    result = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
-    for fmt in formats:
-        todo = result.isna() & (text != "")
-        if not todo.any():
-            break
-        result[todo] = pd.to_datetime(text[todo], format=fmt, errors="coerce")
-    return result
-
-
-def convert(column: Column, text: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """(typed values, mask of cells that are present but not of the column's type)."""
-    present = text != ""
-    if column.type in ("string", "text"):
-        return text.where(present, None), pd.Series(False, index=text.index)
-    if column.type in ("integer", "number"):
-        # Thousands separators and a leading pound sign, as spreadsheets write money.
-        cleaned = text.str.replace(",", "", regex=False).str.replace(r"^(-?)£", r"\1", regex=True)
-        numbers = pd.to_numeric(cleaned.where(present), errors="coerce")
-        bad = present & numbers.isna()
-        if column.type == "integer":
-            bad |= present & numbers.notna() & (numbers % 1 != 0)
-            return numbers.where(~bad).astype("Int64"), bad
-        return numbers.where(~bad).astype("Float64"), bad
-    if column.type == "boolean":
-        lowered = text.str.lower()
-        values = pd.Series(pd.NA, index=text.index, dtype="boolean")
-        values[lowered.isin(TRUE)] = True
-        values[lowered.isin(FALSE)] = False
-        return values, present & values.isna()
-    if column.type == "date":
-        dates = _parse_dates(text, DATE_FORMATS)
-        return dates.dt.date.where(dates.notna(), None), present & dates.isna()
-    if column.type == "month":
-        months = _parse_dates(text, MONTH_FORMATS + DATE_FORMATS)
-        return months.dt.strftime("%Y-%m").where(months.notna(), None), present & months.isna()
-    raise ValueError(column.type)
-
-
-def _type_words(column: Column) -> str:
-    return {
-        "integer": "a whole number",
-        "number": "a number",
-        "boolean": "yes/no (true/false)",
-        "date": "a date (e.g. 2024-03-31 or 31/03/2024)",
-        "month": "a month (e.g. 2024-03)",
-    }.get(column.type, "text")
-
-
 def validate_chunk(
     chunk: pd.DataFrame,
     contract: Contract,
@@ -119,20 +55,20 @@ def validate_chunk(
     elsewhere_rows = pd.Series(False, index=chunk.index)
     typed = pd.DataFrame(index=chunk.index)
     expected = chunk.attrs.get("expected_width")
-    if expected is not None and "_width" in chunk:
+    if expected is not None and "_width" in chunk:  # None: a worksheet's rows vary in width
         width = chunk["_width"]
         problems.append((width != expected, None, "row has the wrong number of fields"))
     for column in contract.columns:
         text = chunk[column.name].fillna("").astype(str).str.strip()
-        values, bad = convert(column, text)
+        values, bad = convert(column.type, text)
         typed[column.name] = values
         if column.required:
             problems.append((text == "", column.name, "required value is missing"))
-        problems.append((bad, column.name, f"is not {_type_words(column)}"))
+        problems.append((bad, column.name, f"is not {TYPE_WORDS.get(column.type, 'text')}"))
         ok = (text != "") & ~bad
         if column.pattern or column.area:
             pattern = re.compile(column.pattern or PATTERNS[column.area])
-            wrong = ok & ~text.map(lambda v: bool(pattern.fullmatch(v)))
+            wrong = ok & ~text.map(lambda v, p=pattern: bool(p.fullmatch(v)))
             kind = (
                 f"an {column.area.upper()} code"
                 if column.area == "lsoa"

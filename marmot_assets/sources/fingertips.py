@@ -19,15 +19,10 @@ import requests
 from dagster_duckdb import DuckDBResource
 
 from marmot_assets.config import PlaceConfig, get_settings, read_indicator_catalogue
+from marmot_assets.reading.cells import check_pattern, to_float, to_integer, to_text
+from marmot_assets.reading.delimited import read_csv_text
 from marmot_assets.reading.errors import SourceFileError
-from marmot_assets.reading.tables import (
-    check_pattern,
-    read_csv_text,
-    read_text,
-    to_float,
-    to_integer,
-    to_text,
-)
+from marmot_assets.reading.text import read_text
 from marmot_assets.sources.common import (
     land_files,
     land_payloads,

@@ -15,15 +15,11 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from marmot_assets.config import PlaceConfig, get_settings
+from marmot_assets.reading.cells import check_pattern, to_integer, to_text
+from marmot_assets.reading.delimited import read_csv_text
 from marmot_assets.reading.errors import SourceFileError
-from marmot_assets.reading.tables import (
-    check_pattern,
-    match_columns,
-    read_csv_text,
-    read_text,
-    to_integer,
-    to_text,
-)
+from marmot_assets.reading.headers import match_by_meaning
+from marmot_assets.reading.text import read_text
 from marmot_assets.sources.common import demo_file, land_files, load_publisher_table, raw_metadata
 from marmot_assets.warehouse import WAREHOUSE_POOL
 
@@ -70,7 +66,7 @@ IMD_COLUMNS = list(IDENTITY) + list(IMD) + list(DOMAINS) + list(POPULATION) + ["
 def _read(path: Path, wanted: dict, place: PlaceConfig) -> pd.DataFrame:
     """Read one MHCLG file, keep the place's rows, type every wanted column."""
     frame = read_csv_text(read_text(path), path)
-    columns = match_columns(frame, {**IDENTITY, **wanted}, path)
+    columns = match_by_meaning(frame.columns, {**IDENTITY, **wanted}, path)
     check_pattern(
         to_text(frame, columns["lsoa_code"]),
         columns["lsoa_code"],

@@ -1,4 +1,4 @@
-"""Personal identifiers: finding them at the door, and the partner-side pseudonymiser.
+"""Personal identifiers: finding them at the door, before anything is landed or loaded.
 
 Record-level files must arrive pseudonymised (brief, section 7). The door refuses a file that
 still holds what looks like a valid NHS number (10 digits passing the modulus-11 check), a
@@ -7,23 +7,23 @@ full postcode, a name or a date of birth, naming the column but never the value.
 
 from __future__ import annotations
 
-import csv
-import hashlib
-import hmac
-import os
 import re
+from itertools import islice
 from pathlib import Path
 
 import pandas as pd
 
-from marmot_assets.partners.contract import normalise
+from marmot_assets.partners.delivery import HEADER_SEARCH_ROWS
+from marmot_assets.reading.headers import normalise
+from marmot_assets.reading.sheets import open_sheets
 
 # Ten digits standing alone (optionally 3-3-4 spaced): not a run inside a longer token, so a
 # hex HMAC key that happens to hold ten digits in a row is not mistaken for an NHS number.
 NHS_NUMBER = re.compile(r"(?<![0-9A-Za-z])(\d{3})[ -]?(\d{3})[ -]?(\d{4})(?![0-9A-Za-z])")
 # A full UK postcode: outward code, space optional, inward code (digit + two letters).
 POSTCODE = re.compile(
-    r"\b(?:GIR ?0AA|[A-PR-UWYZ](?:\d[A-HJKPSTUW\d]?|[A-HK-Y]\d[ABEHMNPRVWXY\d]?) ?\d[ABD-HJLNP-UW-Z]{2})\b",
+    r"\b(?:GIR ?0AA|[A-PR-UWYZ](?:\d[A-HJKPSTUW\d]?|[A-HK-Y]\d[ABEHMNPRVWXY\d]?)"
+    r" ?\d[ABD-HJLNP-UW-Z]{2})\b",
     re.IGNORECASE,
 )
 NAME_HEADERS = {
@@ -100,43 +100,51 @@ def screen(header_names: list[str], chunk: pd.DataFrame) -> tuple[str, str] | No
     return None
 
 
-def pseudonymise_value(value: str, key: bytes) -> str:
-    """Keyed HMAC-SHA-256: stable for one key, irreversible without it (unlike a plain hash
-    of a 10-digit NHS number, which a brute force reverses in seconds)."""
-    if value == "":
-        return ""
-    normalised = re.sub(r"\s+", "", value).upper()
-    return hmac.new(key, normalised.encode("utf-8"), hashlib.sha256).hexdigest()
+def _labels(header: list[str], width: int, sheet) -> list[str]:
+    """Column labels for messages: the header's name, else the sheet's column letter."""
+    from openpyxl.utils import get_column_letter
+
+    labels = []
+    for i in range(width):
+        name = header[i].strip() if i < len(header) else ""
+        prefix = f"{sheet.title}!" if sheet.title else ""
+        labels.append(name or f"{prefix}{get_column_letter(i + 1)}")
+    return labels
 
 
-def key_from_environment(variable: str) -> bytes:
-    key = os.environ.get(variable, "")
-    if len(key) < 32:
-        raise SystemExit(
-            f"set {variable} to the data-sharing agreement's secret key (32 characters or "
-            "more); it is read from the environment only, never from a file in the repo"
-        )
-    return key.encode("utf-8")
+def find_identifiers(path: Path, chunk_rows: int = 50_000) -> tuple[str, str] | None:
+    """(column, kind) of the first thing in the file that looks like a personal identifier,
+    in any column and any sheet, header or value; None when nothing does."""
+    for sheet in open_sheets(path):
+        rows = list(islice(sheet.rows, HEADER_SEARCH_ROWS)) if not sheet.header_first else []
+        if sheet.header_first:
+            first = next(sheet.rows, None)
+            header = first[1] if first else []
+            names = [h for h in header if h.strip()]
+        else:
+            # A worksheet's header may sit below notes rows: every short cell may be a header.
+            header = []
+            names = sorted({c for _, r in rows for c in r if c and len(c) < 40})
+        if found := screen(names, pd.DataFrame()):
+            return found
+        batch = [r for _, r in rows]
+        for _, record in sheet.rows:
+            batch.append(record)
+            if len(batch) >= chunk_rows:
+                if found := _screen_rows(batch, header, sheet):
+                    return found
+                batch = []
+        if found := _screen_rows(batch, header, sheet):
+            return found
+    return None
 
 
-def pseudonymise_csv(source: Path, target: Path, columns: list[str], key: bytes) -> int:
-    """Replace the named identifier columns of a CSV with their keyed HMAC; rows written."""
-    with source.open(newline="", encoding="utf-8-sig") as fin:
-        reader = csv.reader(fin)
-        header = next(reader)
-        wanted = {normalise(c) for c in columns}
-        positions = [i for i, h in enumerate(header) if normalise(h) in wanted]
-        found = {normalise(header[i]) for i in positions}
-        if missing := wanted - found:
-            raise SystemExit(f"{source}: no column(s) {sorted(missing)}; header is {header}")
-        count = 0
-        with target.open("w", newline="", encoding="utf-8") as fout:
-            writer = csv.writer(fout, lineterminator="\n")
-            writer.writerow(header)
-            for record in reader:
-                for i in positions:
-                    if i < len(record):
-                        record[i] = pseudonymise_value(record[i], key)
-                writer.writerow(record)
-                count += 1
-    return count
+def _screen_rows(batch: list[list[str]], header: list[str], sheet) -> tuple[str, str] | None:
+    if not batch:
+        return None
+    width = max(max(len(r) for r in batch), len(header))
+    frame = pd.DataFrame(
+        [r + [""] * (width - len(r)) for r in batch], columns=range(width), dtype=object
+    )
+    frame.columns = _labels(header, width, sheet)
+    return screen([], frame.loc[:, ~frame.columns.duplicated()])
