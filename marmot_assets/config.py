@@ -128,6 +128,13 @@ class MarmotSettings(BaseSettings):
     source_dir: Path | None = None
     # DuckDB's memory limit for the warehouse connection (beyond it, DuckDB spills to disk).
     duckdb_memory_limit: str = "1GB"
+    # Backoff factor (seconds) between HTTP retries of publishers' APIs (urllib3 Retry).
+    http_backoff: float = Field(default=1.0, ge=0)
+    # The Nomis claimant-count endpoint (live mode): a mirror, or a test server.
+    nomis_url: str = "https://www.nomisweb.co.uk/api/v01/dataset/NM_162_1.data.csv"
+    # How long `marmot run` waits for the warehouse while another live run holds its pool slot
+    # or another process holds DuckDB's file lock, before giving up naming the holder.
+    warehouse_wait_seconds: float = Field(default=120, ge=0)
 
     @classmethod
     def settings_customise_sources(

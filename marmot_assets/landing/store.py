@@ -1,19 +1,29 @@
 """Immutable landing: every payload received is kept byte-for-byte with its SHA-256.
 
-Files are named ``<received UTC>__<sha256>__<original name>`` under
-``$MARMOT_HOME/landing/<publisher>/<dataset>/`` and made read-only. The same bytes arriving
-again are not written twice: the earlier copy is returned.
+Files are named ``<received UTC>__<sha256>__<safe name>`` under
+``$MARMOT_HOME/landing/<publisher>/<dataset>/``, readable by the platform's user only (files
+0400, folders 0700). A copy is written to a temporary ``.incoming-*`` file, fsynced,
+verified against the digest of what was read, renamed into place and its folder fsynced, so
+a crash at any moment leaves either no landed file or a whole one; leftovers are removed by
+``clean_incoming``. The same bytes arriving again are not written twice.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import os
 import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
+
+BLOCK = 1 << 20
+FILE_MODE = 0o400
+FOLDER_MODE = 0o700
+INCOMING_PREFIX = ".incoming-"
 
 
 @dataclass(frozen=True)
@@ -22,9 +32,6 @@ class LandedFile:
     sha256: str
     bytes: int
     already_landed: bool
-
-
-BLOCK = 1 << 20
 
 
 def sha256_of(path: Path) -> tuple[str, int]:
@@ -37,51 +44,87 @@ def sha256_of(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def land_file(path: Path, landing_root: Path, publisher: str, dataset: str) -> LandedFile:
-    """Copy a received file into landing byte-for-byte, streamed, verified by its SHA-256."""
-    digest, size = sha256_of(path)
-    folder = landing_root / publisher / dataset
-    folder.mkdir(parents=True, exist_ok=True)
-    existing = sorted(folder.glob(f"*__{digest}__*"))
-    if existing:
-        return LandedFile(existing[0], digest, size, already_landed=True)
-    target = folder / _landing_name(digest, path.name)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".incoming-")
-    copied = hashlib.sha256()
-    with os.fdopen(fd, "wb") as out, path.open("rb") as src:
-        while block := src.read(BLOCK):
-            copied.update(block)
-            out.write(block)
-        out.flush()
-        os.fsync(out.fileno())
-    if copied.hexdigest() != digest:  # the file changed while we read it: do not keep it
-        os.unlink(tmp)
-        raise OSError(f"{path} changed while it was being landed; it will be picked up again")
-    os.chmod(tmp, 0o444)
-    os.replace(tmp, target)
-    return LandedFile(target, digest, size, already_landed=False)
+def private_folder(folder: Path) -> Path:
+    """Create ``folder`` (and parents) readable by the platform's user only."""
+    folder.mkdir(parents=True, exist_ok=True, mode=FOLDER_MODE)
+    os.chmod(folder, FOLDER_MODE)
+    return folder
 
 
-def _landing_name(digest: str, name: str) -> str:
-    safe_name = re.sub(r"[^A-Za-z0-9._-]+", "_", name)[:120] or "payload"
-    received = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    return f"{received}__{digest}__{safe_name}"
+def safe_name(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).lstrip(".")[:120] or "payload"
 
 
-def land(payload: bytes, landing_root: Path, publisher: str, dataset: str, name: str) -> LandedFile:
-    digest = hashlib.sha256(payload).hexdigest()
-    folder = landing_root / publisher / dataset
-    folder.mkdir(parents=True, exist_ok=True)
-    existing = sorted(folder.glob(f"*__{digest}__*"))
-    if existing:
-        return LandedFile(existing[0], digest, len(payload), already_landed=True)
-    target = folder / _landing_name(digest, name)
-    # Write to a temporary file and rename, so a crash never leaves half a file in landing.
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".incoming-")
-    with os.fdopen(fd, "wb") as f:
-        f.write(payload)
-        f.flush()
-        os.fsync(f.fileno())
-    os.chmod(tmp, 0o444)
-    os.replace(tmp, target)
-    return LandedFile(target, digest, len(payload), already_landed=False)
+def fsync_folder(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def land(
+    payload: Path | bytes,
+    landing_root: Path,
+    publisher: str,
+    dataset: str,
+    name: str | None = None,
+) -> LandedFile:
+    """Keep ``payload`` (a received file, or the bytes of an API response) in landing.
+
+    ``name`` is the name recorded in the landing file's name (default: the file's own); pass
+    a screened name when the original may hold an identifier.
+    """
+    if isinstance(payload, bytes):
+        name = name or "payload"
+        with io.BytesIO(payload) as stream:
+            return _land_stream(stream, landing_root, publisher, dataset, name)
+    with payload.open("rb") as stream:
+        return _land_stream(stream, landing_root, publisher, dataset, name or payload.name)
+
+
+def _land_stream(
+    stream: BinaryIO, landing_root: Path, publisher: str, dataset: str, name: str
+) -> LandedFile:
+    private_folder(landing_root)
+    folder = private_folder(landing_root / publisher / dataset)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=INCOMING_PREFIX)
+    digest, size = hashlib.sha256(), 0
+    try:
+        with os.fdopen(fd, "wb") as out:
+            while block := stream.read(BLOCK):
+                digest.update(block)
+                size += len(block)
+                out.write(block)
+            out.flush()
+            os.fsync(out.fileno())
+        sha = digest.hexdigest()
+        existing = sorted(folder.glob(f"*__{sha}__*"))
+        if existing:
+            os.unlink(tmp)
+            return LandedFile(existing[0], sha, size, already_landed=True)
+        os.chmod(tmp, FILE_MODE)
+        target = folder / f"{_received()}__{sha}__{safe_name(name)}"
+        os.replace(tmp, target)
+        fsync_folder(folder)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return LandedFile(target, sha, size, already_landed=False)
+
+
+def _received() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+
+
+def clean_incoming(landing_root: Path) -> list[Path]:
+    """Remove ``.incoming-*`` files a crash left behind (never a landed file: those are
+    renamed into place only when whole). Returns what was removed."""
+    if not landing_root.is_dir():
+        return []
+    removed = []
+    for leftover in landing_root.rglob(f"{INCOMING_PREFIX}*"):
+        if leftover.is_file() and not leftover.is_symlink():
+            leftover.unlink()
+            removed.append(leftover)
+    return removed

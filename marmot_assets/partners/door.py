@@ -23,7 +23,7 @@ import duckdb
 import pandas as pd
 
 from marmot_assets.landing.manifest import MANIFEST_DDL, Verdict, record_verdict
-from marmot_assets.landing.store import land_file, sha256_of
+from marmot_assets.landing.store import land, sha256_of
 from marmot_assets.partners.contract import Contract
 from marmot_assets.partners.delivery import CHUNK_ROWS, read_delivery
 from marmot_assets.partners.screen import find_identifiers
@@ -157,7 +157,9 @@ def receive(
         os.chmod(held, 0o400)
         record_verdict(con, verdict)
         return verdict
-    landed = land_file(path, home / "landing", contract.partner, contract.dataset)
+    landed = land(path, home / "landing", contract.partner, contract.dataset)
+    if landed.sha256 != digest:  # the file changed while it was read: judge it next time
+        raise OSError(f"{path.name} changed while it was being landed; it will be read again")
     verdict.landing_path = str(landed.path)
     columns = table_ddl(contract)
     con.execute("drop table if exists _incoming")

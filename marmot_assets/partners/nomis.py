@@ -22,16 +22,13 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import os
 
 import requests
 
-from marmot_assets.config import PlaceConfig
+from marmot_assets.config import PlaceConfig, get_settings
 from marmot_assets.sources.http import get_bytes
 
 DATASET = "NM_162_1"
-BASE_URL = f"https://www.nomisweb.co.uk/api/v01/dataset/{DATASET}.data.csv"
-URL_VARIABLE = "MARMOT_NOMIS_URL"  # e.g. a mirror, or a test server
 PAGE_ROWS = 25_000  # Nomis's maximum rows per call
 COLUMNS = [
     "DATE",
@@ -84,7 +81,7 @@ def fetch_claimant_count(
 ) -> list[tuple[str, bytes]]:
     """One CSV (the pages joined under the first page's header), named after the place and
     the payload's digest so each distinct download is one delivery."""
-    url = os.environ.get(URL_VARIABLE, BASE_URL)
+    url = get_settings().nomis_url
     params = query(place)
     pages, offset = [], 0
     while True:

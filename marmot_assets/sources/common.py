@@ -11,7 +11,8 @@ import pandas as pd
 from marmot_assets.config import get_settings
 from marmot_assets.landing.store import LandedFile, land
 from marmot_assets.reading.errors import SourceFileError
-from marmot_assets.warehouse import RAW_TABLES, replace_raw_table
+from marmot_assets.sources.tables import RAW_TABLES
+from marmot_assets.warehouse import replace_raw_table
 
 PREVIEW_ROWS = 10
 
@@ -28,7 +29,7 @@ def demo_file(*parts: str) -> Path:
 
 def land_files(publisher: str, dataset: str, paths: Sequence[Path]) -> list[LandedFile]:
     root = get_settings().home / "landing"
-    return [land(p.read_bytes(), root, publisher, dataset, p.name) for p in paths]
+    return [land(p, root, publisher, dataset) for p in paths]
 
 
 def land_payloads(
@@ -77,7 +78,7 @@ def load_publisher_table(
     except SourceFileError as exc:
         record("rejected", 0, str(exc))
         raise
-    replace_raw_table(warehouse, table, frame)
+    replace_raw_table(warehouse, table, RAW_TABLES[table], frame)
     record("loaded", len(frame), None)
     return frame
 

@@ -30,6 +30,7 @@ from marmot_assets.sources.common import (
     raw_metadata,
 )
 from marmot_assets.sources.http import get_bytes, make_session
+from marmot_assets.sources.tables import raw_columns
 from marmot_assets.warehouse import WAREHOUSE_POOL
 
 MAX_IDS_PER_CALL = 100  # the API's limit on indicator_ids
@@ -60,29 +61,7 @@ NUMBERS = {
     "count": "Count",
     "denominator": "Denominator",
 }
-COLUMNS = [
-    "indicator_id",
-    "indicator_name",
-    "parent_code",
-    "parent_name",
-    "area_code",
-    "area_name",
-    "area_type",
-    "sex",
-    "age",
-    "category_type",
-    "category",
-    "time_period",
-    *NUMBERS,
-    "value_note",
-    "recent_trend",
-    "compared_to_england",
-    "compared_to_parent",
-    "time_period_sortable",
-    "new_data",
-    "compared_to_goal",
-    "time_period_range",
-]
+COLUMNS = raw_columns("fingertips_indicator_values")
 PARENT_COMPARISON = re.compile(r"Compared to (?!England\b).+ value or percentiles")
 
 

@@ -6,13 +6,13 @@ Retries come from urllib3's ``Retry`` (it honours ``Retry-After``) rather than a
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from marmot_assets.config import get_settings
 from marmot_assets.reading.errors import SourceFileError
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)
@@ -22,7 +22,7 @@ DEFAULT_TIMEOUT = (10.0, 120.0)
 
 def make_session(retries: int = 5, backoff_factor: float | None = None) -> requests.Session:
     if backoff_factor is None:
-        backoff_factor = float(os.environ.get("MARMOT_HTTP_BACKOFF", "1.0"))
+        backoff_factor = get_settings().http_backoff
     retry = Retry(
         total=retries,
         connect=retries,

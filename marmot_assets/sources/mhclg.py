@@ -21,6 +21,7 @@ from marmot_assets.reading.errors import SourceFileError
 from marmot_assets.reading.headers import match_by_meaning
 from marmot_assets.reading.text import read_text
 from marmot_assets.sources.common import demo_file, land_files, load_publisher_table, raw_metadata
+from marmot_assets.sources.tables import raw_columns
 from marmot_assets.warehouse import WAREHOUSE_POOL
 
 ENGLAND_LSOA_COUNT_MAX = 40_000  # 32,844 LSOAs in 2011, 33,755 in 2021: ranks above are wrong
@@ -60,7 +61,7 @@ POPULATION = {
     "population_aged_60_plus": _starts("older population aged 60"),
     "population_working_age": _starts("working age population"),
 }
-IMD_COLUMNS = list(IDENTITY) + list(IMD) + list(DOMAINS) + list(POPULATION) + ["release"]
+IMD_COLUMNS = raw_columns("mhclg_imd_lsoa")
 
 
 def _read(path: Path, wanted: dict, place: PlaceConfig) -> pd.DataFrame:

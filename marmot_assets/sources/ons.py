@@ -28,17 +28,10 @@ from marmot_assets.sources.common import (
     raw_metadata,
 )
 from marmot_assets.sources.http import get_json, make_session
+from marmot_assets.sources.tables import raw_columns
 from marmot_assets.warehouse import WAREHOUSE_POOL
 
-LOOKUP_COLUMNS = [
-    "lsoa_code",
-    "lsoa_name",
-    "ward_code",
-    "ward_name",
-    "lad_code",
-    "lad_name",
-    "geography_vintage",
-]
+LOOKUP_COLUMNS = raw_columns("ons_lsoa_ward_lookup")
 
 
 def _field_map(place: PlaceConfig) -> dict[str, str]:

@@ -8,6 +8,7 @@ from dagster_duckdb import DuckDBResource
 
 from marmot_assets.config import get_settings
 from marmot_assets.sources.common import raw_metadata
+from marmot_assets.sources.tables import RAW_TABLES
 from marmot_assets.warehouse import WAREHOUSE_POOL, replace_raw_table
 
 
@@ -28,5 +29,5 @@ def place_areas_frame() -> pd.DataFrame:
 )
 def place_areas(warehouse: DuckDBResource) -> dg.MaterializeResult:
     frame = place_areas_frame()
-    replace_raw_table(warehouse, "place_areas", frame)
+    replace_raw_table(warehouse, "place_areas", RAW_TABLES["place_areas"], frame)
     return dg.MaterializeResult(metadata=raw_metadata("place_areas", frame, []))
