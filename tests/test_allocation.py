@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from marmot_assets.allocation import allocate
+from marmot_assets.methods import allocate
 
 
 def test_universal_and_targeted_shares_by_hand():

@@ -12,16 +12,17 @@ from pathlib import Path
 import pytest
 
 from marmot_assets.config import load_place, read_indicator_catalogue
-from marmot_assets.demo.generator import (
-    FINGERTIPS_FILE,
+from marmot_assets.demo.generator import generate_demo_data
+from marmot_assets.demo.publishers.mhclg import (
     IMD_FILE_1,
     IMD_FILE_2,
     IMD_FILE_6,
-    LOOKUP_FILE,
     N_LSOA_ENGLAND,
-    generate_demo_data,
     imd_decile,
 )
+from marmot_assets.demo.publishers.ohid_fingertips import FINGERTIPS_FILE
+from marmot_assets.demo.publishers.ons import LOOKUP_FILE
+from marmot_assets.methods import wilson_ci
 
 REFERENCE = Path(__file__).resolve().parents[1] / ".." / "shared" / "reference"
 ENGLAND_FILE_1 = (
@@ -136,14 +137,17 @@ def test_imd_ranks_and_deciles(demo_dir):
 
 
 @pytest.mark.skipif(not ENGLAND_FILE_1.is_file(), reason="reference data not available")
+def _first_line(path: Path) -> bytes:
+    return path.read_bytes().split(b"\r\n", 1)[0]
+
+
 def test_decile_rule_and_headers_match_the_real_files(demo_dir):
     for r in _rows(ENGLAND_FILE_1, "utf-8-sig"):
         rank = _int(r["Index of Multiple Deprivation (IMD) Rank"])
         assert imd_decile(rank) == int(r["Index of Multiple Deprivation (IMD) Decile"])
     for demo_file in (IMD_FILE_1, IMD_FILE_2, IMD_FILE_6):
         real = REFERENCE / "imd2019" / demo_file.name.replace(".csv", "__Coventry_E08000026.csv")
-        first_line = lambda p: p.read_bytes().split(b"\r\n", 1)[0]
-        assert first_line(demo_dir / demo_file) == first_line(real), demo_file.name
+        assert _first_line(demo_dir / demo_file) == _first_line(real), demo_file.name
 
 
 def test_fingertips_file(demo_dir, catalogue):
@@ -210,3 +214,17 @@ def test_wilson_limits_recomputed(demo_dir, catalogue):
     assert float(row["Value"]) == pytest.approx(x / n * mult, rel=1e-12)
     assert float(row["Lower CI 95.0 limit"]) == pytest.approx(lower, rel=1e-12)
     assert float(row["Upper CI 95.0 limit"]) == pytest.approx(upper, rel=1e-12)
+
+
+def test_demo_limits_are_the_methods_wilson_limits_to_the_bit(demo_dir, catalogue):
+    # The demo uses marmot_assets.methods.wilson_ci itself: every proportion row's limits are
+    # exactly its result, scaled by the multiplier, at 95% and at 99.8%.
+    multiplier = {c["fingertips_id"]: float(c["multiplier"] or 1) for c in catalogue}
+    rows = [r for r in _rows(demo_dir / FINGERTIPS_FILE) if r["Count"] and r["Denominator"]]
+    assert rows
+    for r in rows:
+        x, n, mult = int(r["Count"]), int(r["Denominator"]), multiplier[r["Indicator ID"]]
+        for confidence, label in ((0.95, "95.0"), (0.998, "99.8")):
+            lower, upper = wilson_ci(x, n, confidence)
+            assert float(r[f"Lower CI {label} limit"]) == lower * mult
+            assert float(r[f"Upper CI {label} limit"]) == upper * mult

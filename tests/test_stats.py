@@ -1,4 +1,4 @@
-"""marmot_assets.stats against OHID's reference implementations and hand derivations.
+"""marmot_assets.methods against OHID's reference implementations and hand derivations.
 
 Oracles:
 * PHStatsMethods (``phstatsmethods`` on PyPI, OHID's Python port) for Wilson, Byar's (x >= 10),
@@ -19,8 +19,8 @@ import pandas as pd
 import pytest
 from scipy.stats import chi2, norm
 
-from marmot_assets import stats
-from marmot_assets.stats import (
+from marmot_assets import methods
+from marmot_assets.methods import (
     ESP2013,
     DSRResult,
     StatsWarning,
@@ -49,6 +49,29 @@ def close(actual, expected, rel=REL, abs_=0.0):
     np.testing.assert_allclose(
         np.asarray(actual, float), np.asarray(expected, float), rtol=rel, atol=abs_, equal_nan=True
     )
+
+
+# ------------------------------------------------------------------------------------------------
+# z values
+
+
+def test_z_constants_are_the_exact_normal_quantiles():
+    # Written out as literals (importing computes nothing); they must be scipy's to the last bit.
+    assert methods.Z95 == norm.ppf(0.975) == methods.z_value(0.95)
+    assert methods.Z998 == norm.ppf(0.999) == methods.z_value(0.998)
+    assert methods.z_value(0.9) == norm.ppf(0.95)
+
+
+@pytest.mark.parametrize("confidence", [0, 1, 1.5, -0.1, "high", None])
+def test_z_value_rejects_a_confidence_that_is_not_a_fraction(confidence):
+    with pytest.raises(ValueError, match="confidence"):
+        methods.z_value(confidence)
+
+
+def test_public_api_is_exported():
+    for name in methods.__all__:
+        assert getattr(methods, name) is not None, name
+    assert {"wilson_ci", "dsr", "sii", "allocate", "StatsWarning", "Z95"} <= set(methods.__all__)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -206,7 +229,7 @@ def test_esp2013_constant(ph):
     esp = ph.euro_standard_pop()
     close(ESP2013, esp["euro_standard_pops"])
     assert len(ESP2013) == 19 and ESP2013.sum() == 100_000
-    assert stats.ESP2013_BANDS[0] == "0-4" and stats.ESP2013_BANDS[-1] == "90+"
+    assert methods.ESP2013_BANDS[0] == "0-4" and methods.ESP2013_BANDS[-1] == "90+"
     with pytest.raises(ValueError):
         ESP2013[0] = 1  # read-only
 
@@ -237,11 +260,11 @@ def test_dsr_by_hand_constant_rate():
     x = n * 0.01
     value, lo, hi = dsr(x, n, ESP2013, multiplier=1000)
     assert value == pytest.approx(10.0, rel=1e-12)
-    O = x.sum()
+    total = x.sum()  # O in the formula
     var = (ESP2013**2 * x / n**2).sum() / ESP2013.sum() ** 2
-    b_lo, b_hi = byars_ci(O)
-    assert lo == pytest.approx(10 + np.sqrt(var / O) * (b_lo - O) * 1000, rel=1e-12)
-    assert hi == pytest.approx(10 + np.sqrt(var / O) * (b_hi - O) * 1000, rel=1e-12)
+    b_lo, b_hi = byars_ci(total)
+    assert lo == pytest.approx(10 + np.sqrt(var / total) * (b_lo - total) * 1000, rel=1e-12)
+    assert hi == pytest.approx(10 + np.sqrt(var / total) * (b_hi - total) * 1000, rel=1e-12)
     assert lo < 10 < hi
 
 

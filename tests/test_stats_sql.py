@@ -1,4 +1,4 @@
-"""The dbt stats macros (dbt_project/macros/stats) agree with marmot_assets.stats.
+"""The dbt stats macros (dbt_project/macros/stats) agree with marmot_assets.methods.
 
 No dbt run: the macro files are rendered with plain Jinja2 (as dbt would, all macros in one
 namespace) and the SQL they produce is executed in an in-memory DuckDB over a grid of counts and
@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from scipy.stats import chi2, norm
 
-from marmot_assets.stats import byars_ci, rate_ci, significance, wilson_ci
+from marmot_assets.methods import byars_ci, rate_ci, significance, wilson_ci
 
 MACROS = Path(__file__).resolve().parents[1] / "dbt_project" / "macros"
 REL = 1e-9

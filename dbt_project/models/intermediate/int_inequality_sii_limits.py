@@ -2,7 +2,7 @@
 
 The SII and RII point estimates are closed-form and computed in SQL (mart_inequality); their
 limits need simulation from each quantile's standard error (100,000 draws, as OHID's phe_sii),
-which SQL cannot do, so this Python model calls marmot_assets.stats.sii. The seed is derived
+which SQL cannot do, so this Python model calls marmot_assets.methods.sii. The seed is derived
 from the group's key, so a rebuild gives the same limits and mart_changes sees no noise.
 """
 
@@ -16,7 +16,7 @@ VALUE_TYPES = {"proportion": 2, "rate": 1}  # logit for proportions, log for rat
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    from marmot_assets.stats import sii
+    from marmot_assets.methods import sii
 
     quantiles = dbt.ref("int_inequality_quantiles").df()
     rows = []

@@ -2,7 +2,8 @@
 
 Each module here writes one partner's files in the format that partner really sends, from
 its own seeded random generator, so adding a partner's demo never changes another's bytes.
-A module exposes ``write(inbox: Path, place: PlaceConfig, lsoas, rng) -> list[Path]``.
+A module exposes ``write(inbox: Path, place: PlaceConfig, lsoas, rng) -> list[Path]``; every
+module of this package is a partner (helpers they share live here and in ``demo.files``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,21 @@ def write_partner_demo(inbox: Path, place, lsoas) -> list[Path]:
         rng = np.random.default_rng([place.demo.seed, zlib.crc32(module_info.name.encode())])
         written.extend(module.write(Path(inbox), place, lsoas, rng))
     return written
+
+
+def drop_folder(inbox: Path, partner: str, dataset: str) -> Path:
+    """The partner's drop folder for one dataset, ``inbox/<partner>/<dataset>`` (created)."""
+    folder = Path(inbox) / partner / dataset
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def children_by_ward(lsoas) -> dict[str, int]:
+    """Children aged 0-15 (File_6's second column) per ward code."""
+    children: dict[str, int] = {}
+    for lsoa in lsoas:
+        children[lsoa.ward_code] = children.get(lsoa.ward_code, 0) + lsoa.population[1]
+    return children
 
 
 def ward_table(lsoas):

@@ -9,13 +9,11 @@ more 16-17 year olds are NEET or not known.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
-import zipfile
 from pathlib import Path
 
-from marmot_assets.demo.partners import ward_table
+from marmot_assets.demo.files import workbook_bytes, write_csv
+from marmot_assets.demo.partners import children_by_ward, drop_folder, ward_table
 
 ACADEMIC_YEARS = ["2021/22", "2022/23", "2023/24"]  # comparable since the 2021 EYFS reforms
 CENSUS_TERMS = [
@@ -29,66 +27,58 @@ CENSUS_TERMS = [
 NEET_MONTHS = [(2023 + (m > 12), (m - 1) % 12 + 1) for m in range(4, 16)]  # Apr 2023..Mar 2024
 # Fixed workbook time: openpyxl would stamp "now" into docProps/core.xml and every zip entry.
 WORKBOOK_TIME = dt.datetime(2024, 1, 1)
+EYFS_HEADER = [
+    "LSOA code",
+    "LSOA name",
+    "Academic year",
+    "FSM status",
+    "Pupils assessed",
+    "Pupils reaching a good level of development",
+]
+NEET_HEADER = [
+    "Ward code",
+    "Ward name",
+    "Month",
+    "16-17 year olds known to the local authority",
+    "NEET",
+    "Activity not known",
+]
 
 
 def write(inbox: Path, place, lsoas, rng) -> list[Path]:
     return [*_eyfs(inbox, lsoas, rng), *_fsm(inbox, place, lsoas, rng), *_neet(inbox, lsoas, rng)]
 
 
-def _children_by_ward(lsoas) -> dict[str, int]:
-    children: dict[str, int] = {}
-    for lsoa in lsoas:
-        children[lsoa.ward_code] = children.get(lsoa.ward_code, 0) + lsoa.population[1]
-    return children
-
-
-def _folder(inbox: Path, dataset: str) -> Path:
-    folder = inbox / "council_education" / dataset
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
 def _eyfs(inbox: Path, lsoas, rng) -> list[Path]:
-    folder = _folder(inbox, "eyfs_results")
+    folder = drop_folder(inbox, "council_education", "eyfs_results")
     written = []
     for step, year in enumerate(ACADEMIC_YEARS):
+        rows = []
+        for lsoa in lsoas:
+            dep = lsoa.deprivation
+            # A Reception cohort is about a sixteenth of the 0-15 population.
+            cohort = int(rng.poisson(lsoa.population[1] / 16))
+            unknown = int(rng.binomial(cohort, 0.02))
+            fsm = int(rng.binomial(cohort - unknown, min(0.06 + 0.42 * dep, 0.9)))
+            groups = {
+                "FSM": (fsm, 0.54 - 0.06 * dep),
+                "Non-FSM": (cohort - unknown - fsm, 0.74 - 0.10 * dep),
+                "Unknown": (unknown, 0.55),
+            }
+            for status, (assessed, gld_rate) in groups.items():
+                if assessed == 0:  # the export lists only groups with pupils in them
+                    continue
+                reaching = int(rng.binomial(assessed, gld_rate + 0.01 * step))
+                rows.append([lsoa.code, lsoa.name, year, status, assessed, reaching])
         path = folder / f"eyfsp_gld_by_lsoa_fsm_{year.replace('/', '-')}.csv"
         # Saved from Excel as "CSV UTF-8": byte order mark and CRLF.
-        with path.open("w", newline="", encoding="utf-8-sig") as f:
-            out = csv.writer(f, lineterminator="\r\n")
-            out.writerow(
-                [
-                    "LSOA code",
-                    "LSOA name",
-                    "Academic year",
-                    "FSM status",
-                    "Pupils assessed",
-                    "Pupils reaching a good level of development",
-                ]
-            )
-            for lsoa in lsoas:
-                dep = lsoa.deprivation
-                # A Reception cohort is about a sixteenth of the 0-15 population.
-                cohort = int(rng.poisson(lsoa.population[1] / 16))
-                unknown = int(rng.binomial(cohort, 0.02))
-                fsm = int(rng.binomial(cohort - unknown, min(0.06 + 0.42 * dep, 0.9)))
-                groups = {
-                    "FSM": (fsm, 0.54 - 0.06 * dep),
-                    "Non-FSM": (cohort - unknown - fsm, 0.74 - 0.10 * dep),
-                    "Unknown": (unknown, 0.55),
-                }
-                for status, (assessed, gld_rate) in groups.items():
-                    if assessed == 0:  # the export lists only groups with pupils in them
-                        continue
-                    reaching = int(rng.binomial(assessed, gld_rate + 0.01 * step))
-                    out.writerow([lsoa.code, lsoa.name, year, status, assessed, reaching])
-        written.append(path)
+        written.append(write_csv(path, EYFS_HEADER, rows, encoding="utf-8-sig"))
     return written
 
 
 def _fsm(inbox: Path, place, lsoas, rng) -> list[Path]:
-    folder = _folder(inbox, "fsm_eligibility")
-    children = _children_by_ward(lsoas)
+    folder = drop_folder(inbox, "council_education", "fsm_eligibility")
+    children = children_by_ward(lsoas)
     written = []
     for step, term in enumerate(CENSUS_TERMS):
         rows = []
@@ -111,7 +101,6 @@ def _workbook(place_name: str, term: str, rows: list[list]) -> bytes:
     """The council's workbook: notes sheet first, data sheet with two notes rows above the
     header. Written byte-stable: fixed document times and fixed zip entry times."""
     import openpyxl
-    from openpyxl.writer.excel import ExcelWriter
 
     book = openpyxl.Workbook()
     about = book.active
@@ -143,60 +132,28 @@ def _workbook(place_name: str, term: str, rows: list[list]) -> bytes:
     for row in rows:
         data.append(row)
     book.properties.creator = "Coventry City Council"
-    book.properties.created = book.properties.modified = WORKBOOK_TIME
-    buffer = io.BytesIO()
-    # ExcelWriter rather than Workbook.save, which overwrites `modified` with the clock.
-    with _FixedTimeZip(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        ExcelWriter(book, archive).save()
-    return buffer.getvalue()
-
-
-class _FixedTimeZip(zipfile.ZipFile):
-    """A zip whose entries all carry one fixed time: zipfile stamps the clock on writestr and
-    a file's mtime on write (openpyxl writes worksheets through temporary files)."""
-
-    def write(self, filename, arcname=None, *args, **kwargs):
-        self.writestr(arcname or Path(filename).name, Path(filename).read_bytes())
-
-    def writestr(self, name, data, *args, **kwargs):
-        if isinstance(name, str):
-            info = zipfile.ZipInfo(name, date_time=WORKBOOK_TIME.timetuple()[:6])
-            info.compress_type = self.compression
-            info.external_attr = 0o600 << 16
-            name = info
-        super().writestr(name, data, *args, **kwargs)
+    return workbook_bytes(book, WORKBOOK_TIME, entry_mode=0o600)
 
 
 def _neet(inbox: Path, lsoas, rng) -> list[Path]:
-    folder = _folder(inbox, "neet")
+    folder = drop_folder(inbox, "council_education", "neet")
     wards = ward_table(lsoas)
-    children = _children_by_ward(lsoas)
+    children = children_by_ward(lsoas)
     written = []
     for step, (year, month) in enumerate(NEET_MONTHS):
         label = dt.date(year, month, 1).strftime("%b %Y")
+        rows = []
+        for ward in wards:
+            dep = ward["deprivation"]
+            # Two year groups: about 2/16 of the 0-15 population.
+            cohort = int(rng.poisson(children[ward["code"]] * 2 / 16))
+            # NEET creeps up through the academic year as young people drop out.
+            neet_rate = 0.020 + 0.055 * dep + 0.001 * step
+            # Not known peaks in September-October, before activity is confirmed.
+            not_known_rate = 0.010 + 0.020 * dep + (0.10 if month in (9, 10) else 0)
+            neet = int(rng.binomial(cohort, neet_rate))
+            not_known = int(rng.binomial(cohort - neet, not_known_rate))
+            rows.append([ward["code"], ward["name"], label, cohort, neet, not_known])
         path = folder / f"nccis_neet_not_known_{year}-{month:02d}.csv"
-        with path.open("w", newline="", encoding="utf-8") as f:
-            out = csv.writer(f, lineterminator="\r\n")
-            out.writerow(
-                [
-                    "Ward code",
-                    "Ward name",
-                    "Month",
-                    "16-17 year olds known to the local authority",
-                    "NEET",
-                    "Activity not known",
-                ]
-            )
-            for ward in wards:
-                dep = ward["deprivation"]
-                # Two year groups: about 2/16 of the 0-15 population.
-                cohort = int(rng.poisson(children[ward["code"]] * 2 / 16))
-                # NEET creeps up through the academic year as young people drop out.
-                neet_rate = 0.020 + 0.055 * dep + 0.001 * step
-                # Not known peaks in September-October, before activity is confirmed.
-                not_known_rate = 0.010 + 0.020 * dep + (0.10 if month in (9, 10) else 0)
-                neet = int(rng.binomial(cohort, neet_rate))
-                not_known = int(rng.binomial(cohort - neet, not_known_rate))
-                out.writerow([ward["code"], ward["name"], label, cohort, neet, not_known])
-        written.append(path)
+        written.append(write_csv(path, NEET_HEADER, rows))
     return written

@@ -6,11 +6,11 @@ with ward deprivation, most steeply for the targeted services (early help, paren
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from pathlib import Path
 
-from marmot_assets.demo.partners import ward_table
+from marmot_assets.demo.files import write_csv
+from marmot_assets.demo.partners import children_by_ward, drop_folder, ward_table
 
 MONTHS = [(2024 + (m > 12), (m - 1) % 12 + 1) for m in range(4, 16)]  # Apr 2024..Mar 2025
 # Monthly contacts per 1,000 children aged 0-15 in the least deprived ward, and how many
@@ -25,18 +25,24 @@ SERVICES = {
 }
 SEASON = {8: 0.75, 12: 0.85}  # summer holidays and Christmas are quieter
 OTHER_HUB_SHARE = 0.15  # families who use a hub other than their nearest
+HEADER = [
+    "Family Hub",
+    "Ward code",
+    "Ward of residence",
+    "Service",
+    "Month",
+    "Contacts",
+    "Children reached",
+]
 
 
 def write(inbox: Path, place, lsoas, rng) -> list[Path]:
-    folder = inbox / "council_family_hubs" / "contacts"
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = drop_folder(inbox, "council_family_hubs", "contacts")
     hubs = list(place.lists.get("family_hubs", []))
     if not hubs:
         return []
     wards = ward_table(lsoas)
-    children = {}
-    for lsoa in lsoas:
-        children[lsoa.ward_code] = children.get(lsoa.ward_code, 0) + lsoa.population[1]
+    children = children_by_ward(lsoas)
     # Which hub is nearest is illustrative: wards in code order, in blocks of two or three.
     nearest = {w["code"]: hubs[i * len(hubs) // len(wards)] for i, w in enumerate(wards)}
     written = []
@@ -65,19 +71,5 @@ def write(inbox: Path, place, lsoas, rng) -> list[Path]:
                     )
         rows.sort(key=lambda r: (hubs.index(r[0]), r[1], list(SERVICES).index(r[3])))
         path = folder / f"family_hub_contacts_{year}-{month:02d}.csv"
-        with path.open("w", newline="", encoding="utf-8") as f:
-            out = csv.writer(f, lineterminator="\r\n")  # exported from the case system via Excel
-            out.writerow(
-                [
-                    "Family Hub",
-                    "Ward code",
-                    "Ward of residence",
-                    "Service",
-                    "Month",
-                    "Contacts",
-                    "Children reached",
-                ]
-            )
-            out.writerows(rows)
-        written.append(path)
+        written.append(write_csv(path, HEADER, rows))  # from the case system via Excel: CRLF
     return written

@@ -8,13 +8,14 @@ more barriers reach a job.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from pathlib import Path
 
 import pandas as pd
 
-from marmot_assets.partners.identifiers import pseudonymise_value
+from marmot_assets.demo.files import write_csv
+from marmot_assets.demo.partners import drop_folder
+from marmot_assets.partners.pseudonymise import pseudonymise_value
 
 # DEMO ONLY: a fixed, public key so the demo is byte-stable. A real data-sharing agreement's
 # key is secret, held by the Job Shop, and read from the environment by `marmot pseudonymise`.
@@ -93,7 +94,7 @@ def _clients(lsoas, rng) -> list[dict]:
             clients.append(
                 {
                     "key": next(keys),
-                    # About 1 in 14 addresses do not match an LSOA: the ward the client gave instead.
+                    # About 1 in 14 addresses match no LSOA: the ward the client gave instead.
                     "lsoa": "" if rng.random() < 0.07 else lsoa.code,
                     "ward": lsoa.ward_code,
                     **barriers,
@@ -106,30 +107,27 @@ def _clients(lsoas, rng) -> list[dict]:
 
 
 def write(inbox: Path, place, lsoas, rng) -> list[Path]:
-    folder = inbox / "council_job_shop" / "clients"
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = drop_folder(inbox, "council_job_shop", "clients")
     clients = _clients(lsoas, rng)
     written = []
     for step in range(QUARTERS):
         label, first, last = quarter_bounds(step)
+        rows = []
+        for c in clients:
+            if c["start"] > last or c["closed"] < first:
+                continue  # not on the caseload this quarter
+            known = c["closed"] <= last and c["outcome"] != "none"
+            rows.append(
+                [
+                    c["key"],
+                    c["lsoa"],
+                    "" if c["lsoa"] else c["ward"],
+                    *("Yes" if c[b] else "No" for b in BARRIERS),
+                    c["start"].strftime("%d/%m/%Y"),
+                    c["outcome"].capitalize() if known else "None",
+                    c["closed"].strftime("%d/%m/%Y") if known else "",
+                ]
+            )
         path = folder / f"job_shop_clients_{label}.csv"
-        with path.open("w", newline="", encoding="utf-8") as f:
-            out = csv.writer(f, lineterminator="\r\n")  # exported through Excel
-            out.writerow(HEADER)
-            for c in clients:
-                if c["start"] > last or c["closed"] < first:
-                    continue  # not on the caseload this quarter
-                known = c["closed"] <= last and c["outcome"] != "none"
-                out.writerow(
-                    [
-                        c["key"],
-                        c["lsoa"],
-                        "" if c["lsoa"] else c["ward"],
-                        *("Yes" if c[b] else "No" for b in BARRIERS),
-                        c["start"].strftime("%d/%m/%Y"),
-                        c["outcome"].capitalize() if known else "None",
-                        c["closed"].strftime("%d/%m/%Y") if known else "",
-                    ]
-                )
-        written.append(path)
+        written.append(write_csv(path, HEADER, rows))  # exported through Excel: CRLF
     return written

@@ -9,12 +9,12 @@ businesses follow population, and fewer in deprived wards pay the Real Living Wa
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import json
 from pathlib import Path
 
-from marmot_assets.demo.partners import ward_table
+from marmot_assets.demo.files import write_csv
+from marmot_assets.demo.partners import drop_folder, ward_table
 
 SNAPSHOTS = [
     dt.date(2024, 6, 30),
@@ -188,31 +188,28 @@ def _write_register(folder: Path, contracts, snapshot: dt.date) -> Path:
     quarter = {6: 1, 9: 2, 12: 3, 3: 4}[snapshot.month]
     path = folder / f"contracts_register_{fy}-{(fy + 1) % 100:02d}_Q{quarter}.csv"
     yes_no, day = ("No", "Yes"), "%d/%m/%Y"
-    with path.open("w", newline="", encoding="cp1252") as f:  # Excel's "CSV" on Windows
-        out = csv.writer(f, lineterminator="\r\n")
-        out.writerow(REGISTER_HEADER)
-        # The register lists the contracts live at the snapshot date.
-        for c in sorted(contracts, key=lambda c: c["reference"]):
-            if c["start"] <= snapshot <= c["end"]:
-                out.writerow(
-                    [
-                        c["reference"],
-                        c["title"],
-                        c["department"],
-                        c["description"],
-                        c["supplier"],
-                        c["company"],
-                        yes_no[c["sme"]],
-                        yes_no[c["vcse"]],
-                        f"{c['value']:,.2f}",
-                        c["start"].strftime(day),
-                        c["end"].strftime(day),
-                        c["review"].strftime(day),
-                        yes_no[c["lens"]],
-                        c["social_value"],
-                    ]
-                )
-    return path
+    # The register lists the contracts live at the snapshot date.
+    rows = [
+        [
+            c["reference"],
+            c["title"],
+            c["department"],
+            c["description"],
+            c["supplier"],
+            c["company"],
+            yes_no[c["sme"]],
+            yes_no[c["vcse"]],
+            f"{c['value']:,.2f}",
+            c["start"].strftime(day),
+            c["end"].strftime(day),
+            c["review"].strftime(day),
+            yes_no[c["lens"]],
+            c["social_value"],
+        ]
+        for c in sorted(contracts, key=lambda c: c["reference"])
+        if c["start"] <= snapshot <= c["end"]
+    ]
+    return write_csv(path, REGISTER_HEADER, rows, encoding="cp1252")  # Excel's "CSV" on Windows
 
 
 # --- business pledges --------------------------------------------------------------------------
@@ -300,10 +297,8 @@ def _write_pledges(folder: Path, businesses, snapshot: dt.date) -> Path:
 
 def write(inbox: Path, place, lsoas, rng) -> list[Path]:
     wards = ward_table(lsoas)
-    register = inbox / "council_procurement" / "contracts_register"
-    pledges = inbox / "council_procurement" / "business_pledges"
-    register.mkdir(parents=True, exist_ok=True)
-    pledges.mkdir(parents=True, exist_ok=True)
+    register = drop_folder(inbox, "council_procurement", "contracts_register")
+    pledges = drop_folder(inbox, "council_procurement", "business_pledges")
     contracts, businesses = _contracts(wards, rng), _businesses(wards, rng)
     written = []
     for snapshot in SNAPSHOTS:

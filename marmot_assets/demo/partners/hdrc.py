@@ -5,9 +5,10 @@ to complete. Links point at example.org: the evaluations are invented for the de
 from __future__ import annotations
 
 import datetime as dt
-import io
-import zipfile
 from pathlib import Path
+
+from marmot_assets.demo.files import workbook_bytes
+from marmot_assets.demo.partners import drop_folder
 
 HEADER = [
     "Intervention",
@@ -169,8 +170,7 @@ EVALUATIONS = [
 
 
 def write(inbox: Path, place, lsoas, rng) -> list[Path]:
-    folder = inbox / "hdrc" / "evidence_register"
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = drop_folder(inbox, "hdrc", "evidence_register")
     written = []
     for version_index, version in enumerate(VERSIONS):
         rows = []
@@ -210,7 +210,6 @@ def write(inbox: Path, place, lsoas, rng) -> list[Path]:
 
 def _workbook(place_name: str, version: str, rows: list[list]) -> bytes:
     import openpyxl
-    from openpyxl.writer.excel import ExcelWriter
 
     book = openpyxl.Workbook()
     sheet = book.active
@@ -226,15 +225,4 @@ def _workbook(place_name: str, version: str, rows: list[list]) -> bytes:
     sheet.append(HEADER)
     for row in rows:
         sheet.append(row)
-    book.properties.created = book.properties.modified = FIXED_TIME
-    raw = io.BytesIO()
-    # ExcelWriter rather than book.save(), which stamps "now" as the modified time.
-    ExcelWriter(book, zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED)).save()
-    # Re-zip with one fixed entry time: zipfile stamps the clock on every entry.
-    stable = io.BytesIO()
-    with zipfile.ZipFile(raw) as source, zipfile.ZipFile(stable, "w") as target:
-        for item in source.infolist():
-            entry = zipfile.ZipInfo(item.filename, date_time=FIXED_TIME.timetuple()[:6])
-            entry.compress_type = zipfile.ZIP_DEFLATED
-            target.writestr(entry, source.read(item.filename))
-    return stable.getvalue()
+    return workbook_bytes(book, FIXED_TIME)

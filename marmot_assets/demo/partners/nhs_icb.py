@@ -8,10 +8,11 @@ in a neighbouring authority (skipped by the door) and a few postcodes match no L
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
+from marmot_assets.demo.files import write_csv
 from marmot_assets.demo.generator import OTHER_LSOA_PREFIX
+from marmot_assets.demo.partners import drop_folder
 from marmot_assets.demo.partners.council_job_shop import demo_keys
 
 # DEMO ONLY: a fixed, public key so the demo is byte-stable. A real key belongs to the
@@ -34,8 +35,7 @@ def _category_chances(school_year: str, dep: float, step: int) -> list[float]:
 
 
 def write(inbox: Path, place, lsoas, rng) -> list[Path]:
-    folder = inbox / "nhs_icb" / "child_measurements"
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = drop_folder(inbox, "nhs_icb", "child_measurements")
     keys = demo_keys("NCMP", DEMO_ONLY_HMAC_KEY)
     written = []
     for step, year in enumerate(ACADEMIC_YEARS):
@@ -71,9 +71,6 @@ def write(inbox: Path, place, lsoas, rng) -> list[Path]:
                         ]
                     )
         path = folder / f"ncmp_child_measurements_{year.replace('/', '-')}.csv"
-        with path.open("w", newline="", encoding="utf-8") as f:
-            out = csv.writer(f, lineterminator="\r\n")
-            out.writerow(HEADER)
-            out.writerows(sorted(rows, key=lambda r: (r[2], r[0])))  # by year group, then key
-        written.append(path)
+        rows.sort(key=lambda r: (r[2], r[0]))  # by year group, then key
+        written.append(write_csv(path, HEADER, rows))
     return written

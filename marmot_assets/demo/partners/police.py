@@ -7,11 +7,12 @@ as real files have.
 
 from __future__ import annotations
 
-import csv
 import math
 from pathlib import Path
 
+from marmot_assets.demo.files import write_csv
 from marmot_assets.demo.generator import OTHER_LAS, OTHER_LSOA_PREFIX
+from marmot_assets.demo.partners import drop_folder
 
 MONTHS = [f"2024-{m:02d}" for m in range(1, 13)]
 HEADER = [
@@ -92,8 +93,7 @@ def file_name(month: str, force: str) -> str:
 
 
 def write(inbox: Path, place, lsoas, rng) -> list[Path]:
-    folder = inbox / "police" / "street_crime"
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = drop_folder(inbox, "police", "street_crime")
     force = place.lists.get("police_forces", ["Demo Police"])[0]
     other_code, other_name = next(la for la in OTHER_LAS if la[0] != place.code)
     # (code, name, deprivation, population, points, centre) for the place and a neighbour.
@@ -123,29 +123,26 @@ def write(inbox: Path, place, lsoas, rng) -> list[Path]:
     written = []
     for step, month in enumerate(MONTHS):
         season = 1 + 0.12 * math.sin(2 * math.pi * (step - 3) / 12)  # summer peak
-        path = folder / file_name(month, force)
-        with path.open("w", newline="", encoding="utf-8") as f:
-            out = csv.writer(f, lineterminator="\n")
-            out.writerow(HEADER)
-            for code, name, dep, population, points, (lat, lon) in areas:
-                # Incidents per 1,000 residents a month rise steeply with deprivation.
-                n = int(rng.poisson(population * (3 + 11 * dep) * season / 1000))
-                for crime_type in rng.choice(types, size=n, p=type_p):
-                    is_asb = crime_type == ASB
-                    crime_id = "" if is_asb else rng.bytes(32).hex()
-                    outcome = "" if is_asb else str(rng.choice(outcomes, p=outcome_p))
-                    if rng.random() < NO_LOCATION_SHARE:
-                        where = ["", "", "No Location", "", ""]
-                    else:
-                        where = [
-                            f"{lon + rng.normal(0, 0.004):.6f}",
-                            f"{lat + rng.normal(0, 0.003):.6f}",
-                            f"On or near {points[int(rng.integers(len(points)))]}",
-                            code,
-                            name,
-                        ]
-                    out.writerow([crime_id, month, force, force, *where, crime_type, outcome, ""])
-        written.append(path)
+        rows = []
+        for code, name, dep, population, points, (lat, lon) in areas:
+            # Incidents per 1,000 residents a month rise steeply with deprivation.
+            n = int(rng.poisson(population * (3 + 11 * dep) * season / 1000))
+            for crime_type in rng.choice(types, size=n, p=type_p):
+                is_asb = crime_type == ASB
+                crime_id = "" if is_asb else rng.bytes(32).hex()
+                outcome = "" if is_asb else str(rng.choice(outcomes, p=outcome_p))
+                if rng.random() < NO_LOCATION_SHARE:
+                    where = ["", "", "No Location", "", ""]
+                else:
+                    where = [
+                        f"{lon + rng.normal(0, 0.004):.6f}",
+                        f"{lat + rng.normal(0, 0.003):.6f}",
+                        f"On or near {points[int(rng.integers(len(points)))]}",
+                        code,
+                        name,
+                    ]
+                rows.append([crime_id, month, force, force, *where, crime_type, outcome, ""])
+        written.append(write_csv(folder / file_name(month, force), HEADER, rows, line_end="\n"))
     return written
 
 

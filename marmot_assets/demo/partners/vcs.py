@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from marmot_assets.demo.partners import ward_table
+from marmot_assets.demo.partners import drop_folder, ward_table
 
 # (group, title, principles, consent_to_publish, contains_personal_data, body)
 STORIES = [
@@ -135,8 +135,7 @@ REVISED = "Warm Spaces Network"  # resent with consent given after the group ask
 
 
 def write(inbox: Path, place, lsoas, rng) -> list[Path]:
-    folder = inbox / "vcs" / "stories"
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = drop_folder(inbox, "vcs", "stories")
     wards = ward_table(lsoas)
     weights = [0.2 + w["deprivation"] for w in wards]
     weights = [w / sum(weights) for w in weights]
