@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 export MARMOT_HOME ?= $(CURDIR)/data
 export DAGSTER_HOME ?= $(MARMOT_HOME)/dagster
 
-.PHONY: run test dev demo prepare bench install clean
+.PHONY: run test lint lint-sql dev demo prepare bench install clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: set PYTHON=..."; exit 1; }
@@ -34,7 +34,22 @@ demo: install
 run: prepare demo
 	$(BIN)/marmot run
 
-test: prepare
+# Lint before the tests: Python with ruff (lint rules and formatting, pyproject.toml), then
+# the dbt project's SQL with sqlfluff.
+lint: install lint-sql
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+# SQL lint of the dbt project: sqlfluff with the dbt templater, rules in .sqlfluff. The
+# templater compiles the project, so dbt gets a throwaway MARMOT_HOME (the profile needs
+# one) and writes its target and logs there: the warehouse and the prepared manifest in
+# dbt_project/target are left alone. (The dbt templater skips macro files.)
+lint-sql: install
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	MARMOT_HOME="$$tmp" DBT_TARGET_PATH="$$tmp/target" DBT_LOG_PATH="$$tmp/logs" \
+	$(BIN)/sqlfluff lint --processes 0 dbt_project/models dbt_project/tests
+
+test: prepare lint
 	$(BIN)/python -m pytest
 
 dev: prepare demo

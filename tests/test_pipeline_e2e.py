@@ -273,7 +273,8 @@ def test_scorecard_counts_add_up(pipeline):
         pipeline,
         """
         select count(*) from marts.mart_principle_scorecard where
-            better_than_england + similar_to_england + worse_than_england + other_comparison <> series
+            better_than_england + similar_to_england + worse_than_england + other_comparison
+                <> series
             or improving + worsening + no_change_or_not_compared <> series
             or inequality_narrowing + inequality_widening + inequality_held
                + inequality_not_assessed <> series
@@ -320,7 +321,7 @@ def test_inequality_measures_are_consistent(pipeline):
     """,
     )
     assert rows
-    for indicator, scheme, n, sii, lower, upper, gap in rows:
+    for indicator, scheme, n, sii, lower, upper, _gap in rows:
         if n >= 5:
             assert lower <= sii <= upper, (indicator, scheme)
     crime = [r for r in rows if r[0] == "crime_rate" and r[1] == "Local deprivation quintile"]
@@ -351,7 +352,8 @@ def test_a_revised_value_shows_in_mart_changes(pipeline):
     assert success
     changes = query(
         pipeline,
-        "select indicator_id, area_code, period, sex, change_type, is_first_release from marts.mart_changes",
+        "select indicator_id, area_code, period, sex, change_type, is_first_release "
+        "from marts.mart_changes",
     )
     assert len(changes) == 1
     indicator, area, period, sex, change_type, first = changes[0]

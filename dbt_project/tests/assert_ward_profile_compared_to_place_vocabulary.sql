@@ -6,13 +6,20 @@ entries as (
 
     select
         ward_code,
-        unnest(from_json(latest_values, '[{"indicator_id": "VARCHAR", "compared_to_place": "VARCHAR"}]')) as entry
+        unnest(
+            from_json(
+                latest_values, '[{"indicator_id": "VARCHAR", "compared_to_place": "VARCHAR"}]'
+            )
+        ) as entry
     from {{ ref('mart_ward_profile') }}
 
 )
 
-select ward_code, entry.indicator_id, entry.compared_to_place
+select entries.ward_code, entry.indicator_id, entry.compared_to_place
 from entries
-where entry.indicator_id is null
+where
+    entry.indicator_id is null
     or entry.compared_to_place is null
-    or entry.compared_to_place not in ('better', 'similar', 'worse', 'higher', 'lower', 'not compared')
+    or entry.compared_to_place not in (
+        'better', 'similar', 'worse', 'higher', 'lower', 'not compared'
+    )

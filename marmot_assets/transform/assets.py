@@ -1,8 +1,6 @@
 """dbt models, seeds and tests as Dagster assets and asset checks."""
 
-import sys
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -13,7 +11,12 @@ from dagster_dbt import (
     dbt_assets,
 )
 
-from marmot_assets.transform.project import dbt_environment, dbt_project
+from marmot_assets.transform.project import (
+    dbt_environment,
+    dbt_executable,
+    dbt_project,
+    run_target_path,
+)
 from marmot_assets.warehouse import WAREHOUSE_POOL
 
 LAYER_GROUPS = {"staging": "staging", "intermediate": "intermediate", "marts": "marts"}
@@ -48,17 +51,12 @@ def build_dbt_assets() -> dg.AssetsDefinition:
     )
     def marmot_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
         dbt_environment()
-        yield from dbt.cli(["build"], context=context).stream()
+        # Artifacts under $MARMOT_HOME/dbt/target (pruned), not a new dbt_project/target/<run>.
+        target = run_target_path(f"{context.op_execution_context.op.name}-{context.run_id[:8]}")
+        yield from dbt.cli(["build"], context=context, target_path=target).stream()
 
     return marmot_dbt_models
 
 
 def dbt_resource() -> DbtCliResource:
-    project = dbt_project()
-    # The venv's dbt, whether or not the venv is on PATH (make calls .venv/bin/... directly).
-    dbt = Path(sys.prefix) / "bin" / "dbt"
-    return DbtCliResource(
-        project_dir=project,
-        profiles_dir=str(project.project_dir),
-        dbt_executable=str(dbt) if dbt.exists() else "dbt",
-    )
+    return DbtCliResource(project_dir=dbt_project(), dbt_executable=dbt_executable())

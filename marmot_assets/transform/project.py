@@ -1,36 +1,78 @@
-"""The dbt project and its manifest.
+"""The dbt project, its manifest, and how dbt is invoked: the one place for all three.
 
-The manifest is prepared ahead of loading the code location (``marmot prepare``, run by
-``make``), so loading never runs ``dbt parse``; under ``dagster dev`` it is re-prepared when
-the project changes (``prepare_if_dev``).
+- ``dbt_executable`` and ``dbt_environment``: every dbt invocation (the Dagster resource,
+  dagster-dbt's own preparer, ``marmot prepare``) runs this environment's ``dbt`` with the
+  resolved, absolute MARMOT_HOME that the profile reads.
+- ``prepare_manifest``: the manifest is prepared ahead of loading the code location
+  (``marmot prepare``, run by ``make``) by dagster-dbt's preparer (``dbt parse``), so
+  loading never runs dbt; under ``dagster dev`` the same preparer re-prepares it when the
+  project changes (``prepare_if_dev``).
+- ``run_target_path``: each dbt run writes its artifacts (compiled SQL, run_results.json,
+  dbt.log) to its own folder under ``$MARMOT_HOME/dbt/target``, beside the warehouse it
+  built; only the newest ``KEEP_RUN_TARGETS`` are kept. The prepared manifest stays in
+  ``dbt_project/target``, where the code location loads it.
 """
 
 from __future__ import annotations
 
 import functools
 import os
+import shutil
 import sys
+import time
+import uuid
 from pathlib import Path
 
 from dagster_dbt import DbtProject
 
 from marmot_assets.config import DBT_PROJECT_DIR, get_settings
 
+# This environment's scripts folder: its `dbt`, whether or not the virtualenv was activated
+# (make calls .venv/bin/... directly).
+BIN_DIR = Path(sys.prefix) / "bin"
+# Per-run artifact folders kept under $MARMOT_HOME/dbt/target (10-20 MB each).
+KEEP_RUN_TARGETS = 3
 
-def dbt_environment() -> None:
-    """dbt's profile reads MARMOT_HOME: give it the resolved, absolute one. dagster-dbt finds
-    `dbt` on PATH (prepare_if_dev does too), so put this environment's bin folder first even
-    when the virtualenv was not activated (make calls .venv/bin/... directly)."""
-    os.environ["MARMOT_HOME"] = str(get_settings().home)
-    bin_dir = str(Path(sys.prefix) / "bin")
-    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
-        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+
+def dbt_executable() -> str:
+    """The dbt every invocation runs: this environment's, else the one on PATH."""
+    dbt = BIN_DIR / "dbt"
+    return str(dbt) if dbt.exists() else "dbt"
+
+
+def dbt_environment() -> Path:
+    """Set up the environment dbt runs in, and return MARMOT_HOME.
+
+    dbt's profile reads MARMOT_HOME: export the resolved, absolute one (created if need be);
+    step processes and dbt inherit it. dagster-dbt's preparer finds `dbt` on PATH, so this
+    environment's bin folder goes first, making it the same dbt as ``dbt_executable``."""
+    home = get_settings().home
+    home.mkdir(parents=True, exist_ok=True)
+    os.environ["MARMOT_HOME"] = str(home)
+    path = os.environ.get("PATH", "")
+    if str(BIN_DIR) not in path.split(os.pathsep):
+        os.environ["PATH"] = str(BIN_DIR) + (os.pathsep + path if path else "")
+    return home
+
+
+def _new_project() -> DbtProject:
+    return DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+
+
+def prepare_manifest() -> Path:
+    """Prepare the manifest the code location loads (dagster-dbt's preparer: ``dbt parse``);
+    ``marmot prepare``. Returns its path."""
+    dbt_environment()
+    project = _new_project()
+    project.preparer.prepare(project)
+    return project.manifest_path
 
 
 @functools.cache
 def dbt_project() -> DbtProject:
+    """The project, from the prepared manifest (re-prepared under ``dagster dev`` only)."""
     dbt_environment()
-    project = DbtProject(project_dir=DBT_PROJECT_DIR)
+    project = _new_project()
     project.prepare_if_dev()
     if not project.manifest_path.is_file():
         raise FileNotFoundError(
@@ -38,3 +80,18 @@ def dbt_project() -> DbtProject:
             "(or `make prepare`) before loading the code location."
         )
     return project
+
+
+def run_target_path(name: str) -> Path:
+    """A new folder for one dbt run's artifacts, ``$MARMOT_HOME/dbt/target/<time>-<name>-<id>``.
+
+    Folders of earlier runs beyond the newest ``KEEP_RUN_TARGETS - 1`` are removed first, so
+    with this one at most ``KEEP_RUN_TARGETS`` remain. Names start with the UTC time, so
+    they sort oldest first."""
+    root = dbt_environment() / "dbt" / "target"
+    root.mkdir(parents=True, exist_ok=True)
+    earlier = sorted(p for p in root.iterdir() if p.is_dir())
+    for old in earlier[: max(len(earlier) - (KEEP_RUN_TARGETS - 1), 0)]:
+        shutil.rmtree(old, ignore_errors=True)
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    return root / f"{stamp}-{name}-{uuid.uuid4().hex[:7]}"

@@ -1,7 +1,7 @@
 {#-
     Closed-form confidence limits (brief, section 6), as DuckDB SQL expressions.
 
-    The same methods as the Python module `marmot_assets.stats` (wilson_ci, byars_ci), which
+    The same methods as the Python package `marmot_assets.methods` (wilson_ci, byars_ci), which
     follows OHID's PHEindicatormethods; tests/test_stats_sql.py checks that the two agree to 1e-9.
     Each macro returns an expression; pass column names or SQL expressions as strings:
 

@@ -1,5 +1,5 @@
 {#-
-    Limits of an observed count x for a crude rate, as phe_rate and marmot_assets.stats.rate_ci:
+    Limits of an observed count x for a crude rate, as phe_rate and marmot_assets.methods.rate_ci:
     Byar's approximation for x >= 10, exact Poisson limits below 10.
 
     The exact limits are chi-square quantiles, lower = chi2.ppf(α/2, 2x)/2 and

@@ -1,5 +1,11 @@
-{#- Every row satisfies a SQL expression (our own dbt_utils.expression_is_true: no dbt
-    packages are installed). Fails with the rows where it does not hold. -#}
-{% test dbt_utils_expression_is_true(model, expression) %}
+{#- Every row satisfies a SQL expression. Fails with the rows where it does not hold.
+    Our own generic test (no dbt packages are installed), named without any package's prefix.
+
+        data_tests:
+          - expression_is_true:
+              arguments:
+                expression: "better + similar + worse = total"
+-#}
+{% test expression_is_true(model, expression) %}
     select * from {{ model }} where not ({{ expression }})
 {% endtest %}

@@ -9,4 +9,8 @@ from {{ ref('int_indicator_values') }}
 
 union all by name
 
-select * from {{ ref('int_local_indicator_values') }}
+select
+    indicator_id, area_code, area_type, period, period_sortable, sex, age, category_type,
+    category, numerator, denominator, value, lower_ci_95, upper_ci_95, lower_ci_99_8,
+    upper_ci_99_8, compared_to_england, value_note, source
+from {{ ref('int_local_indicator_values') }}

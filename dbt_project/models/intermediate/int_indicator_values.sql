@@ -48,4 +48,34 @@ deduplicated as (
 
 )
 
-select * from deduplicated
+select
+    indicator_id,
+    fingertips_id,
+    area_code,
+    parent_code,
+    indicator_name,
+    area_name,
+    parent_name,
+    area_type,
+    area_type_published,
+    sex,
+    age,
+    category_type,
+    category,
+    value_note,
+    recent_trend,
+    new_data,
+    compared_to_goal,
+    compared_to_england,
+    compared_to_parent,
+    period,
+    period_sortable,
+    period_range,
+    value,
+    lower_ci_95,
+    upper_ci_95,
+    lower_ci_99_8,
+    upper_ci_99_8,
+    numerator,
+    denominator
+from deduplicated

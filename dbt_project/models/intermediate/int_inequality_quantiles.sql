@@ -5,7 +5,8 @@ with
 
 place as (
 
-    select area_code from {{ ref('stg_place__areas') }} where is_place
+    select area_code from {{ ref('stg_place__areas') }}
+    where is_place
 
 ),
 
@@ -36,6 +37,7 @@ select
 from {{ ref('int_all_indicator_values') }} as v
 inner join place on v.area_code = place.area_code
 inner join catalogue using (indicator_id)
-where v.category_type in {{ "('" ~ var('deprivation_quantile_schemes') | join("', '") ~ "')" }}
+where
+    v.category_type in {{ "('" ~ var('deprivation_quantile_schemes') | join("', '") ~ "')" }}
     and v.value is not null
     and v.denominator > 0

@@ -30,7 +30,7 @@ ward_population as (
 
 eyfs as (
 
-    -- headline (all pupils) and by free school meals status
+    -- by free school meals status, and the headline over all pupils (rollup's total row)
     select
         'school_readiness_gld_local' as indicator_id, 'lsoa' as geography, lsoa_code as area_code,
         academic_year as period, (assessment_year - 1) * 10000 as period_sortable,
@@ -39,8 +39,7 @@ eyfs as (
         fsm_status as category,
         sum(pupils_reaching_gld) as numerator, sum(pupils_assessed) as denominator
     from {{ ref('stg_council_education__eyfs_results') }}
-    group by grouping sets ((lsoa_code, academic_year, assessment_year),
-                            (lsoa_code, academic_year, assessment_year, fsm_status))
+    group by lsoa_code, academic_year, assessment_year, rollup(fsm_status)
 
 ),
 
@@ -49,7 +48,8 @@ family_hubs as (
     -- children reached in a financial year (April to March) per child aged 0-15
     select
         'family_hubs_reach' as indicator_id, 'ward' as geography, c.ward_code as area_code,
-        fy || '/' || lpad(((fy + 1) % 100)::varchar, 2, '0') as period, fy * 10000 as period_sortable,
+        c.fy || '/' || lpad(((c.fy + 1) % 100)::varchar, 2, '0') as period,
+        c.fy * 10000 as period_sortable,
         'Persons' as sex, '0-15 yrs' as age, null as category_type, null as category,
         sum(c.children_reached) as numerator, any_value(p.population_aged_0_15) as denominator
     from (
@@ -57,7 +57,7 @@ family_hubs as (
         from {{ ref('stg_council_family_hubs__contacts') }}
     ) as c
     inner join ward_population as p using (ward_code)
-    group by c.ward_code, fy
+    group by c.ward_code, c.fy
 
 ),
 
@@ -76,7 +76,7 @@ claimants as (
 
     select
         'claimant_rate' as indicator_id, 'lsoa' as geography, c.lsoa_code as area_code,
-        c.month as period, cast(replace(c.month, '-', '') as bigint) * 100 as period_sortable,
+        c.month as period, replace(c.month, '-', '')::bigint * 100 as period_sortable,
         'Persons' as sex, '16-64 yrs' as age, null as category_type, null as category,
         c.claimants as numerator, p.population_working_age as denominator
     from {{ ref('stg_dwp_nomis__claimant_count') }} as c
@@ -116,9 +116,9 @@ job_shop_into_work as (
                 case when ex_offender then 'Ex-offender' end,
                 case when refugee then 'Refugee' end,
                 case when lone_parent then 'Lone parent' end
-            ]) as b(barrier)
+            ]) as b (barrier)
         where barrier is not null
-    )
+    ) as client_categories
     group by area_code, start_year, category_type, category
 
 ),
@@ -152,14 +152,23 @@ fsm as (
 temporary_accommodation as (
 
     select
-        'temporary_accommodation_rate' as indicator_id, 'ward' as geography, t.ward_code as area_code,
-        t.quarter as period,
-        cast(left(t.quarter, 4) as bigint) * 10000 + cast(right(t.quarter, 1) as bigint) * 100
-            as period_sortable,
+        'temporary_accommodation_rate' as indicator_id, 'ward' as geography,
+        t.ward_code as area_code, t.quarter as period,
+        left(t.quarter, 4)::bigint * 10000 + right(t.quarter, 1)::bigint * 100 as period_sortable,
         'Not applicable' as sex, 'All ages' as age, null as category_type, null as category,
         t.households_in_ta as numerator, p.population_total as denominator
     from {{ ref('stg_council_housing__temporary_accommodation') }} as t
     inner join ward_population as p using (ward_code)
+
+),
+
+complete_crime_years as (
+
+    -- calendar years with all twelve months of crimes delivered
+    select left(month, 4) as crime_year
+    from {{ ref('stg_police__crimes_by_lsoa_month') }}
+    group by left(month, 4)
+    having count(distinct month) = 12
 
 ),
 
@@ -168,15 +177,12 @@ crime as (
     -- a calendar year's crimes (only years with all twelve months delivered)
     select
         'crime_rate' as indicator_id, 'lsoa' as geography, c.lsoa_code as area_code,
-        left(c.month, 4) as period, cast(left(c.month, 4) as bigint) * 10000 as period_sortable,
+        left(c.month, 4) as period, left(c.month, 4)::bigint * 10000 as period_sortable,
         'Persons' as sex, 'All ages' as age, null as category_type, null as category,
         sum(c.crimes) as numerator, any_value(p.population_total) as denominator
     from {{ ref('stg_police__crimes_by_lsoa_month') }} as c
     inner join lsoa_population as p using (lsoa_code)
-    where left(c.month, 4) in (
-        select left(month, 4) from {{ ref('stg_police__crimes_by_lsoa_month') }}
-        group by 1 having count(distinct month) = 12
-    )
+    where left(c.month, 4) in (select complete_crime_years.crime_year from complete_crime_years)
     group by c.lsoa_code, left(c.month, 4)
 
 ),
@@ -189,7 +195,7 @@ child_measurements as (
             else 'year6_overweight_local'
         end as indicator_id,
         'lsoa' as geography, lsoa_code as area_code, academic_year as period,
-        cast(left(academic_year, 4) as bigint) * 10000 as period_sortable,
+        left(academic_year, 4)::bigint * 10000 as period_sortable,
         'Persons' as sex,
         case school_year when 'Reception' then '4-5 yrs' else '10-11 yrs' end as age,
         null as category_type, null as category,
@@ -201,12 +207,21 @@ child_measurements as (
 )
 
 select * from eyfs
-union all by name select * from family_hubs
-union all by name select * from neet
-union all by name select * from claimants
-union all by name select * from job_shop_into_work
-union all by name select * from job_shop_reach
-union all by name select * from fsm
-union all by name select * from temporary_accommodation
-union all by name select * from crime
-union all by name select * from child_measurements
+union all by name
+select * from family_hubs
+union all by name
+select * from neet
+union all by name
+select * from claimants
+union all by name
+select * from job_shop_into_work
+union all by name
+select * from job_shop_reach
+union all by name
+select * from fsm
+union all by name
+select * from temporary_accommodation
+union all by name
+select * from crime
+union all by name
+select * from child_measurements

@@ -21,7 +21,8 @@ catalogue as (
 
 place as (
 
-    select area_code as place_code from {{ ref('stg_place__areas') }} where is_place
+    select area_code as place_code from {{ ref('stg_place__areas') }}
+    where is_place
 
 ),
 
@@ -46,48 +47,71 @@ located as (
         coalesce(lsoas.ward_code, case when counts.geography = 'ward' then counts.area_code end)
             as ward_code,
         lsoas.imd_decile,
-        case when counts.geography = 'lsoa' then lsoas.local_imd_quintile
-             else wards.local_deprivation_quintile end as local_quintile
+        case
+            when counts.geography = 'lsoa' then lsoas.local_imd_quintile
+            else wards.local_deprivation_quintile
+        end as local_quintile
     from counts
     left join lsoas on counts.geography = 'lsoa' and counts.area_code = lsoas.lsoa_code
     left join wards on counts.geography = 'ward' and counts.area_code = wards.ward_code
 
 ),
 
+in_place as (
+
+    -- every count with the place's code, for the place's own rows
+    select located.*, place.place_code
+    from located
+    cross join place
+
+),
+
 by_area as (
 
-    select indicator_id, area_code, 'lsoa' as area_type, period, period_sortable, sex, age,
+    select
+        indicator_id, area_code, 'lsoa' as area_type, period, period_sortable, sex, age,
         category_type, category, numerator, denominator
-    from located where geography = 'lsoa'
+    from located
+    where geography = 'lsoa'
 
     union all
 
-    select indicator_id, ward_code, 'ward', period, period_sortable, sex, age,
-        category_type, category, sum(numerator), sum(denominator)
-    from located where ward_code is not null
+    select
+        indicator_id, ward_code, 'ward' as area_type, period, period_sortable, sex, age,
+        category_type, category, sum(numerator) as numerator, sum(denominator) as denominator
+    from located
+    where ward_code is not null
     group by all
 
     union all
 
-    select indicator_id, place.place_code, 'local_authority', period, period_sortable, sex, age,
-        category_type, category, sum(numerator), sum(denominator)
-    from located cross join place
+    select
+        indicator_id, place_code, 'local_authority' as area_type, period, period_sortable,
+        sex, age, category_type, category,
+        sum(numerator) as numerator, sum(denominator) as denominator
+    from in_place
     group by all
 
     union all
 
     -- deprivation quantiles of the place: headline counts only
-    select indicator_id, place.place_code, 'local_authority', period, period_sortable, sex, age,
-        'Local deprivation quintile', local_quintile::varchar, sum(numerator), sum(denominator)
-    from located cross join place
+    select
+        indicator_id, place_code, 'local_authority' as area_type, period, period_sortable,
+        sex, age,
+        'Local deprivation quintile' as category_type, local_quintile::varchar as category,
+        sum(numerator) as numerator, sum(denominator) as denominator
+    from in_place
     where category_type is null and local_quintile is not null
     group by all
 
     union all
 
-    select indicator_id, place.place_code, 'local_authority', period, period_sortable, sex, age,
-        'National IMD decile', imd_decile::varchar, sum(numerator), sum(denominator)
-    from located cross join place
+    select
+        indicator_id, place_code, 'local_authority' as area_type, period, period_sortable,
+        sex, age,
+        'National IMD decile' as category_type, imd_decile::varchar as category,
+        sum(numerator) as numerator, sum(denominator) as denominator
+    from in_place
     where category_type is null and imd_decile is not null and geography = 'lsoa'
     group by all
 
@@ -99,7 +123,8 @@ wanted as (
     select by_area.*, catalogue.method, catalogue.multiplier, catalogue.source
     from by_area
     inner join catalogue using (indicator_id)
-    where list_contains(string_split(catalogue.geography_levels, '|'), by_area.area_type)
+    where
+        list_contains(string_split(catalogue.geography_levels, '|'), by_area.area_type)
         and by_area.denominator > 0
 
 )
@@ -111,19 +136,23 @@ select
     denominator::double as denominator,
     numerator / denominator * multiplier as value,
     case method
-        when 'proportion' then {{ wilson_lower('numerator', 'denominator', stats_z(0.95)) }} * multiplier
+        when 'proportion'
+            then {{ wilson_lower('numerator', 'denominator', stats_z(0.95)) }} * multiplier
         when 'rate' then {{ poisson_rate_lower('numerator', 0.95) }} / denominator * multiplier
     end as lower_ci_95,
     case method
-        when 'proportion' then {{ wilson_upper('numerator', 'denominator', stats_z(0.95)) }} * multiplier
+        when 'proportion'
+            then {{ wilson_upper('numerator', 'denominator', stats_z(0.95)) }} * multiplier
         when 'rate' then {{ poisson_rate_upper('numerator', 0.95) }} / denominator * multiplier
     end as upper_ci_95,
     case method
-        when 'proportion' then {{ wilson_lower('numerator', 'denominator', stats_z(0.998)) }} * multiplier
+        when 'proportion'
+            then {{ wilson_lower('numerator', 'denominator', stats_z(0.998)) }} * multiplier
         when 'rate' then {{ poisson_rate_lower('numerator', 0.998) }} / denominator * multiplier
     end as lower_ci_99_8,
     case method
-        when 'proportion' then {{ wilson_upper('numerator', 'denominator', stats_z(0.998)) }} * multiplier
+        when 'proportion'
+            then {{ wilson_upper('numerator', 'denominator', stats_z(0.998)) }} * multiplier
         when 'rate' then {{ poisson_rate_upper('numerator', 0.998) }} / denominator * multiplier
     end as upper_ci_99_8,
     null::varchar as compared_to_england,

@@ -18,7 +18,8 @@ lookup as (
 
 place as (
 
-    select area_code as place_code from {{ ref('stg_place__areas') }} where is_place
+    select area_code as place_code from {{ ref('stg_place__areas') }}
+    where is_place
 
 ),
 

@@ -23,13 +23,15 @@ wards as (
 
 country_code as (
 
-    select min(area_code) as area_code from place_areas where area_type = 'country'
+    select min(area_code) as area_code from place_areas
+    where area_type = 'country'
 
 ),
 
 region_code as (
 
-    select min(area_code) as area_code from place_areas where area_type = 'region'
+    select min(area_code) as area_code from place_areas
+    where area_type = 'region'
 
 ),
 

@@ -45,12 +45,14 @@ with_context as (
     from all_values as v
     inner join catalogue using (indicator_id)
     left join comparators
-        on v.indicator_id = comparators.indicator_id
-        and v.period = comparators.period
-        and v.sex = comparators.sex
-        and v.age = comparators.age
+        on
+            v.indicator_id = comparators.indicator_id
+            and v.period = comparators.period
+            and v.sex = comparators.sex
+            and v.age = comparators.age
     window series as (
-        partition by v.indicator_id, v.area_code, v.sex, v.age, v.category_type, v.category,
+        partition by
+            v.indicator_id, v.area_code, v.sex, v.age, v.category_type, v.category,
             v.source
         order by v.period_sortable, v.period
     )
@@ -58,8 +60,10 @@ with_context as (
 )
 
 select
-    md5(concat_ws('|', indicator_id, area_code, period, sex, age,
-        coalesce(category_type, ''), coalesce(category, '')))::varchar as value_key,
+    md5(concat_ws(
+        '|', indicator_id, area_code, period, sex, age,
+        coalesce(category_type, ''), coalesce(category, '')
+    ))::varchar as value_key,
     indicator_id::varchar as indicator_id,
     area_code::varchar as area_code,
     area_type::varchar as area_type,
@@ -88,8 +92,9 @@ select
     previous_period::varchar as previous_period,
     {{ direction_of_travel('lower_ci_95', 'upper_ci_95', 'previous_value', 'polarity') }}::varchar
         as direction_of_travel,
-    {{ disclosure_suppressed('numerator', 'area_type', 'category_type', 'value', 'value_note') }}::boolean
-        as is_suppressed,
+    {{
+        disclosure_suppressed('numerator', 'area_type', 'category_type', 'value', 'value_note')
+    }}::boolean as is_suppressed,
     value_note::varchar as value_note,
     source::varchar as source
 

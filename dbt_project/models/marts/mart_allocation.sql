@@ -1,6 +1,6 @@
 -- The allocation helper: a budget split per ward between a universal offer per resident and
 -- a targeted offer in proportion to need-weighted population (var `allocation`, set with
--- dbt --vars; marmot_assets.allocation.allocate is the same formula in Python):
+-- dbt --vars; marmot_assets.methods.allocate is the same formula in Python):
 --   universal = budget x universal_share x population / total population
 --   targeted  = budget x (1 - universal_share) x population x need / sum(population x need)
 
@@ -30,9 +30,10 @@ weighted as (
         wards.*,
         need.need_value,
         need.need_period,
-        population_total / sum(population_total) over () as population_share,
-        population_total * coalesce(need_value, 0)
-            / nullif(sum(population_total * coalesce(need_value, 0)) over (), 0) as need_share
+        wards.population_total / sum(wards.population_total) over () as population_share,
+        wards.population_total * coalesce(need.need_value, 0)
+        / nullif(sum(wards.population_total * coalesce(need.need_value, 0)) over (), 0)
+            as need_share
     from wards
     left join need using (ward_code)
 
@@ -48,9 +49,13 @@ select
     {{ a.budget }}::double as budget,
     {{ a.universal_share }}::double as universal_share,
     ({{ a.budget }} * {{ a.universal_share }} * population_share)::double as universal_amount,
-    ({{ a.budget }} * (1 - {{ a.universal_share }})
-        * coalesce(need_share, population_share))::double as targeted_amount,
-    ({{ a.budget }} * {{ a.universal_share }} * population_share
+    (
+        {{ a.budget }} * (1 - {{ a.universal_share }})
+        * coalesce(need_share, population_share)
+    )::double as targeted_amount,
+    (
+        {{ a.budget }} * {{ a.universal_share }} * population_share
         + {{ a.budget }} * (1 - {{ a.universal_share }})
-        * coalesce(need_share, population_share))::double as total_amount
+        * coalesce(need_share, population_share)
+    )::double as total_amount
 from weighted

@@ -14,7 +14,8 @@ releases as (
 
     select distinct dbt_valid_from as released_at from history
     union
-    select distinct dbt_valid_to from history where dbt_valid_to is not null
+    select distinct dbt_valid_to from history
+    where dbt_valid_to is not null
 
 ),
 
@@ -31,11 +32,11 @@ versions as (
 
     select
         history.*,
-        lag(value) over by_key as previous_value,
-        lag(compared_to_england) over by_key as previous_compared_to_england,
-        lag(dbt_valid_from) over by_key as previous_released_at
+        lag(history.value) over by_key as previous_value,
+        lag(history.compared_to_england) over by_key as previous_compared_to_england,
+        lag(history.dbt_valid_from) over by_key as previous_released_at
     from history
-    window by_key as (partition by value_key order by dbt_valid_from)
+    window by_key as (partition by history.value_key order by history.dbt_valid_from)
 
 ),
 
@@ -44,10 +45,13 @@ started as (
     -- versions that begin with the latest release: new data or a revision
     select
         versions.*,
+        -- `is distinct from` in brackets: sqlfluff's DuckDB grammar cannot parse it bare in `when`
         case
-            when previous_released_at is null then 'new data'
-            when value is distinct from previous_value then 'revised value'
-            when compared_to_england is distinct from previous_compared_to_england
+            when versions.previous_released_at is null then 'new data'
+            when (versions.value is distinct from versions.previous_value) then 'revised value'
+            when (
+                versions.compared_to_england is distinct from versions.previous_compared_to_england
+            )
                 then 'significance changed'
             else 'revised limits or counts'
         end as change_type
@@ -61,9 +65,9 @@ withdrawn as (
     -- values whose last version ended with the latest release and have no successor
     select
         versions.* replace (
-            value as previous_value,
-            compared_to_england as previous_compared_to_england,
-            dbt_valid_from as previous_released_at
+            versions.value as previous_value,
+            versions.compared_to_england as previous_compared_to_england,
+            versions.dbt_valid_from as previous_released_at
         ),
         'withdrawn' as change_type
     from versions

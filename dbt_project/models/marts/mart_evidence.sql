@@ -12,11 +12,12 @@ register as (
 known_indicators as (
 
     -- the register's indicator ids that are in the catalogue (a typo is dropped, not shown)
-    select r.intervention, r.design, r.population,
+    select
+        r.intervention, r.design, r.population,
         list(distinct i.indicator_id order by i.indicator_id) as indicator_ids
     from register as r
-    cross join unnest(r.indicator_ids) as u(indicator_id)
-    inner join {{ ref('dim_indicator') }} as i on i.indicator_id = u.indicator_id
+    cross join unnest(r.indicator_ids) as u (indicator_id)
+    inner join {{ ref('dim_indicator') }} as i on u.indicator_id = i.indicator_id
     group by all
 
 )
@@ -35,7 +36,8 @@ select
     r.link::varchar as link
 from register as r
 left join known_indicators as k
-    on k.intervention = r.intervention and k.design = r.design
-    and k.population is not distinct from r.population
-cross join unnest(r.principle_ids) as p(principle_id)
-inner join {{ ref('dim_principle') }} as dp on dp.principle_id = p.principle_id
+    on
+        r.intervention = k.intervention and r.design = k.design
+        and k.population is not distinct from r.population
+cross join unnest(r.principle_ids) as p (principle_id)
+inner join {{ ref('dim_principle') }} as dp on p.principle_id = dp.principle_id

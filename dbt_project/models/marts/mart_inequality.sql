@@ -33,9 +33,16 @@ fitted as (
         any_value(fit.rii) as fitted_rii,
         max(q.value) filter (where q.quantile = 1) as most_deprived_value,
         arg_max(q.value, q.quantile) as least_deprived_value,
-        to_json(list({'quantile': q.quantile, 'value': q.value, 'lower_ci_95': q.lower_ci_95,
-                      'upper_ci_95': q.upper_ci_95, 'population': q.population}
-                     order by q.quantile)) as quantile_values
+        to_json(list(
+            {
+                'quantile': q.quantile,
+                'value': q.value,
+                'lower_ci_95': q.lower_ci_95,
+                'upper_ci_95': q.upper_ci_95,
+                'population': q.population
+            }
+            order by q.quantile
+        )) as quantile_values
     from quantiles as q
     inner join fit using (indicator_id, period, sex, age, quantile_scheme)
     group by q.indicator_id, q.period, q.sex, q.age, q.quantile_scheme
@@ -47,21 +54,24 @@ measures as (
     select
         fitted.*,
         -- SII needs at least 5 quantiles (as phe_sii)
-        case when fitted.quantiles >= 5 then slope end as sii,
-        case when fitted.quantiles >= 5 then fitted_rii end as rii,
+        case when fitted.quantiles >= 5 then fitted.slope end as sii,
+        case when fitted.quantiles >= 5 then fitted.fitted_rii end as rii,
         limits.sii_lower,
         limits.sii_upper,
         limits.rii_lower,
         limits.rii_upper,
-        case when fitted.quantiles < 5 then 'fewer than 5 quantiles' else limits.sii_reason::varchar end
-            as sii_note
+        case
+            when fitted.quantiles < 5 then 'fewer than 5 quantiles'
+            else limits.sii_reason::varchar
+        end as sii_note
     from fitted
     left join {{ ref('int_inequality_sii_limits') }} as limits
-        on fitted.indicator_id = limits.indicator_id
-        and fitted.period = limits.period
-        and fitted.sex = limits.sex
-        and fitted.age = limits.age
-        and fitted.quantile_scheme = limits.quantile_scheme
+        on
+            fitted.indicator_id = limits.indicator_id
+            and fitted.period = limits.period
+            and fitted.sex = limits.sex
+            and fitted.age = limits.age
+            and fitted.quantile_scheme = limits.quantile_scheme
 
 ),
 

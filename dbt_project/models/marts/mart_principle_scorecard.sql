@@ -11,7 +11,8 @@ with
 
 place as (
 
-    select area_code from {{ ref('dim_area') }} where is_place
+    select area_code from {{ ref('dim_area') }}
+    where is_place
 
 ),
 
@@ -53,20 +54,26 @@ select
     series.period_year::integer as period_year,
     count(distinct series.indicator_id)::integer as indicators,
     count(*)::integer as series,
-    count(*) filter (where compared_to_england = 'better')::integer as better_than_england,
-    count(*) filter (where compared_to_england = 'similar')::integer as similar_to_england,
-    count(*) filter (where compared_to_england = 'worse')::integer as worse_than_england,
-    count(*) filter (where compared_to_england not in ('better', 'similar', 'worse'))::integer
-        as other_comparison,
-    count(*) filter (where direction_of_travel = 'improving')::integer as improving,
-    count(*) filter (where direction_of_travel = 'worsening')::integer as worsening,
-    count(*) filter (where direction_of_travel not in ('improving', 'worsening'))::integer
-        as no_change_or_not_compared,
-    count(*) filter (where gap_trend = 'narrowed')::integer as inequality_narrowing,
-    count(*) filter (where gap_trend = 'widened')::integer as inequality_widening,
-    count(*) filter (where gap_trend = 'held')::integer as inequality_held,
-    count(*) filter (where gap_trend is null or gap_trend = 'not compared')::integer
-        as inequality_not_assessed
+    count(*) filter (where series.compared_to_england = 'better')::integer
+        as better_than_england,
+    count(*) filter (where series.compared_to_england = 'similar')::integer
+        as similar_to_england,
+    count(*) filter (where series.compared_to_england = 'worse')::integer
+        as worse_than_england,
+    count(*) filter (
+        where series.compared_to_england not in ('better', 'similar', 'worse')
+    )::integer as other_comparison,
+    count(*) filter (where series.direction_of_travel = 'improving')::integer as improving,
+    count(*) filter (where series.direction_of_travel = 'worsening')::integer as worsening,
+    count(*) filter (
+        where series.direction_of_travel not in ('improving', 'worsening')
+    )::integer as no_change_or_not_compared,
+    count(*) filter (where series.gap_trend = 'narrowed')::integer as inequality_narrowing,
+    count(*) filter (where series.gap_trend = 'widened')::integer as inequality_widening,
+    count(*) filter (where series.gap_trend = 'held')::integer as inequality_held,
+    count(*) filter (
+        where series.gap_trend is null or series.gap_trend = 'not compared'
+    )::integer as inequality_not_assessed
 from series
 inner join {{ ref('dim_principle') }} as p using (principle_id)
 group by all

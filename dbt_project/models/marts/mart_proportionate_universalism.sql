@@ -44,10 +44,12 @@ ward_values as (
         wards.population_total,
         catalogue.multiplier
     from services
-    cross join (values ('reach'), ('need')) as measure(kind)
+    cross join (values ('reach'), ('need')) as measure (kind)
     inner join {{ ref('int_ward_latest_values') }} as latest
         on latest.indicator_id = case measure.kind
-            when 'reach' then services.reach_indicator_id else services.need_indicator_id end
+            when 'reach' then services.reach_indicator_id
+            else services.need_indicator_id
+        end
     inner join wards using (ward_code)
     inner join catalogue using (indicator_id)
     -- one sex per indicator: the catalogue lists Persons (or Not applicable) for these
@@ -65,7 +67,9 @@ by_quintile as (
         max(period) as period,
         sum(population_total) as population,
         case
-            when count(numerator) = count(*) and count(denominator) = count(*)
+            when
+                count(numerator) = count(*)
+                and count(denominator) = count(*)
                 and sum(denominator) > 0
                 then sum(numerator) / sum(denominator) * any_value(multiplier)
             else sum(value * population_total) / sum(population_total)
@@ -123,12 +127,13 @@ select
     (-need.sii)::double as need_gradient,
     (ends.reach_most / nullif(ends.reach_least, 0))::double as reach_ratio_most_to_least,
     (ends.need_most / nullif(ends.need_least, 0))::double as need_ratio_most_to_least,
-    ((ends.reach_most / nullif(ends.reach_least, 0))
-        / nullif(ends.need_most / nullif(ends.need_least, 0), 0))::double
-        as proportionality_ratio,
+    (
+        (ends.reach_most / nullif(ends.reach_least, 0))
+        / nullif(ends.need_most / nullif(ends.need_least, 0), 0)
+    )::double as proportionality_ratio,
     (-reach.sii > 0 and -need.sii > 0)::boolean as help_rises_with_need
 from services
 inner join wide using (service_id)
 inner join ends using (service_id)
-left join gradients as reach on reach.service_id = services.service_id and reach.kind = 'reach'
-left join gradients as need on need.service_id = services.service_id and need.kind = 'need'
+left join gradients as reach on services.service_id = reach.service_id and reach.kind = 'reach'
+left join gradients as need on services.service_id = need.service_id and need.kind = 'need'

@@ -7,7 +7,8 @@ with
 
 stories as (
 
-    select * from {{ ref('stg_vcs__stories') }} where is_publishable
+    select * from {{ ref('stg_vcs__stories') }}
+    where is_publishable
 
 ),
 
@@ -31,6 +32,6 @@ select
     s.body::varchar as body,
     coalesce(indicators.indicator_ids, [])::varchar[] as indicator_ids
 from stories as s
-cross join unnest(s.principle_ids) as p(principle_id)
-inner join {{ ref('dim_principle') }} as dp on dp.principle_id = p.principle_id
-left join indicators on indicators.principle_id = p.principle_id
+cross join unnest(s.principle_ids) as p (principle_id)
+inner join {{ ref('dim_principle') }} as dp on p.principle_id = dp.principle_id
+left join indicators on p.principle_id = indicators.principle_id

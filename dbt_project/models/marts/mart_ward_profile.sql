@@ -19,14 +19,16 @@ indicators as (
 
 place as (
 
-    select area_code from {{ ref('dim_area') }} where is_place
+    select area_code from {{ ref('dim_area') }}
+    where is_place
 
 ),
 
 headline_values as (
 
     -- headline rows only: category rows (e.g. England by deprivation decile) are breakdowns
-    select * from {{ ref('fct_indicator_values') }} where category_type is null
+    select * from {{ ref('fct_indicator_values') }}
+    where category_type is null
 
 ),
 
@@ -38,7 +40,8 @@ latest_ward_values as (
 
     from headline_values
     inner join indicators on headline_values.indicator_id = indicators.indicator_id
-    where headline_values.area_type = 'ward'
+    where
+        headline_values.area_type = 'ward'
         and headline_values.value is not null
     -- latest period with a value; should an indicator carry several age bands, the
     -- catalogue's age wins, then the first by name, so the pick is deterministic
@@ -80,10 +83,11 @@ compared as (
 
     from latest_ward_values
     left join place_values
-        on latest_ward_values.indicator_id = place_values.indicator_id
-        and latest_ward_values.sex = place_values.sex
-        and latest_ward_values.age = place_values.age
-        and latest_ward_values.period = place_values.period
+        on
+            latest_ward_values.indicator_id = place_values.indicator_id
+            and latest_ward_values.sex = place_values.sex
+            and latest_ward_values.age = place_values.age
+            and latest_ward_values.period = place_values.period
 
 ),
 

@@ -24,8 +24,8 @@ select
     latest.refugee,
     latest.lone_parent,
     cast(latest.disability as integer) + cast(latest.care_leaver as integer)
-        + cast(latest.ex_offender as integer) + cast(latest.refugee as integer)
-        + cast(latest.lone_parent as integer) as barrier_count,
+    + cast(latest.ex_offender as integer) + cast(latest.refugee as integer)
+    + cast(latest.lone_parent as integer) as barrier_count,
     latest.start_date,
     latest.outcome,
     latest.outcome_date,
@@ -33,7 +33,7 @@ select
     latest._sha256 as delivery_sha256,
     latest._received_at as received_at
 from latest
-left join lookup on lookup.lsoa_code = latest.lsoa_code
+left join lookup on latest.lsoa_code = lookup.lsoa_code
 -- The contract needs an LSOA or a ward on every row, but the door can only make a column
 -- required on its own, so both are optional there and a row with neither is dropped here:
 -- it cannot be placed in any area (it stays in raw for the partner to correct).

@@ -6,7 +6,9 @@ with source as (
 ),
 
 newest_delivery as (
-    select _sha256 from source order by _received_at desc, _sha256 limit 1
+    select _sha256 from source
+    order by _received_at desc, _sha256 asc
+    limit 1
 ),
 
 latest as (
@@ -23,7 +25,7 @@ select
     pledges,
     len(list_filter(string_split(pledges, ';'), p -> trim(p) <> '')) as pledge_count,
     living_wage_employer,
-    _sha256 in (select _sha256 from newest_delivery) as still_pledged,
+    _sha256 in (select newest_delivery._sha256 from newest_delivery) as still_pledged,
     _sha256 as delivery_sha256,
     _received_at as received_at
 from latest

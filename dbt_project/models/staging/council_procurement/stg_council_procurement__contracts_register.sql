@@ -6,7 +6,9 @@ with source as (
 ),
 
 newest_delivery as (
-    select _sha256 from source order by _received_at desc, _sha256 limit 1
+    select _sha256 from source
+    order by _received_at desc, _sha256 asc
+    limit 1
 ),
 
 latest as (
@@ -21,7 +23,9 @@ select
     supplier_name,
     -- Excel drops the leading zeros of numeric Companies House numbers: put them back.
     case
-        when regexp_full_match(supplier_company_number, '\d+') then lpad(supplier_company_number, 8, '0')
+        when
+            regexp_full_match(supplier_company_number, '\d+')
+            then lpad(supplier_company_number, 8, '0')
         else supplier_company_number
     end as supplier_company_number,
     sme,
@@ -32,7 +36,7 @@ select
     review_date,
     health_inequalities_lens_review,
     social_value_commitments,
-    _sha256 in (select _sha256 from newest_delivery) as in_latest_register,
+    _sha256 in (select newest_delivery._sha256 from newest_delivery) as in_latest_register,
     _sha256 as delivery_sha256,
     _received_at as received_at
 from latest

@@ -6,7 +6,9 @@ with source as (
 ),
 
 latest as (
-    {{ latest_delivery('source', ['date', 'geography_code', 'gender_name', 'age_name', 'measure_name']) }}
+    {{ latest_delivery(
+        'source', ['date', 'geography_code', 'gender_name', 'age_name', 'measure_name']
+    ) }}
 )
 
 select

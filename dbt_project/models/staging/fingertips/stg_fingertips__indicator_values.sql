@@ -24,7 +24,7 @@ renamed as (
         trim(area_type)::varchar as area_type_published,
         trim(sex)::varchar as sex,
         trim(age)::varchar as age,
-        -- blank means "no category" (the headline row): NULL, so it cannot be mistaken for a category
+        -- blank means "no category" (the headline row): NULL, never mistaken for a category
         nullif(trim(category_type), '')::varchar as category_type,
         nullif(trim(category), '')::varchar as category,
         nullif(trim(value_note), '')::varchar as value_note,

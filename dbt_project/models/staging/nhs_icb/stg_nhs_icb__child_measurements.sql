@@ -26,4 +26,4 @@ select
     latest._sha256 as delivery_sha256,
     latest._received_at as received_at
 from latest
-left join lookup on lookup.lsoa_code = latest.lsoa_code
+left join lookup on latest.lsoa_code = lookup.lsoa_code

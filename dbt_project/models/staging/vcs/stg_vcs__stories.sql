@@ -16,13 +16,15 @@ wards as (
 stories as (
     select
         latest.*,
-        coalesce(consent_to_publish and not contains_personal_data, false) as is_publishable,
+        coalesce(latest.consent_to_publish and not latest.contains_personal_data, false)
+            as is_publishable,
         wards.ward_code as matched_ward_code
     from latest
     -- Names compared on letters and digits only: "St Michael's" = "St. Michaels".
     left join wards
-        on upper(trim(latest.ward)) = wards.ward_code
-        or regexp_replace(lower(latest.ward), '[^a-z0-9]', '', 'g')
+        on
+            upper(trim(latest.ward)) = wards.ward_code
+            or regexp_replace(lower(latest.ward), '[^a-z0-9]', '', 'g')
             = regexp_replace(lower(wards.ward_name), '[^a-z0-9]', '', 'g')
 )
 
