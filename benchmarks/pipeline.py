@@ -29,7 +29,6 @@ PARTS = ("full", "dbt", "ingestion")  # dbt runs on the warehouse the full run l
 
 def run_part(part: str) -> None:
     """Inside the child process: do one part of the work."""
-    from marmot_assets.config import get_settings
 
     if part == "full":
         from marmot_assets.cli import run_refresh
@@ -37,23 +36,11 @@ def run_part(part: str) -> None:
         success, _, _ = run_refresh()
         assert success, "the refresh job failed"
     elif part == "dbt":
-        from marmot_assets.config import DBT_PROJECT_DIR
+        # dbt invoked as the code location invokes it: through dagster-dbt's resource.
+        from marmot_assets.transform.assets import dbt_resource
+        from marmot_assets.transform.project import run_target_path
 
-        os.environ["MARMOT_HOME"] = str(get_settings().home)
-        dbt = Path(sys.prefix) / "bin" / "dbt"
-        subprocess.run(
-            [
-                str(dbt),
-                "build",
-                "--quiet",
-                "--project-dir",
-                str(DBT_PROJECT_DIR),
-                "--profiles-dir",
-                str(DBT_PROJECT_DIR),
-            ],
-            check=True,
-            cwd=DBT_PROJECT_DIR,
-        )
+        dbt_resource().cli(["build", "--quiet"], target_path=run_target_path("bench")).wait()
     elif part == "ingestion":
         import dagster as dg
 
