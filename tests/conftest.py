@@ -1,7 +1,9 @@
-"""Shared fixtures: the real reference files, a place, and a real HTTP server on 127.0.0.1."""
+"""Shared fixtures: the real reference files, a place, a real HTTP server on 127.0.0.1, the demo
+and a door in front of a warehouse holding its lookup. Plain helpers are in helpers.py."""
 
 from __future__ import annotations
 
+import csv
 import http.server
 import os
 import threading
@@ -12,6 +14,9 @@ from pathlib import Path
 import pytest
 
 from marmot_assets.config import get_settings, load_place
+
+# helpers.py asserts too: let pytest explain its failures as it does the tests' own.
+pytest.register_assert_rewrite("helpers")
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 # The shared reference data lies beside the project (../shared/reference); CI lays it there too.
@@ -90,106 +95,86 @@ class FixtureServer:
 @pytest.fixture
 def http_server(monkeypatch):
     monkeypatch.setenv("MARMOT_HTTP_BACKOFF", "0.01")
+    get_settings.cache_clear()
     server = FixtureServer()
     server.thread.start()
     yield server
     server.httpd.shutdown()
     server.httpd.server_close()
+    get_settings.cache_clear()
 
 
 @pytest.fixture(scope="session")
 def demo_root(tmp_path_factory) -> Path:
     """The demo publisher files (demo/) and partner deliveries (inbox/), written once for the
     whole session. Tests read them; a test that needs to change a file copies it first."""
+    return write_demo(tmp_path_factory.mktemp("demo"))
+
+
+@pytest.fixture(scope="session")
+def demo_again(tmp_path_factory) -> Path:
+    """The demo written a second time, as ``demo_root``: same seed, so the same bytes."""
+    return write_demo(tmp_path_factory.mktemp("demo_again"))
+
+
+def write_demo(root: Path) -> Path:
     from marmot_assets.config import read_indicator_catalogue
     from marmot_assets.demo.generator import generate_demo_data
 
-    root = tmp_path_factory.mktemp("demo")
     generate_demo_data(
         root / "demo", load_place("E08000026"), read_indicator_catalogue(), inbox_dir=root / "inbox"
     )
     return root
 
 
+@pytest.fixture(scope="session")
+def ward_deprivation(coventry) -> dict[str, float]:
+    """Each of the place's wards' demo deprivation (0 least, 1 most deprived), by ward code."""
+    return {w.code: w.deprivation for w in coventry.demo.wards}
+
+
+@pytest.fixture(scope="session")
+def demo_lookup_file(demo_root) -> Path:
+    """The demo's ONS LSOA -> ward lookup of the place (a CSV in the publisher's format)."""
+    from marmot_assets.demo.publishers.ons import LOOKUP_FILE
+
+    return demo_root / "demo" / LOOKUP_FILE
+
+
+@pytest.fixture(scope="session")
+def demo_lookup(demo_lookup_file) -> list[dict[str, str]]:
+    """The rows of the demo lookup, by the publisher's field names."""
+    with demo_lookup_file.open(newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
 @pytest.fixture
-def warehouse(demo_root, tmp_path, coventry):
-    """(connection, PlaceCodes) of a fresh DuckDB file holding the demo lookup of the place."""
-    con, codes = lookup_warehouse(tmp_path / "warehouse.duckdb", demo_root, coventry)
-    yield con, codes
-    con.close()
-
-
-def lookup_warehouse(database: Path, demo_root: Path, place):
-    """A real DuckDB file holding the place's demo LSOA -> ward lookup, as the door reads it
-    to check that area codes belong to the place. Returns (connection, PlaceCodes)."""
-    import csv
-
+def warehouse(demo_lookup, tmp_path, coventry):
+    """(connection, PlaceCodes) of a fresh DuckDB file holding the demo lookup of the place,
+    as the door reads it to check that area codes belong to the place."""
     import duckdb
 
-    from marmot_assets.demo.generator import LOOKUP_FILE
     from marmot_assets.partners.door import place_codes
 
-    con = duckdb.connect(str(database))
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
     con.execute(
         "create schema if not exists raw; create table raw.ons_lsoa_ward_lookup "
         "(lsoa_code varchar, lsoa_name varchar, ward_code varchar, ward_name varchar, "
         "lad_code varchar)"
     )
-    g = place.geography
+    g = coventry.geography
     fields = (g.lsoa_field, g.lsoa_name_field, g.ward_field, g.ward_name_field, g.lad_field)
-    with (demo_root / "demo" / LOOKUP_FILE).open(newline="", encoding="utf-8") as f:
-        rows = [tuple(r[name] for name in fields) for r in csv.DictReader(f)]
+    rows = [tuple(r[name] for name in fields) for r in demo_lookup]
     con.executemany("insert into raw.ons_lsoa_ward_lookup values (?, ?, ?, ?, ?)", rows)
-    return con, place_codes(con, place.name, place.code, place.lists)
+    yield con, place_codes(con, coventry.name, coventry.code, coventry.lists)
+    con.close()
 
 
-def render_model_sql(path: Path, relations: dict[str, str]) -> str:
-    """A dbt staging model's SQL, rendered with the project's staging macros, its source() and
-    ref() calls pointing at plain relations (keyed by table or model name), so a test can run
-    it on a small DuckDB file without a dbt build."""
-    import jinja2
+@pytest.fixture
+def door(warehouse, tmp_path, request):
+    """A helpers.PartnerDoor in front of ``warehouse``, for the test module's CONTRACT when it
+    names one (otherwise each delivery names its contract); landing under tmp_path/home."""
+    from helpers import PartnerDoor
 
-    macros = (PROJECT_DIR / "dbt_project" / "macros" / "latest_delivery.sql").read_text()
-    template = jinja2.Environment().from_string(macros + path.read_text())
-    return template.render(
-        source=lambda _source, table: relations[table], ref=lambda model: relations[model]
-    )
-
-
-class PartnerDoor:
-    """A warehouse holding the place's demo LSOA -> ward lookup, and the door in front of it:
-    deliver files with ``deliver(contract, path)``, read back with ``rows``, ``quarantine``
-    and ``table``."""
-
-    def __init__(self, demo_root: Path, tmp_path: Path, place):
-        self.home = tmp_path / "home"
-        self.con, self.codes = lookup_warehouse(tmp_path / "warehouse.duckdb", demo_root, place)
-
-    def deliver(self, contract, path: Path):
-        from marmot_assets.partners.door import receive
-
-        return receive(path, contract, self.con, self.codes, self.home)
-
-    def rows(self, sql: str, *params) -> list[tuple]:
-        return self.con.execute(sql, list(params)).fetchall()
-
-    def quarantine(self, name: str) -> list[tuple]:
-        return self.rows(
-            "select row_number, column_name, reason, value from raw.quarantine "
-            "where original_name = ? order by row_number, column_name",
-            name,
-        )
-
-    def table(self, contract) -> list[tuple]:
-        """The dataset's raw rows (none when nothing was ever loaded)."""
-        exists = self.rows(
-            "select count(*) from information_schema.tables where table_schema "
-            "= 'raw' and table_name = ?",
-            contract.table,
-        )[0][0]
-        if not exists:
-            return []
-        return self.rows(
-            f"select * exclude (_received_at) from raw.{contract.table} "
-            "order by _sha256, _row_number"
-        )
+    con, codes = warehouse
+    return PartnerDoor(con, codes, tmp_path / "home", getattr(request.module, "CONTRACT", None))

@@ -11,11 +11,12 @@ import hashlib
 import duckdb
 import openpyxl
 import pytest
+from helpers import PartnerDoor
 
 from marmot_assets.partners.contract import get_contract
-from marmot_assets.partners.door import check_file, place_codes, receive
+from marmot_assets.partners.door import check_file, place_codes
 
-CONTRACT = "council_housing/temporary_accommodation"
+CONTRACT = get_contract("council_housing/temporary_accommodation")
 HEADER = (
     "Ward code,Ward name,Quarter,Households in temporary accommodation,Households with children"
 )
@@ -26,8 +27,39 @@ GOOD = [
 ]
 
 
+class Door(PartnerDoor):
+    """The door for temporary accommodation, files sent to it by name and content."""
+
+    def send(self, name, content, encoding="utf-8"):
+        path = self.home / "inbox" / name
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(content if isinstance(content, bytes) else content.encode(encoding))
+        return self.receive(path)
+
+    def loaded(self):
+        return self.rows(
+            "select ward_code, quarter, households_in_ta, households_with_children "
+            f"from raw.{self.contract.table} order by all"
+        )
+
+    def raw_tables(self):
+        return sorted(
+            r[0]
+            for r in self.rows(
+                "select table_name from information_schema.tables where table_schema = 'raw'"
+            )
+        )
+
+    def manifest(self):
+        return self.rows(
+            "select original_name, status, rows_read, rows_accepted, rows_quarantined, error "
+            "from raw.landing_manifest order by received_at"
+        )
+
+
 @pytest.fixture
 def door(tmp_path, reference, coventry):
+    """The door in front of a warehouse holding the place's real ONS lookup (../shared)."""
     con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
     con.execute("create schema raw")
     lookup = reference / "geography/LSOA11_to_WD19_to_LAD19__Coventry_E08000026.csv"
@@ -35,48 +67,9 @@ def door(tmp_path, reference, coventry):
         "create table raw.ons_lsoa_ward_lookup as select LSOA11CD as lsoa_code, "
         f"WD19CD as ward_code, LAD19CD as lad_code from read_csv('{lookup}', all_varchar=true)"
     )
-    codes = place_codes(con, coventry.name, coventry.code, coventry.lists)
-    contract = get_contract(CONTRACT)
-    inbox = tmp_path / "inbox"
-    inbox.mkdir()
-
-    class Door:
-        home = tmp_path
-
-        def send(self, name, content, encoding="utf-8"):
-            path = inbox / name
-            if isinstance(content, bytes):
-                path.write_bytes(content)
-            else:
-                path.write_bytes(content.encode(encoding))
-            return receive(path, contract, con, codes, tmp_path)
-
-        def rows(self):
-            return con.execute(
-                "select ward_code, quarter, households_in_ta, households_with_children "
-                f"from raw.{contract.table} order by all"
-            ).fetchall()
-
-        def raw_tables(self):
-            return sorted(
-                r[0]
-                for r in con.execute(
-                    "select table_name from information_schema.tables where table_schema = 'raw'"
-                ).fetchall()
-            )
-
-        def manifest(self):
-            return con.execute(
-                "select original_name, status, rows_read, rows_accepted, rows_quarantined, error "
-                "from raw.landing_manifest order by received_at"
-            ).fetchall()
-
-        def quarantine(self):
-            return con.execute(
-                "select row_number, column_name, reason, value from raw.quarantine order by all"
-            ).fetchall()
-
-    yield Door()
+    yield Door(
+        con, place_codes(con, coventry.name, coventry.code, coventry.lists), tmp_path, CONTRACT
+    )
     con.close()
 
 
@@ -87,7 +80,7 @@ def csv_text(*lines, header=HEADER):
 def test_good_file_loads_and_is_landed_byte_for_byte(door):
     verdict = door.send("q1.csv", csv_text(*GOOD))
     assert (verdict.status, verdict.rows_read, verdict.rows_accepted) == ("loaded", 3, 3)
-    assert door.rows()[0] == ("E05001218", "2024-25 Q1", 7, 4)
+    assert door.loaded()[0] == ("E05001218", "2024-25 Q1", 7, 4)
     landed = door.home / "landing" / "council_housing" / "temporary_accommodation"
     [copy] = list(landed.iterdir())
     assert copy.read_bytes() == csv_text(*GOOD).encode()
@@ -99,7 +92,7 @@ def test_same_file_twice_is_a_duplicate_and_not_loaded_again(door):
     door.send("q1.csv", csv_text(*GOOD))
     again = door.send("q1-resent.csv", csv_text(*GOOD))
     assert again.status == "duplicate"
-    assert len(door.rows()) == 3
+    assert len(door.loaded()) == 3
     assert [m[1] for m in door.manifest()] == ["loaded", "duplicate"]
 
 
@@ -125,11 +118,11 @@ def test_same_file_twice_is_a_duplicate_and_not_loaded_again(door):
 )
 def test_structural_problems_reject_the_file_and_keep_good_data(door, name, content, problem):
     door.send("q1.csv", csv_text(*GOOD))
-    before = door.rows()
+    before = door.loaded()
     verdict = door.send(name, content)
     assert verdict.status == "rejected"
     assert problem in verdict.error and name in verdict.error
-    assert door.rows() == before
+    assert door.loaded() == before
     assert door.manifest()[-1][:2] == (name, "rejected")
     [kept] = list((door.home / "landing").rglob(f"*{name}"))  # refused, yet kept as received
     assert kept.read_bytes() == (content if isinstance(content, bytes) else content.encode())
@@ -148,7 +141,7 @@ def test_extra_and_reordered_columns_are_fine(door):
         "reordered.csv", csv_text("25,checked,2024-25 Q1,E05001222,40", header=header)
     )
     assert verdict.status == "loaded"
-    assert door.rows() == [("E05001222", "2024-25 Q1", 40, 25)]
+    assert door.loaded() == [("E05001222", "2024-25 Q1", 40, 25)]
 
 
 def test_bad_rows_are_quarantined_with_row_and_column_and_the_rest_loads(door):
@@ -171,8 +164,8 @@ def test_bad_rows_are_quarantined_with_row_and_column_and_the_rest_loads(door):
         1,
         7,
     )
-    assert door.rows() == [("E05001222", "2024-25 Q1", 40, 25)]
-    quarantine = door.quarantine()
+    assert door.loaded() == [("E05001222", "2024-25 Q1", 40, 25)]
+    quarantine = door.quarantine("mixed.csv")
     assert (3, "households_with_children", "is greater than households_in_ta", "9") in quarantine
     assert (4, "households_in_ta", "is below the minimum 0", "-2") in quarantine
     assert (5, "ward_code", "is not a ward code", "E01009526") in quarantine
@@ -189,7 +182,7 @@ def test_utf8_bom_and_windows_1252_text(door):
         "excel.csv", csv_text("E05001228,St Michael’s,2024-25 Q2,12,5"), encoding="cp1252"
     )
     assert cp1252.status == "loaded"
-    assert ("E05001228", "2024-25 Q2", 12, 5) in door.rows()
+    assert ("E05001228", "2024-25 Q2", 12, 5) in door.loaded()
 
 
 def test_excel_with_notes_rows_and_extra_sheets(door, tmp_path):
@@ -249,7 +242,7 @@ def test_check_file_gives_the_doors_verdict_without_loading(door, tmp_path, cove
     path = tmp_path / "check.csv"
     path.write_text(csv_text(GOOD[0], "E05001231,Wainbody,2024-25 Q1,3,9"))
     codes = place_codes(duckdb.connect(), coventry.name, coventry.code, coventry.lists)
-    verdict = check_file(path, get_contract(CONTRACT), codes)
+    verdict = check_file(path, CONTRACT, codes)
     assert verdict.status == "loaded_with_quarantine" and verdict.rows_accepted == 1
     assert verdict.quarantine[0]["row_number"] == 3
     assert door.raw_tables() == ["ons_lsoa_ward_lookup"]  # nothing written, not even a manifest

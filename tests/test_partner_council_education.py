@@ -4,77 +4,30 @@ whose LSOA -> ward lookup makes the door check that every area belongs to the pl
 
 from __future__ import annotations
 
-import csv
 import zipfile
-from pathlib import Path
 
-import numpy as np
 import openpyxl
-import pytest
-from conftest import PartnerDoor
+from helpers import assert_same_seed_same_bytes, csv_rows, demo_lsoas, inbox_files, write_csv
 
-from marmot_assets.config import load_place
-from marmot_assets.demo.generator import LOOKUP_FILE, DemoLsoa
 from marmot_assets.demo.partners import council_education
 from marmot_assets.partners.contract import get_contract
 
-PLACE = load_place("E08000026")
+DATASETS = {"eyfs_results": 3, "fsm_eligibility": 6, "neet": 12}  # and their demo deliveries
+CONTRACTS = {dataset: get_contract(f"council_education/{dataset}") for dataset in DATASETS}
+EYFS, FSM, NEET = CONTRACTS.values()
 DEPRIVED = {"Foleshill", "St Michael's", "Henley", "Longford"}  # demo deprivation >= 0.8
 AFFLUENT = {"Wainbody", "Earlsdon", "Bablake", "Whoberley"}  # demo deprivation <= 0.3
 
 
-@pytest.fixture(scope="module")
-def demo(demo_root) -> Path:
-    return demo_root
-
-
-def lookup_rows(demo: Path) -> list[dict[str, str]]:
-    with (demo / "demo" / LOOKUP_FILE).open(newline="", encoding="utf-8") as f:
-        return list(csv.DictReader(f))
-
-
-class Door(PartnerDoor):
-    """The door in front of a warehouse with the place's lookup, for education datasets."""
-
-    def __init__(self, demo: Path, tmp_path: Path):
-        super().__init__(demo, tmp_path, PLACE)
-
-    def receive(self, dataset: str, path: Path):
-        return self.deliver(get_contract(f"council_education/{dataset}"), path)
-
-
-@pytest.fixture
-def door(demo, tmp_path):
-    door = Door(demo, tmp_path)
-    yield door
-    door.con.close()
-
-
-def files(demo: Path, dataset: str) -> list[Path]:
-    return sorted((demo / "inbox" / "council_education" / dataset).iterdir())
-
-
-def csv_rows(path: Path) -> list[list[str]]:
-    with path.open(newline="", encoding="utf-8-sig") as f:
-        return list(csv.reader(f))
-
-
-def write_csv(path: Path, rows: list[list[str]]) -> Path:
-    with path.open("w", newline="", encoding="utf-8") as f:
-        csv.writer(f, lineterminator="\r\n").writerows(rows)
-    return path
-
-
 # --- the demo deliveries -------------------------------------------------------------------------
-def test_every_demo_delivery_loads_whole(demo, door):
-    expected = {"eyfs_results": 3, "fsm_eligibility": 6, "neet": 12}
-    for dataset, count in expected.items():
-        paths = files(demo, dataset)
+def test_every_demo_delivery_loads_whole(demo_root, door):
+    for dataset, count in DATASETS.items():
+        paths = inbox_files(demo_root, CONTRACTS[dataset])
         assert len(paths) == count
         for path in paths:
-            verdict = door.receive(dataset, path)
+            verdict = door.receive(path, CONTRACTS[dataset])
             assert (verdict.status, verdict.rows_quarantined) == ("loaded", 0), verdict.summary()
-    eyfs_rows = sum(len(csv_rows(p)) - 1 for p in files(demo, "eyfs_results"))
+    eyfs_rows = sum(len(csv_rows(p)) - 1 for p in inbox_files(demo_root, EYFS))
     assert door.rows(
         "select count(*), count(distinct (lsoa_code, academic_year, fsm_status)) "
         "from raw.council_education__eyfs_results"
@@ -95,18 +48,16 @@ def test_every_demo_delivery_loads_whole(demo, door):
         for r in door.rows("select distinct fsm_status from raw.council_education__eyfs_results")
     } == {"FSM", "Non-FSM", "Unknown"}
     # The same bytes again are recognised and not loaded twice.
-    again = door.receive("neet", files(demo, "neet")[0])
+    again = door.receive(inbox_files(demo_root, NEET)[0], NEET)
     assert again.status == "duplicate"
     assert door.rows("select count(*) from raw.council_education__neet") == [(216,)]
 
 
-def test_demo_rates_follow_the_deprivation_gradient(demo, door):
-    for dataset in ("eyfs_results", "fsm_eligibility", "neet"):
-        for path in files(demo, dataset):
-            door.receive(dataset, path)
-    names = {
-        r[PLACE.geography.ward_field]: r[PLACE.geography.ward_name_field] for r in lookup_rows(demo)
-    }
+def test_demo_rates_follow_the_deprivation_gradient(demo_root, demo_lookup, coventry, door):
+    for contract in CONTRACTS.values():
+        door.receive_inbox(demo_root, contract)
+    g = coventry.geography
+    names = {r[g.ward_field]: r[g.ward_name_field] for r in demo_lookup}
 
     def rate(sql: str, wards: set[str]) -> float:
         codes = [c for c, n in names.items() if n in wards]
@@ -144,21 +95,18 @@ def test_demo_rates_follow_the_deprivation_gradient(demo, door):
     assert by_month["2023-09"] > 3 * by_month["2023-12"]
 
 
-def test_fsm_workbook_has_notes_first_and_is_byte_stable(demo, tmp_path):
-    book = openpyxl.load_workbook(files(demo, "fsm_eligibility")[0], read_only=True)
+def test_fsm_workbook_has_notes_first_and_is_byte_stable(
+    demo_root, demo_lookup, coventry, tmp_path
+):
+    book = openpyxl.load_workbook(inbox_files(demo_root, FSM)[0], read_only=True)
     assert book.sheetnames == ["About this data", "FSM by ward"]
     rows = list(book["FSM by ward"].iter_rows(values_only=True))
     assert rows[2][:3] == ("Ward code", "Ward name", "Census term")  # two notes rows above
     book.close()
     # Same seed, same bytes (workbooks included); another seed, other bytes.
-    lsoas = demo_lsoas(demo)
-    first = council_education.write(tmp_path / "a", PLACE, lsoas, np.random.default_rng(7))
-    second = council_education.write(tmp_path / "b", PLACE, lsoas, np.random.default_rng(7))
-    third = council_education.write(tmp_path / "c", PLACE, lsoas, np.random.default_rng(8))
+    lsoas = demo_lsoas(demo_lookup, coventry)
+    first = assert_same_seed_same_bytes(council_education.write, tmp_path, coventry, lsoas, 7)
     assert len(first) == 3 + 6 + 12
-    for a, b, c in zip(first, second, third, strict=True):
-        assert a.read_bytes() == b.read_bytes(), a.name
-        assert a.read_bytes() != c.read_bytes(), a.name
     # No clock inside the workbook: fixed zip entry times and document times.
     with zipfile.ZipFile(first[3]) as archive:
         assert {i.date_time for i in archive.infolist()} == {(2024, 1, 1, 0, 0, 0)}
@@ -166,41 +114,22 @@ def test_fsm_workbook_has_notes_first_and_is_byte_stable(demo, tmp_path):
     assert core.count("2024-01-01T00:00:00Z") == 2
 
 
-def demo_lsoas(demo: Path) -> list[DemoLsoa]:
-    """The place's LSOAs as the demo writer receives them, with a fixed population."""
-    g = PLACE.geography
-    deprivation = {w.code: w.deprivation for w in PLACE.demo.wards}
-    return [
-        DemoLsoa(
-            r[g.lsoa_field],
-            r[g.lsoa_name_field],
-            r[g.ward_field],
-            r[g.ward_name_field],
-            r[g.lad_field],
-            r[g.lad_name_field],
-            deprivation[r[g.ward_field]],
-            (1650, 330, 900, 420, 860),
-        )
-        for r in lookup_rows(demo)
-    ]
-
-
 # --- bad deliveries ------------------------------------------------------------------------------
-def test_eyfs_bad_rows_are_quarantined_and_earlier_years_unchanged(demo, door, tmp_path):
-    earlier = files(demo, "eyfs_results")[:2]
+def test_eyfs_bad_rows_are_quarantined_and_earlier_years_unchanged(demo_root, door, tmp_path):
+    earlier = inbox_files(demo_root, EYFS)[:2]
     for path in earlier:
-        door.receive("eyfs_results", path)
+        door.receive(path, EYFS)
     snapshot = door.rows(
         "select * exclude (_received_at) from raw.council_education__eyfs_results order by all"
     )
-    rows = csv_rows(files(demo, "eyfs_results")[2])
+    rows = csv_rows(inbox_files(demo_root, EYFS)[2])
     rows[1][5] = str(int(rows[1][4]) + 1)  # more pupils reaching GLD than were assessed
     rows[2][0] = "E01009999"  # an LSOA of another authority
     rows[3][3] = "Eligible"  # not one of FSM, Non-FSM, Unknown
     rows[4][4] = "twelve"  # not a whole number
     bad = write_csv(tmp_path / "eyfsp_gld_by_lsoa_fsm_2023-24.csv", rows)
 
-    verdict = door.receive("eyfs_results", bad)
+    verdict = door.receive(bad, EYFS)
     assert verdict.status == "loaded_with_quarantine"
     assert (verdict.rows_read, verdict.rows_accepted, verdict.rows_quarantined) == (
         len(rows) - 1,
@@ -223,9 +152,9 @@ def test_eyfs_bad_rows_are_quarantined_and_earlier_years_unchanged(demo, door, t
     )
 
 
-def test_fsm_workbook_problems_are_located_by_sheet_row(demo, door, tmp_path):
-    door.receive("fsm_eligibility", files(demo, "fsm_eligibility")[0])
-    book = openpyxl.load_workbook(files(demo, "fsm_eligibility")[1])
+def test_fsm_workbook_problems_are_located_by_sheet_row(demo_root, door, tmp_path):
+    door.receive(inbox_files(demo_root, FSM)[0], FSM)
+    book = openpyxl.load_workbook(inbox_files(demo_root, FSM)[1])
     sheet = book["FSM by ward"]
     sheet["F4"] = sheet["E4"].value + 1  # more pupils taking a meal than are eligible
     sheet["E5"] = sheet["D5"].value + 1  # more eligible than on roll
@@ -233,7 +162,7 @@ def test_fsm_workbook_problems_are_located_by_sheet_row(demo, door, tmp_path):
     bad = tmp_path / "fsm_eligibility_by_ward_Summer_2023.xlsx"
     book.save(bad)
 
-    verdict = door.receive("fsm_eligibility", bad)
+    verdict = door.receive(bad, FSM)
     assert (verdict.status, verdict.rows_accepted, verdict.rows_quarantined) == (
         "loaded_with_quarantine",
         15,
@@ -248,15 +177,15 @@ def test_fsm_workbook_problems_are_located_by_sheet_row(demo, door, tmp_path):
     assert door.rows("select count(*) from raw.council_education__fsm_eligibility") == [(18 + 15,)]
 
 
-def test_fsm_workbook_without_a_column_is_rejected_and_nothing_changes(demo, door, tmp_path):
-    door.receive("fsm_eligibility", files(demo, "fsm_eligibility")[0])
+def test_fsm_workbook_without_a_column_is_rejected_and_nothing_changes(demo_root, door, tmp_path):
+    door.receive(inbox_files(demo_root, FSM)[0], FSM)
     before = door.rows("select * from raw.council_education__fsm_eligibility order by all")
-    book = openpyxl.load_workbook(files(demo, "fsm_eligibility")[1])
+    book = openpyxl.load_workbook(inbox_files(demo_root, FSM)[1])
     book["FSM by ward"].delete_cols(6)  # "Eligible pupils taking a meal"
     bad = tmp_path / "fsm_eligibility_by_ward_Summer_2023.xlsx"
     book.save(bad)
 
-    verdict = door.receive("fsm_eligibility", bad)
+    verdict = door.receive(bad, FSM)
     assert verdict.status == "rejected"
     assert bad.name in verdict.error and "eligible_taking_meal" in verdict.error
     assert "no sheet has a header row" in verdict.error
@@ -266,16 +195,16 @@ def test_fsm_workbook_without_a_column_is_rejected_and_nothing_changes(demo, doo
     assert door.rows("select * from raw.council_education__fsm_eligibility order by all") == before
 
 
-def test_neet_bad_values_and_missing_column(demo, door, tmp_path):
-    first = door.receive("neet", files(demo, "neet")[0])
+def test_neet_bad_values_and_missing_column(demo_root, door, tmp_path):
+    first = door.receive(inbox_files(demo_root, NEET)[0], NEET)
     before = door.rows("select * from raw.council_education__neet order by all")
-    rows = csv_rows(files(demo, "neet")[1])
+    rows = csv_rows(inbox_files(demo_root, NEET)[1])
     rows[1][4] = str(int(rows[1][3]) + 5)  # more NEET than the cohort
     rows[2][3] = "412.5"  # not a whole number
     rows[3][2] = "Maybe 2023"  # not a month
     rows[4][5] = "-3"  # below the minimum
     bad = write_csv(tmp_path / "nccis_neet_not_known_2023-05.csv", rows)
-    verdict = door.receive("neet", bad)
+    verdict = door.receive(bad, NEET)
     assert (verdict.status, verdict.rows_accepted, verdict.rows_quarantined) == (
         "loaded_with_quarantine",
         14,
@@ -291,9 +220,9 @@ def test_neet_bad_values_and_missing_column(demo, door, tmp_path):
     # A file without the "Activity not known" column is refused whole, naming file and column.
     missing = write_csv(
         tmp_path / "nccis_neet_not_known_2023-06.csv",
-        [r[:5] for r in csv_rows(files(demo, "neet")[2])],
+        [r[:5] for r in csv_rows(inbox_files(demo_root, NEET)[2])],
     )
-    verdict = door.receive("neet", missing)
+    verdict = door.receive(missing, NEET)
     assert verdict.status == "rejected"
     assert verdict.error.startswith(f"file {missing.name}, row 1, column 'not_known': missing")
     assert (

@@ -4,21 +4,15 @@ area belongs to the place."""
 
 from __future__ import annotations
 
-import csv
 import logging
-from pathlib import Path
 
-import pytest
-from conftest import PartnerDoor
+from helpers import assert_quarantine, csv_rows, inbox_bytes, inbox_files, write_csv
 
-from marmot_assets.config import load_place, read_indicator_catalogue
-from marmot_assets.demo.generator import generate_demo_data
 from marmot_assets.demo.partners.council_job_shop import DEMO_ONLY_HMAC_KEY
 from marmot_assets.partners.contract import get_contract
 from marmot_assets.partners.door import find_identifiers
-from marmot_assets.partners.identifiers import pseudonymise_value
+from marmot_assets.partners.pseudonymise import pseudonymise_value
 
-PLACE = load_place("E08000026")
 CONTRACT = get_contract("council_job_shop/clients")
 HEADER = [
     "Client key",
@@ -35,56 +29,8 @@ HEADER = [
 ]
 
 
-@pytest.fixture(scope="module")
-def demo(demo_root) -> Path:
-    return demo_root
-
-
-class Door(PartnerDoor):
-    """The door in front of a warehouse with the place's lookup, for the Job Shop's clients."""
-
-    def __init__(self, demo: Path, tmp_path: Path):
-        super().__init__(demo, tmp_path, PLACE)
-
-    def receive(self, path: Path):
-        return self.deliver(CONTRACT, path)
-
-    def table(self) -> list[tuple]:
-        return super().table(CONTRACT)
-
-
-@pytest.fixture
-def door(demo, tmp_path):
-    door = Door(demo, tmp_path)
-    yield door
-    door.con.close()
-
-
-def files(demo: Path) -> list[Path]:
-    return sorted((demo / "inbox" / "council_job_shop" / "clients").iterdir())
-
-
-def csv_rows(path: Path) -> list[list[str]]:
-    with path.open(newline="", encoding="utf-8-sig") as f:
-        return list(csv.reader(f))
-
-
-def write_csv(path: Path, rows: list[list[str]]) -> Path:
-    with path.open("w", newline="", encoding="utf-8") as f:
-        csv.writer(f, lineterminator="\r\n").writerows(rows)
-    return path
-
-
-def assert_quarantine(found: list[tuple], expected: list[tuple]) -> None:
-    """Rows and columns exactly, the reason by its telling words, and never a value: the
-    contract is record-level, so a quarantined cell's value is not kept."""
-    assert [(row, column) for row, column, _, _ in found] == [(r, c) for r, c, _ in expected]
-    for (_, _, reason, value), (_, _, words) in zip(found, expected, strict=True):
-        assert words in reason and value is None
-
-
-def test_every_quarter_loads_whole(demo, door):
-    deliveries = files(demo)
+def test_every_quarter_loads_whole(demo_root, door):
+    deliveries = inbox_files(demo_root, CONTRACT)
     assert [p.name for p in deliveries] == [
         f"job_shop_clients_{y}_Q{q}.csv" for y in ("2023-24", "2024-25") for q in (1, 2, 3, 4)
     ]
@@ -117,23 +63,21 @@ def test_every_quarter_loads_whole(demo, door):
     assert revised > 100
 
 
-def test_client_keys_are_the_demo_hmac_of_a_client_reference(demo):
-    keys = {r[0] for path in files(demo) for r in csv_rows(path)[1:]}
+def test_client_keys_are_the_demo_hmac_of_a_client_reference(demo_root):
+    keys = {r[0] for path in inbox_files(demo_root, CONTRACT) for r in csv_rows(path)[1:]}
     references = {pseudonymise_value(f"JS{n:07d}", DEMO_ONLY_HMAC_KEY) for n in range(1, 5_000)}
     assert 2_500 < len(keys) and keys <= references
     assert b"DEMO-ONLY" in DEMO_ONLY_HMAC_KEY  # never mistaken for a data-sharing key
 
 
-def test_demo_is_byte_identical_for_the_same_seed(demo, tmp_path):
-    again = tmp_path / "again"
-    generate_demo_data(again / "demo", PLACE, read_indicator_catalogue(), inbox_dir=again / "inbox")
-    assert [p.read_bytes() for p in files(demo)] == [p.read_bytes() for p in files(again)]
+def test_demo_is_byte_identical_for_the_same_seed(demo_root, demo_again):
+    assert inbox_bytes(demo_root, CONTRACT) == inbox_bytes(demo_again, CONTRACT)
 
 
-def test_more_clients_from_deprived_wards_and_fewer_into_work_with_barriers(demo, door):
-    for path in files(demo):
-        door.receive(path)
-    deprivation = {w.code: w.deprivation for w in PLACE.demo.wards}
+def test_more_clients_from_deprived_wards_and_fewer_into_work_with_barriers(
+    demo_root, ward_deprivation, door
+):
+    door.receive_inbox(demo_root)
     per_ward = door.rows(
         "with latest as (select * from raw.council_job_shop__clients qualify row_number() over "
         "(partition by client_key, start_date order by _received_at desc) = 1) "
@@ -142,8 +86,8 @@ def test_more_clients_from_deprived_wards_and_fewer_into_work_with_barriers(demo
     )
     lsoas = dict(door.rows("select ward_code, count(*) from raw.ons_lsoa_ward_lookup group by all"))
     rate = {ward: n / lsoas[ward] for ward, n in per_ward}
-    deprived = [rate[w] for w, d in deprivation.items() if d >= 0.8]
-    affluent = [rate[w] for w, d in deprivation.items() if d <= 0.3]
+    deprived = [rate[w] for w, d in ward_deprivation.items() if d >= 0.8]
+    affluent = [rate[w] for w, d in ward_deprivation.items() if d <= 0.3]
     assert min(deprived) > 2 * max(affluent)
     into_work = dict(
         door.rows(
@@ -156,8 +100,8 @@ def test_more_clients_from_deprived_wards_and_fewer_into_work_with_barriers(demo
     assert into_work[False] > into_work[True] + 0.05
 
 
-def test_bad_rows_are_quarantined_by_row_and_column_without_their_values(demo, door, tmp_path):
-    rows = csv_rows(files(demo)[3])
+def test_bad_rows_are_quarantined_by_row_and_column_without_their_values(demo_root, door, tmp_path):
+    rows = csv_rows(inbox_files(demo_root, CONTRACT)[3])
     rows[2][8], rows[2][9], rows[2][10] = "15/03/2024", "Job", "01/03/2024"  # job before start
     rows[3][1], rows[3][2] = "E01000001", ""  # an LSOA of another place
     rows[4][3] = "Maybe"  # not a yes/no
@@ -170,31 +114,26 @@ def test_bad_rows_are_quarantined_by_row_and_column_without_their_values(demo, d
     assert_quarantine(
         door.quarantine(path.name),
         [
-            (3, "start_date", "greater than outcome_date"),
-            (4, "lsoa_code", "of Coventry"),
-            (5, "disability", "yes/no"),
-            (6, "outcome", "['job', 'training', 'volunteering', 'none']"),
-            (7, "client_key", "[0-9a-f]{64}"),
+            (3, "start_date", "greater than outcome_date", None),
+            (4, "lsoa_code", "of Coventry", None),
+            (5, "disability", "yes/no", None),
+            (6, "outcome", "['job', 'training', 'volunteering', 'none']", None),
+            (7, "client_key", "[0-9a-f]{64}", None),
         ],
     )
 
 
-def test_missing_column_is_rejected_and_earlier_data_stays(demo, door, tmp_path):
-    assert door.receive(files(demo)[0]).status == "loaded"
-    before = door.table()
-    rows = [r[:9] + r[10:] for r in csv_rows(files(demo)[1])]  # no "Outcome" column
-    path = write_csv(tmp_path / "job_shop_clients_no_outcome.csv", rows)
-    verdict = door.receive(path)
-    assert verdict.status == "rejected"
-    assert "job_shop_clients_no_outcome.csv" in verdict.error
-    assert "column 'outcome'" in verdict.error and "missing" in verdict.error
-    assert door.table() == before
+def test_missing_column_is_rejected_and_earlier_data_stays(demo_root, door, tmp_path):
+    assert door.receive(inbox_files(demo_root, CONTRACT)[0]).status == "loaded"
+    no_outcome = [r[:9] + r[10:] for r in csv_rows(inbox_files(demo_root, CONTRACT)[1])]
+    path = write_csv(tmp_path / "job_shop_clients_no_outcome.csv", no_outcome)
+    door.assert_refused(path, "column 'outcome'", "missing")
 
 
-def test_a_row_with_neither_lsoa_nor_ward_loads_and_staging_drops_it(demo, door, tmp_path):
+def test_a_row_with_neither_lsoa_nor_ward_loads_and_staging_drops_it(demo_root, door, tmp_path):
     """The contract cannot say "an LSOA or a ward": the door loads such a row and
     stg_council_job_shop__clients leaves it out (see its SQL)."""
-    rows = csv_rows(files(demo)[0])
+    rows = csv_rows(inbox_files(demo_root, CONTRACT)[0])
     rows[2][1] = rows[2][2] = ""
     path = write_csv(tmp_path / "job_shop_clients_unplaced.csv", rows)
     verdict = door.receive(path)
@@ -208,9 +147,9 @@ def test_a_row_with_neither_lsoa_nor_ward_loads_and_staging_drops_it(demo, door,
     )
 
 
-def test_a_client_name_column_refuses_the_file(demo, door, tmp_path, caplog):
+def test_a_client_name_column_refuses_the_file(demo_root, door, tmp_path, caplog):
     caplog.set_level(logging.DEBUG)
-    rows = csv_rows(files(demo)[0])
+    rows = csv_rows(inbox_files(demo_root, CONTRACT)[0])
     rows = [[*rows[0], "Client name"]] + [[*r, f"Demo Person{i}"] for i, r in enumerate(rows[1:])]
     path = write_csv(tmp_path / "job_shop_clients_named.csv", rows)
     verdict = door.receive(path)

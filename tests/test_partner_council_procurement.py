@@ -9,13 +9,10 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import PartnerDoor
+from helpers import assert_quarantine, csv_rows, inbox_bytes, inbox_files, write_csv
 
-from marmot_assets.config import load_place, read_indicator_catalogue
-from marmot_assets.demo.generator import generate_demo_data
 from marmot_assets.partners.contract import get_contract
 
-PLACE = load_place("E08000026")
 REGISTER = get_contract("council_procurement/contracts_register")
 PLEDGES = get_contract("council_procurement/business_pledges")
 REGISTER_HEADER = [
@@ -36,41 +33,12 @@ REGISTER_HEADER = [
 ]
 
 
-@pytest.fixture(scope="module")
-def demo(demo_root) -> Path:
-    return demo_root
-
-
-class Door(PartnerDoor):
-    """The door in front of a warehouse with the place's lookup, for procurement datasets."""
-
-    def __init__(self, demo: Path, tmp_path: Path):
-        super().__init__(demo, tmp_path, PLACE)
-
-    def receive(self, contract, path: Path):
-        return self.deliver(contract, path)
-
-
-@pytest.fixture
-def door(demo, tmp_path):
-    door = Door(demo, tmp_path)
-    yield door
-    door.con.close()
-
-
-def files(demo: Path, dataset: str) -> list[Path]:
-    return sorted((demo / "inbox" / "council_procurement" / dataset).iterdir())
-
-
 def register_rows(path: Path) -> list[list[str]]:
-    with path.open(newline="", encoding="cp1252") as f:
-        return list(csv.reader(f))
+    return csv_rows(path, encoding="cp1252")  # as Excel saves a CSV
 
 
 def write_register(path: Path, rows: list[list[str]]) -> Path:
-    with path.open("w", newline="", encoding="cp1252") as f:
-        csv.writer(f, lineterminator="\r\n").writerows(rows)
-    return path
+    return write_csv(path, rows, encoding="cp1252")
 
 
 def pledge_records(path: Path) -> list[dict]:
@@ -82,17 +50,9 @@ def write_json(path: Path, payload) -> Path:
     return path
 
 
-def assert_quarantine(found: list[tuple], expected: list[tuple]) -> None:
-    """Rows, columns and values exactly (not record-level: a partner sees what was wrong);
-    the reason by its telling words."""
-    assert [(r, c, v) for r, c, _, v in found] == [(r, c, v) for r, c, _, v in expected]
-    for (_, _, reason, _), (_, _, words, _) in zip(found, expected, strict=True):
-        assert words in reason, reason
-
-
 # --- contracts register ------------------------------------------------------------------------
-def test_every_register_snapshot_loads_whole(demo, door):
-    deliveries = files(demo, "contracts_register")
+def test_every_register_snapshot_loads_whole(demo_root, door):
+    deliveries = inbox_files(demo_root, REGISTER)
     assert [p.name for p in deliveries] == [
         f"contracts_register_2024-25_Q{q}.csv" for q in (1, 2, 3, 4)
     ]
@@ -101,7 +61,7 @@ def test_every_register_snapshot_loads_whole(demo, door):
         assert b"\xa3" in raw and b"\r\n" in raw  # Windows-1252 "£", Excel line ends
         rows = register_rows(path)
         assert rows[0] == REGISTER_HEADER
-        verdict = door.receive(REGISTER, path)
+        verdict = door.receive(path, REGISTER)
         assert (verdict.status, verdict.rows_read, verdict.rows_quarantined) == (
             "loaded",
             len(rows) - 1,
@@ -140,15 +100,15 @@ def test_every_register_snapshot_loads_whole(demo, door):
     assert lens[False] == 0 and lens[True] > 0.4
 
 
-def test_register_bad_rows_are_quarantined_with_row_column_and_value(demo, door, tmp_path):
-    rows = register_rows(files(demo, "contracts_register")[0])
+def test_register_bad_rows_are_quarantined_with_row_column_and_value(demo_root, door, tmp_path):
+    rows = register_rows(inbox_files(demo_root, REGISTER)[0])
     rows[1][9], rows[1][10] = "01/04/2025", "31/03/2024"  # ends before it starts
     rows[2][8] = "about £1m"  # not a number (a plain "£1,234,567.00" is read as 1234567)
     rows[3][12] = "Pending"  # not yes/no
     rows[4][0] = rows[5][0]  # the same reference twice
     rows[6][5] = "1234"  # not a Companies House number
     path = write_register(tmp_path / "contracts_register_bad.csv", rows)
-    verdict = door.receive(REGISTER, path)
+    verdict = door.receive(path, REGISTER)
     assert (verdict.status, verdict.rows_quarantined) == ("loaded_with_quarantine", 5)
     assert_quarantine(
         door.quarantine(path.name),
@@ -162,21 +122,16 @@ def test_register_bad_rows_are_quarantined_with_row_column_and_value(demo, door,
     )
 
 
-def test_register_missing_column_is_rejected_and_earlier_data_stays(demo, door, tmp_path):
-    assert door.receive(REGISTER, files(demo, "contracts_register")[0]).status == "loaded"
-    before = door.table(REGISTER)
-    rows = [r[:12] + r[13:] for r in register_rows(files(demo, "contracts_register")[1])]
+def test_register_missing_column_is_rejected_and_earlier_data_stays(demo_root, door, tmp_path):
+    assert door.receive(inbox_files(demo_root, REGISTER)[0], REGISTER).status == "loaded"
+    rows = [r[:12] + r[13:] for r in register_rows(inbox_files(demo_root, REGISTER)[1])]
     path = write_register(tmp_path / "contracts_register_no_lens.csv", rows)
-    verdict = door.receive(REGISTER, path)
-    assert verdict.status == "rejected"
-    assert "contracts_register_no_lens.csv" in verdict.error
-    assert "column 'health_inequalities_lens_review'" in verdict.error
-    assert door.table(REGISTER) == before
+    door.assert_refused(path, "column 'health_inequalities_lens_review'", contract=REGISTER)
 
 
 # --- business pledges --------------------------------------------------------------------------
-def test_every_pledge_list_loads_and_a_withdrawn_business_drops_off(demo, door):
-    deliveries = files(demo, "business_pledges")
+def test_every_pledge_list_loads_and_a_withdrawn_business_drops_off(demo_root, door):
+    deliveries = inbox_files(demo_root, PLEDGES)
     assert [p.name for p in deliveries] == [
         f"business_pledges_{d}.json"
         for d in ("2024-06-30", "2024-09-30", "2024-12-31", "2025-03-31")
@@ -184,7 +139,7 @@ def test_every_pledge_list_loads_and_a_withdrawn_business_drops_off(demo, door):
     names = []
     for path in deliveries:
         records = pledge_records(path)
-        verdict = door.receive(PLEDGES, path)
+        verdict = door.receive(path, PLEDGES)
         assert (verdict.status, verdict.rows_read, verdict.rows_quarantined) == (
             "loaded",
             len(records),
@@ -201,24 +156,23 @@ def test_every_pledge_list_loads_and_a_withdrawn_business_drops_off(demo, door):
     assert all(("Real Living Wage" in p) == lw for p, lw in rows)
 
 
-def test_living_wage_employers_are_fewer_in_deprived_wards(demo, door):
-    door.receive(PLEDGES, files(demo, "business_pledges")[-1])
-    deprivation = {w.code: w.deprivation for w in PLACE.demo.wards}
+def test_living_wage_employers_are_fewer_in_deprived_wards(demo_root, ward_deprivation, door):
+    door.receive(inbox_files(demo_root, PLEDGES)[-1], PLEDGES)
     rows = door.rows(
         "select ward_code, living_wage_employer::int from raw.council_procurement__business_pledges"
     )
-    deprived = [lw for ward, lw in rows if deprivation[ward] >= 0.6]
-    affluent = [lw for ward, lw in rows if deprivation[ward] < 0.4]
+    deprived = [lw for ward, lw in rows if ward_deprivation[ward] >= 0.6]
+    affluent = [lw for ward, lw in rows if ward_deprivation[ward] < 0.4]
     assert sum(deprived) / len(deprived) < sum(affluent) / len(affluent)
 
 
-def test_pledge_bad_records_are_quarantined(demo, door, tmp_path):
-    records = pledge_records(files(demo, "business_pledges")[0])[:20]
+def test_pledge_bad_records_are_quarantined(demo_root, door, tmp_path):
+    records = pledge_records(inbox_files(demo_root, PLEDGES)[0])[:20]
     records[0]["ward_code"] = "E05000650"  # a ward of another place
     records[1]["size_band"] = "Huge"
     records[2]["date_pledged"] = "next spring"
     path = write_json(tmp_path / "business_pledges_bad.json", records)
-    verdict = door.receive(PLEDGES, path)
+    verdict = door.receive(path, PLEDGES)
     assert (verdict.status, verdict.rows_accepted, verdict.rows_quarantined) == (
         "loaded_with_quarantine",
         17,
@@ -234,37 +188,26 @@ def test_pledge_bad_records_are_quarantined(demo, door, tmp_path):
     )
 
 
-def test_pledges_in_the_wrong_shape_are_rejected_and_earlier_data_stays(demo, door, tmp_path):
-    assert door.receive(PLEDGES, files(demo, "business_pledges")[0]).status == "loaded"
+def test_pledges_in_the_wrong_shape_are_rejected_and_earlier_data_stays(demo_root, door, tmp_path):
+    assert door.receive(inbox_files(demo_root, PLEDGES)[0], PLEDGES).status == "loaded"
     before = door.table(PLEDGES)
-    records = pledge_records(files(demo, "business_pledges")[1])
+    records = pledge_records(inbox_files(demo_root, PLEDGES)[1])
     # A CSV sent for a JSON dataset.
     as_csv = tmp_path / "business_pledges.csv"
     with as_csv.open("w", newline="", encoding="utf-8") as f:
         out = csv.DictWriter(f, fieldnames=list(records[0]))
         out.writeheader()
         out.writerows(records)
-    verdict = door.receive(PLEDGES, as_csv)
-    assert (
-        verdict.status == "rejected"
-        and "is CSV, but council_procurement/business_pledges accepts json" in verdict.error
-        and "business_pledges.csv" in verdict.error
-    )
+    accepts = "is CSV, but council_procurement/business_pledges accepts json"
+    door.assert_refused(as_csv, accepts, contract=PLEDGES)
     # A record without the living wage field.
     for r in records:
         del r["living_wage_employer"]
     missing = write_json(tmp_path / "business_pledges_no_living_wage.json", records)
-    verdict = door.receive(PLEDGES, missing)
-    assert verdict.status == "rejected"
-    assert "business_pledges_no_living_wage.json" in verdict.error
-    assert "column 'living_wage_employer'" in verdict.error
+    door.assert_refused(missing, "column 'living_wage_employer'", contract=PLEDGES)
     assert door.table(PLEDGES) == before
 
 
-def test_demo_is_byte_identical_for_the_same_seed(demo, tmp_path):
-    again = tmp_path / "again"
-    generate_demo_data(again / "demo", PLACE, read_indicator_catalogue(), inbox_dir=again / "inbox")
-    for dataset in ("contracts_register", "business_pledges"):
-        assert [p.read_bytes() for p in files(demo, dataset)] == [
-            p.read_bytes() for p in files(again, dataset)
-        ]
+@pytest.mark.parametrize("contract", [REGISTER, PLEDGES], ids=lambda c: c.dataset)
+def test_demo_is_byte_identical_for_the_same_seed(demo_root, demo_again, contract):
+    assert inbox_bytes(demo_root, contract) == inbox_bytes(demo_again, contract)

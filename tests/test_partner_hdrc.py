@@ -3,17 +3,14 @@ door; staging keeps the latest version of each evaluation and splits its lists."
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import openpyxl
 import pytest
-from conftest import render_model_sql
+from helpers import inbox_bytes, inbox_files, render_model_sql, write_csv
 
-from marmot_assets.config import DBT_PROJECT_DIR, load_place, read_indicator_catalogue
-from marmot_assets.demo.generator import generate_demo_data
+from marmot_assets.config import DBT_PROJECT_DIR, read_indicator_catalogue
 from marmot_assets.partners.contract import get_contract
-from marmot_assets.partners.door import receive
 
 CONTRACT = get_contract("hdrc/evidence_register")
 HEADER = [
@@ -39,15 +36,6 @@ GOOD = [
     "complete",
     "https://hdrc.example.org/evaluations/walking",
 ]
-
-
-@pytest.fixture(scope="module")
-def demo(demo_root):
-    return demo_root, load_place("E08000026")
-
-
-def demo_files(demo) -> list[Path]:
-    return sorted((demo[0] / "inbox" / "hdrc" / "evidence_register").iterdir())
 
 
 def workbook(path: Path, header: list[str], rows: list[list], notes: int = 2) -> Path:
@@ -79,8 +67,8 @@ def staged(con):
     )
 
 
-def test_demo_writes_register_workbooks_with_notes_above_the_header(demo):
-    files = demo_files(demo)
+def test_demo_writes_register_workbooks_with_notes_above_the_header(demo_root):
+    files = inbox_files(demo_root, CONTRACT)
     assert [p.name for p in files] == [
         f"hdrc_evidence_register_{v}.xlsx" for v in ("2024_Q2", "2024_Q4", "2025_Q2")
     ]
@@ -91,26 +79,20 @@ def test_demo_writes_register_workbooks_with_notes_above_the_header(demo):
     assert {r[3] for r in rows[4:]} == set(CONTRACT.column("design").allowed)
 
 
-def test_demo_is_deterministic(demo, tmp_path):
-    generate_demo_data(
-        tmp_path / "demo", demo[1], read_indicator_catalogue(), inbox_dir=tmp_path / "inbox"
-    )
-    again = sorted((tmp_path / "inbox" / "hdrc" / "evidence_register").iterdir())
-    assert [p.read_bytes() for p in again] == [p.read_bytes() for p in demo_files(demo)]
+def test_demo_is_deterministic(demo_root, demo_again):
+    assert inbox_bytes(demo_again, CONTRACT) == inbox_bytes(demo_root, CONTRACT)
 
 
-def test_demo_registers_load_and_the_latest_version_wins(demo, warehouse, tmp_path):
-    con, codes = warehouse
-    verdicts = [receive(p, CONTRACT, con, codes, tmp_path / "home") for p in demo_files(demo)]
+def test_demo_registers_load_and_the_latest_version_wins(demo_root, door):
+    verdicts = door.receive_inbox(demo_root)
     assert [(v.status, v.rows_accepted) for v in verdicts] == [
         ("loaded", 9),
         ("loaded", 12),
         ("loaded", 14),
     ]
     # Excel row numbers: the header is row 4, below the title and notes.
-    first = con.execute("select min(_row_number) from raw.hdrc__evidence_register").fetchone()
-    assert first[0] == 5
-    register, links = staged(con)
+    assert door.rows("select min(_row_number) from raw.hdrc__evidence_register") == [(5,)]
+    register, links = staged(door.con)
     assert len(register) == 14
     hubs = register[register["intervention"] == "Family Hubs integrated early years offer"].iloc[0]
     assert hubs["status"] == "complete" and hubs["effect_size"] == pytest.approx(0.12)
@@ -121,18 +103,12 @@ def test_demo_registers_load_and_the_latest_version_wins(demo, warehouse, tmp_pa
     assert planned["finding"].isna().all() and planned["effect_size"].isna().all()
 
 
-def test_csv_is_accepted_too(warehouse, tmp_path):
-    con, codes = warehouse
-    path = tmp_path / "register.csv"
-    with path.open("w", newline="", encoding="utf-8") as f:
-        csv.writer(f).writerows([HEADER, GOOD])
-    v = receive(path, CONTRACT, con, codes, tmp_path / "home")
+def test_csv_is_accepted_too(door, tmp_path):
+    v = door.receive(write_csv(tmp_path / "register.csv", [HEADER, GOOD]))
     assert (v.status, v.rows_accepted) == ("loaded", 1)
 
 
-def test_bad_rows_are_quarantined_with_excel_row_numbers(warehouse, tmp_path):
-    con, codes = warehouse
-
+def test_bad_rows_are_quarantined_with_excel_row_numbers(door, tmp_path):
     def row(**changes):
         values = dict(zip(HEADER, GOOD, strict=True))
         values.update(changes)
@@ -148,7 +124,7 @@ def test_bad_rows_are_quarantined_with_excel_row_numbers(warehouse, tmp_path):
         row(Intervention="Spaces", Indicators="neet 16 17"),  # row 10: not ids
     ]
     path = workbook(tmp_path / "register.xlsx", HEADER, rows)
-    v = receive(path, CONTRACT, con, codes, tmp_path / "home")
+    v = door.receive(path)
     assert v.status == "loaded_with_quarantine"
     assert (v.rows_read, v.rows_accepted, v.rows_quarantined) == (7, 1, 6)
     assert {(q["row_number"], q["column_name"]) for q in v.quarantine} == {
@@ -162,10 +138,9 @@ def test_bad_rows_are_quarantined_with_excel_row_numbers(warehouse, tmp_path):
     assert {q["value"] for q in v.quarantine if q["row_number"] == 5} == {"cohort study"}
 
 
-def test_missing_column_is_rejected_and_earlier_register_unchanged(demo, warehouse, tmp_path):
-    con, codes = warehouse
-    assert receive(demo_files(demo)[0], CONTRACT, con, codes, tmp_path / "home").status == "loaded"
-    before = con.execute("select * from raw.hdrc__evidence_register order by all").fetchall()
+def test_missing_column_is_rejected_and_earlier_register_unchanged(demo_root, door, tmp_path):
+    assert door.receive(inbox_files(demo_root, CONTRACT)[0]).status == "loaded"
+    before = door.rows("select * from raw.hdrc__evidence_register order by all")
 
     header = [h for h in HEADER if h != "Study design"]
     path = workbook(
@@ -173,8 +148,8 @@ def test_missing_column_is_rejected_and_earlier_register_unchanged(demo, warehou
         header,
         [[v for h, v in zip(HEADER, GOOD, strict=True) if h != "Study design"]],
     )
-    v = receive(path, CONTRACT, con, codes, tmp_path / "home")
+    v = door.receive(path)
     assert v.status == "rejected"
     assert path.name in v.error and "design" in v.error
-    after = con.execute("select * from raw.hdrc__evidence_register order by all").fetchall()
+    after = door.rows("select * from raw.hdrc__evidence_register order by all")
     assert after == before

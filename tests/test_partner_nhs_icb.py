@@ -4,94 +4,39 @@ or a name (the file is held in restricted storage, its values never written anyw
 
 from __future__ import annotations
 
-import csv
 import logging
-from pathlib import Path
 
 import pytest
-from conftest import PartnerDoor
+from helpers import (
+    assert_quarantine,
+    check_digit,
+    csv_rows,
+    inbox_bytes,
+    inbox_files,
+    valid_nhs_numbers,
+    write_csv,
+)
 
-from marmot_assets.config import load_place, read_indicator_catalogue
-from marmot_assets.demo.generator import OTHER_LSOA_PREFIX, generate_demo_data
+from marmot_assets.demo.generator import OTHER_LSOA_PREFIX
 from marmot_assets.demo.partners.nhs_icb import DEMO_ONLY_HMAC_KEY
 from marmot_assets.partners.contract import get_contract
 from marmot_assets.partners.door import check_file
-from marmot_assets.partners.identifiers import (
-    nhs_number_valid,
-    pseudonymise_csv,
-    pseudonymise_value,
-)
+from marmot_assets.partners.pseudonymise import pseudonymise_csv, pseudonymise_value
+from marmot_assets.partners.screen import nhs_number_valid
 
-PLACE = load_place("E08000026")
 CONTRACT = get_contract("nhs_icb/child_measurements")
 HEADER = ["ChildKey", "AcademicYear", "SchoolYear", "Sex", "PupilLSOACode", "PopulationBMIcategory"]
 
 
-def check_digit(first_nine: str) -> int | None:
-    """The NHS number's modulus-11 check digit, worked out here independently of the door:
-    weights 10 down to 2, check = 11 - (sum mod 11), 11 -> 0, 10 -> no valid number."""
-    check = 11 - sum(int(d) * (10 - i) for i, d in enumerate(first_nine)) % 11
-    return None if check == 10 else check % 11
-
-
-def valid_nhs_numbers(count: int, start: int = 401_023_213) -> list[str]:
-    numbers, prefix = [], start
-    while len(numbers) < count:
-        if (check := check_digit(str(prefix))) is not None:
-            numbers.append(f"{prefix}{check}")
-        prefix += 7
-    return numbers
-
-
-@pytest.fixture(scope="module")
-def demo(demo_root) -> Path:
-    return demo_root
-
-
-class Door(PartnerDoor):
-    """The door in front of a warehouse with the place's lookup, for NCMP extracts."""
-
-    def __init__(self, demo: Path, tmp_path: Path):
-        super().__init__(demo, tmp_path, PLACE)
-
-    def receive(self, path: Path):
-        return self.deliver(CONTRACT, path)
-
-    def table(self) -> list[tuple]:
-        return super().table(CONTRACT)
-
-
-@pytest.fixture
-def door(demo, tmp_path):
-    door = Door(demo, tmp_path)
-    yield door
-    door.con.close()
-
-
-def files(demo: Path) -> list[Path]:
-    return sorted((demo / "inbox" / "nhs_icb" / "child_measurements").iterdir())
-
-
-def csv_rows(path: Path) -> list[list[str]]:
-    with path.open(newline="", encoding="utf-8-sig") as f:
-        return list(csv.reader(f))
-
-
-def write_csv(path: Path, rows: list[list[str]]) -> Path:
-    with path.open("w", newline="", encoding="utf-8") as f:
-        csv.writer(f, lineterminator="\r\n").writerows(rows)
-    return path
-
-
 # --- the demo ----------------------------------------------------------------------------------
-def test_each_academic_year_loads_and_children_living_elsewhere_are_skipped(demo, door):
-    assert [p.name for p in files(demo)] == [
+def test_each_academic_year_loads_and_children_living_elsewhere_are_skipped(demo_root, door):
+    assert [p.name for p in inbox_files(demo_root, CONTRACT)] == [
         "ncmp_child_measurements_2021-22.csv",
         "ncmp_child_measurements_2022-23.csv",
         "ncmp_child_measurements_2023-24.csv",
     ]
     loaded = 0
-    for path in files(demo):
+    for path in inbox_files(demo_root, CONTRACT):
         rows = csv_rows(path)
         assert rows[0] == HEADER
         elsewhere = sum(r[4].startswith(OTHER_LSOA_PREFIX) for r in rows[1:])
@@ -121,10 +66,8 @@ def test_each_academic_year_loads_and_children_living_elsewhere_are_skipped(demo
     )
 
 
-def test_obesity_rises_with_deprivation_and_school_year(demo, door):
-    for path in files(demo):
-        door.receive(path)
-    deprivation = {w.code: w.deprivation for w in PLACE.demo.wards}
+def test_obesity_rises_with_deprivation_and_school_year(demo_root, ward_deprivation, door):
+    door.receive_inbox(demo_root)
     obese = door.rows(
         "select l.ward_code, school_year, avg((bmi_centile_category = 'Living with obesity')::int)"
         " from raw.nhs_icb__child_measurements join raw.ons_lsoa_ward_lookup l using (lsoa_code)"
@@ -132,30 +75,28 @@ def test_obesity_rises_with_deprivation_and_school_year(demo, door):
     )
     by = {(ward, year): share for ward, year, share in obese}
     for year in ("Reception", "Year 6"):
-        deprived = sum(by[w, year] for w, d in deprivation.items() if d >= 0.8) / 5
-        affluent = sum(by[w, year] for w, d in deprivation.items() if d <= 0.3) / 5
+        deprived = sum(by[w, year] for w, d in ward_deprivation.items() if d >= 0.8) / 5
+        affluent = sum(by[w, year] for w, d in ward_deprivation.items() if d <= 0.3) / 5
         assert deprived > 1.4 * affluent
-    reception = sum(by[w, "Reception"] for w in deprivation) / len(deprivation)
-    year_6 = sum(by[w, "Year 6"] for w in deprivation) / len(deprivation)
+    reception = sum(by[w, "Reception"] for w in ward_deprivation) / len(ward_deprivation)
+    year_6 = sum(by[w, "Year 6"] for w in ward_deprivation) / len(ward_deprivation)
     assert 0.07 < reception < 0.14 and 0.18 < year_6 < 0.30
 
 
-def test_child_keys_are_the_demo_hmac(demo):
-    keys = {r[0] for path in files(demo) for r in csv_rows(path)[1:]}
+def test_child_keys_are_the_demo_hmac(demo_root):
+    keys = {r[0] for path in inbox_files(demo_root, CONTRACT) for r in csv_rows(path)[1:]}
     references = {pseudonymise_value(f"NCMP{n:07d}", DEMO_ONLY_HMAC_KEY) for n in range(1, 30_000)}
     assert 20_000 < len(keys) and keys <= references
     assert b"DEMO-ONLY" in DEMO_ONLY_HMAC_KEY
 
 
-def test_demo_is_byte_identical_for_the_same_seed(demo, tmp_path):
-    again = tmp_path / "again"
-    generate_demo_data(again / "demo", PLACE, read_indicator_catalogue(), inbox_dir=again / "inbox")
-    assert [p.read_bytes() for p in files(demo)] == [p.read_bytes() for p in files(again)]
+def test_demo_is_byte_identical_for_the_same_seed(demo_root, demo_again):
+    assert inbox_bytes(demo_root, CONTRACT) == inbox_bytes(demo_again, CONTRACT)
 
 
 # --- bad deliveries ----------------------------------------------------------------------------
-def test_bad_rows_are_quarantined_without_their_values(demo, door, tmp_path):
-    rows = csv_rows(files(demo)[0])[:101]
+def test_bad_rows_are_quarantined_without_their_values(demo_root, door, tmp_path):
+    rows = csv_rows(inbox_files(demo_root, CONTRACT)[0])[:101]
     for row in rows[1:4]:  # living in the city: rows of other places are skipped, not checked
         row[4] = door.rows("select min(lsoa_code) from raw.ons_lsoa_ward_lookup")[0][0]
     rows[1][5] = "Obese"  # the old wording, not the contract's category
@@ -165,32 +106,27 @@ def test_bad_rows_are_quarantined_without_their_values(demo, door, tmp_path):
     path = write_csv(tmp_path / "ncmp_bad.csv", rows)
     verdict = door.receive(path)
     assert (verdict.status, verdict.rows_quarantined) == ("loaded_with_quarantine", 4)
-    found = door.quarantine(path.name)
-    assert [(row, column) for row, column, _, _ in found] == [
-        (2, "bmi_centile_category"),
-        (3, "child_key"),
-        (4, "school_year"),
-        (5, "lsoa_code"),
-    ]
-    words = [
-        "['Underweight', 'Healthy weight', 'Overweight', 'Living with obesity']",
-        "[0-9a-f]{64}",
-        "['Reception', 'Year 6']",
-        "LSOA code",
-    ]
-    for (_, _, reason, value), word in zip(found, words, strict=True):
-        assert word in reason and value is None  # record-level: values are never kept
+    assert_quarantine(  # record-level: values are never kept
+        door.quarantine(path.name),
+        [
+            (
+                2,
+                "bmi_centile_category",
+                "['Underweight', 'Healthy weight', 'Overweight', 'Living with obesity']",
+                None,
+            ),
+            (3, "child_key", "[0-9a-f]{64}", None),
+            (4, "school_year", "['Reception', 'Year 6']", None),
+            (5, "lsoa_code", "LSOA code", None),
+        ],
+    )
 
 
-def test_missing_column_is_rejected_and_earlier_data_stays(demo, door, tmp_path):
-    assert door.receive(files(demo)[0]).status == "loaded"
-    before = door.table()
-    rows = [r[:2] + r[3:] for r in csv_rows(files(demo)[1])]  # no SchoolYear
+def test_missing_column_is_rejected_and_earlier_data_stays(demo_root, door, tmp_path):
+    assert door.receive(inbox_files(demo_root, CONTRACT)[0]).status == "loaded"
+    rows = [r[:2] + r[3:] for r in csv_rows(inbox_files(demo_root, CONTRACT)[1])]  # no SchoolYear
     path = write_csv(tmp_path / "ncmp_no_school_year.csv", rows)
-    verdict = door.receive(path)
-    assert verdict.status == "rejected"
-    assert "ncmp_no_school_year.csv" in verdict.error and "column 'school_year'" in verdict.error
-    assert door.table() == before
+    door.assert_refused(path, "column 'school_year'")
 
 
 # --- identifiers: refused, held in restricted storage, never written anywhere ------------------
@@ -211,11 +147,13 @@ IDENTIFIERS = {
 
 
 @pytest.mark.parametrize("column", list(IDENTIFIERS))
-def test_a_file_holding_identifiers_is_refused_and_held_apart(demo, door, tmp_path, caplog, column):
+def test_a_file_holding_identifiers_is_refused_and_held_apart(
+    demo_root, door, tmp_path, caplog, column
+):
     caplog.set_level(logging.DEBUG)
-    assert door.receive(files(demo)[0]).status == "loaded"
+    assert door.receive(inbox_files(demo_root, CONTRACT)[0]).status == "loaded"
     before = door.table()
-    rows = csv_rows(files(demo)[1])[:60]
+    rows = csv_rows(inbox_files(demo_root, CONTRACT)[1])[:60]
     make_values, kind = IDENTIFIERS[column]
     values = make_values(len(rows) - 1)
     rows = [[*rows[0][:3], column, *rows[0][3:]]] + [
@@ -256,8 +194,8 @@ def test_a_file_holding_identifiers_is_refused_and_held_apart(demo, door, tmp_pa
     assert check_file(path, CONTRACT, door.codes).status == "rejected"
 
 
-def test_nhs_numbers_anywhere_refuse_the_file_even_spaced(demo, door, tmp_path):
-    rows = csv_rows(files(demo)[2])[:30]
+def test_nhs_numbers_anywhere_refuse_the_file_even_spaced(demo_root, door, tmp_path):
+    rows = csv_rows(inbox_files(demo_root, CONTRACT)[2])[:30]
     number = valid_nhs_numbers(1, start=943_476_591)[0]
     rows[7][0] = f"{number[:3]} {number[3:6]} {number[6:]}"  # in place of the child key
     path = write_csv(tmp_path / "ncmp_unpseudonymised.csv", rows)

@@ -3,7 +3,6 @@ in staging, and a 200 MB file streamed with bounded memory."""
 
 from __future__ import annotations
 
-import csv
 import json
 import re
 import subprocess
@@ -11,12 +10,10 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
+from helpers import csv_rows, inbox_bytes, inbox_files, write_csv
 
-from marmot_assets.config import DBT_PROJECT_DIR, load_place, read_indicator_catalogue
-from marmot_assets.demo.generator import LOOKUP_FILE, generate_demo_data
+from marmot_assets.config import DBT_PROJECT_DIR
 from marmot_assets.partners.contract import get_contract
-from marmot_assets.partners.door import receive
 
 CONTRACT = get_contract("police/street_crime")
 HEADER = (
@@ -26,26 +23,9 @@ HEADER = (
 STAGING = DBT_PROJECT_DIR / "models" / "staging" / "police"
 
 
-@pytest.fixture(scope="module")
-def demo(demo_root):
-    return demo_root, load_place("E08000026")
-
-
-def demo_files(demo) -> list[Path]:
-    return sorted((demo[0] / "inbox" / "police" / "street_crime").iterdir())
-
-
-def rows_of(path: Path) -> list[list[str]]:
-    with path.open(newline="", encoding="utf-8") as f:
-        return list(csv.reader(f))
-
-
-def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:
-    with path.open("w", newline="", encoding="utf-8") as f:
-        out = csv.writer(f, lineterminator="\n")
-        out.writerow(header)
-        out.writerows(rows)
-    return path
+def write_month(path: Path, header: list[str], rows: list[list[str]]) -> Path:
+    """A month file as data.police.uk writes it (Unix line ends)."""
+    return write_csv(path, [header, *rows], lineterminator="\n")
 
 
 def count(con, sql: str = "select count(*) from raw.police__street_crime") -> int:
@@ -59,13 +39,13 @@ def staging_sql(name: str) -> str:
     return re.sub(r"\{\{\s*ref\('(\w+)'\)\s*\}\}", r"\1", sql)
 
 
-def test_demo_writes_twelve_real_format_month_files(demo):
-    files = demo_files(demo)
+def test_demo_writes_twelve_real_format_month_files(demo_root):
+    files = inbox_files(demo_root, CONTRACT)
     months = [f"2024-{m:02d}" for m in range(1, 13)]
     assert [p.name for p in files] == [f"{m}-west-midlands-street.csv" for m in months]
     for path in files:
         assert path.read_text(encoding="utf-8").splitlines()[0] == HEADER
-    rows = rows_of(files[0])[1:]
+    rows = csv_rows(files[0])[1:]
     kinds = {r[9] for r in rows}
     assert kinds <= set(CONTRACT.column("crime_type").allowed) and len(kinds) >= 12
     asb = [r for r in rows if r[9] == "Anti-social behaviour"]
@@ -76,20 +56,16 @@ def test_demo_writes_twelve_real_format_month_files(demo):
     assert any(r[7].startswith("E0198") for r in rows)
 
 
-def test_demo_is_deterministic(demo, tmp_path):
-    generate_demo_data(
-        tmp_path / "demo", demo[1], read_indicator_catalogue(), inbox_dir=tmp_path / "inbox"
-    )
-    again = sorted((tmp_path / "inbox" / "police" / "street_crime").iterdir())
-    assert [p.read_bytes() for p in again] == [p.read_bytes() for p in demo_files(demo)]
+def test_demo_is_deterministic(demo_root, demo_again):
+    assert inbox_bytes(demo_again, CONTRACT) == inbox_bytes(demo_root, CONTRACT)
 
 
-def test_demo_months_load_and_other_places_are_skipped(demo, warehouse):
-    con, codes = warehouse
-    verdicts = [receive(p, CONTRACT, con, codes, demo[0] / "home") for p in demo_files(demo)]
+def test_demo_months_load_and_other_places_are_skipped(demo_root, door):
+    con = door.con
+    verdicts = door.receive_inbox(demo_root)
     assert {v.status for v in verdicts} == {"loaded"}
-    for path, v in zip(demo_files(demo), verdicts, strict=True):
-        rows = rows_of(path)[1:]
+    for path, v in zip(inbox_files(demo_root, CONTRACT), verdicts, strict=True):
+        rows = csv_rows(path)[1:]
         elsewhere = sum(r[7].startswith("E0198") for r in rows)
         assert elsewhere > 0
         assert (v.rows_read, v.rows_other_places, v.rows_quarantined) == (len(rows), elsewhere, 0)
@@ -112,9 +88,11 @@ def test_demo_months_load_and_other_places_are_skipped(demo, warehouse):
     assert count(con, "select count(*) from raw.quarantine") == 0
 
 
-def test_bad_rows_are_quarantined_with_row_and_column(demo, warehouse, tmp_path):
-    con, codes = warehouse
-    good = [r for r in rows_of(demo_files(demo)[0])[1:] if r[7].startswith("E0199")][:3]
+def test_bad_rows_are_quarantined_with_row_and_column(demo_root, door, tmp_path):
+    con = door.con
+    good = [
+        r for r in csv_rows(inbox_files(demo_root, CONTRACT)[0])[1:] if r[7].startswith("E0199")
+    ][:3]
     template = good[0]
 
     def row(**changes):
@@ -130,8 +108,8 @@ def test_bad_rows_are_quarantined_with_row_and_column(demo, warehouse, tmp_path)
         row(**{"LSOA code": "E01980004"}),  # row 9: another place's: skipped
         row(**{"Reported by": "Kent Police"}),  # row 10: not the place's force
     ]
-    path = write_csv(tmp_path / "2024-02-west-midlands-street.csv", HEADER.split(","), rows)
-    v = receive(path, CONTRACT, con, codes, tmp_path / "home")
+    path = write_month(tmp_path / "2024-02-west-midlands-street.csv", HEADER.split(","), rows)
+    v = door.receive(path)
     assert v.status == "loaded_with_quarantine"
     assert (v.rows_read, v.rows_accepted, v.rows_quarantined, v.rows_other_places) == (9, 3, 5, 1)
     found = {(q["row_number"], q["column_name"]): q for q in v.quarantine}
@@ -154,16 +132,18 @@ def test_bad_rows_are_quarantined_with_row_and_column(demo, warehouse, tmp_path)
     assert [r[0] for r in stored] == [5, 6, 7, 8, 10]
 
 
-def test_missing_column_is_rejected_and_earlier_data_stays(demo, warehouse, tmp_path):
-    con, codes = warehouse
-    first = receive(demo_files(demo)[0], CONTRACT, con, codes, tmp_path / "home")
+def test_missing_column_is_rejected_and_earlier_data_stays(demo_root, door, tmp_path):
+    con = door.con
+    first = door.receive(inbox_files(demo_root, CONTRACT)[0])
     assert first.status == "loaded"
     before = con.execute("select * from raw.police__street_crime order by _row_number").fetchall()
 
     header = HEADER.split(",")
-    rows = [r[:9] + r[10:] for r in rows_of(demo_files(demo)[1])[1:20]]
-    path = write_csv(tmp_path / "2024-02-west-midlands-street.csv", header[:9] + header[10:], rows)
-    v = receive(path, CONTRACT, con, codes, tmp_path / "home")
+    rows = [r[:9] + r[10:] for r in csv_rows(inbox_files(demo_root, CONTRACT)[1])[1:20]]
+    path = write_month(
+        tmp_path / "2024-02-west-midlands-street.csv", header[:9] + header[10:], rows
+    )
+    v = door.receive(path)
     assert v.status == "rejected"
     assert path.name in v.error and "crime_type" in v.error
     after = con.execute("select * from raw.police__street_crime order by _row_number").fetchall()
@@ -176,21 +156,22 @@ def test_missing_column_is_rejected_and_earlier_data_stays(demo, warehouse, tmp_
     )
 
 
-def test_a_month_with_only_other_places_rows_is_not_an_error(demo, warehouse, tmp_path):
-    con, codes = warehouse
-    rows = [r for r in rows_of(demo_files(demo)[2])[1:] if r[7].startswith("E0198")]
-    path = write_csv(tmp_path / "2024-03-west-midlands-street.csv", HEADER.split(","), rows)
-    v = receive(path, CONTRACT, con, codes, tmp_path / "home")
+def test_a_month_with_only_other_places_rows_is_not_an_error(demo_root, door, tmp_path):
+    rows = [
+        r for r in csv_rows(inbox_files(demo_root, CONTRACT)[2])[1:] if r[7].startswith("E0198")
+    ]
+    path = write_month(tmp_path / "2024-03-west-midlands-street.csv", HEADER.split(","), rows)
+    v = door.receive(path)
     assert (v.status, v.rows_accepted, v.rows_other_places) == ("loaded", 0, len(rows))
 
 
-def test_staging_keeps_the_latest_file_of_each_month_and_counts_by_lsoa(demo, warehouse, tmp_path):
-    con, codes = warehouse
-    january, february = demo_files(demo)[:2]
-    receive(january, CONTRACT, con, codes, tmp_path / "home")
-    receive(february, CONTRACT, con, codes, tmp_path / "home")
+def test_staging_keeps_the_latest_file_of_each_month_and_counts_by_lsoa(demo_root, door, tmp_path):
+    con = door.con
+    january, february = inbox_files(demo_root, CONTRACT)[:2]
+    door.receive(january)
+    door.receive(february)
     # data.police.uk republishes January with updated outcomes and one incident fewer.
-    rows = rows_of(january)[1:]
+    rows = csv_rows(january)[1:]
     place_rows = [r for r in rows if r[7].startswith("E0199")]
     revised = [
         r[:10] + ["Offender given a caution" if r[0] else ""] + r[11:]
@@ -199,8 +180,8 @@ def test_staging_keeps_the_latest_file_of_each_month_and_counts_by_lsoa(demo, wa
     ]
     time.sleep(0.01)  # a later receipt time
     (tmp_path / "revised").mkdir()
-    path = write_csv(tmp_path / "revised" / january.name, HEADER.split(","), revised)
-    assert receive(path, CONTRACT, con, codes, tmp_path / "home").status == "loaded"
+    path = write_month(tmp_path / "revised" / january.name, HEADER.split(","), revised)
+    assert door.receive(path).status == "loaded"
 
     con.execute(
         "create view stg_police__street_crime as " + staging_sql("stg_police__street_crime")
@@ -213,7 +194,7 @@ def test_staging_keeps_the_latest_file_of_each_month_and_counts_by_lsoa(demo, wa
         con.execute("select month, count(*) from stg_police__street_crime group by 1").fetchall()
     )
     assert by_month["2024-01"] == len(place_rows) - 1
-    assert by_month["2024-02"] == sum(r[7].startswith("E0199") for r in rows_of(february)[1:])
+    assert by_month["2024-02"] == sum(r[7].startswith("E0199") for r in csv_rows(february)[1:])
     outcomes = {
         r[0]
         for r in con.execute(
@@ -228,7 +209,8 @@ def test_staging_keeps_the_latest_file_of_each_month_and_counts_by_lsoa(demo, wa
     per_lsoa = dict(
         con.execute(
             "select w.ward_name, sum(c.crimes) / count(distinct c.lsoa_code) "
-            "from stg_police__crimes_by_lsoa_month c join raw.ons_lsoa_ward_lookup w using (lsoa_code) "
+            "from stg_police__crimes_by_lsoa_month c "
+            "join raw.ons_lsoa_ward_lookup w using (lsoa_code) "
             "group by 1"
         ).fetchall()
     )
@@ -264,18 +246,20 @@ print(json.dumps({"status": v.status, "rows_read": v.rows_read, "accepted": v.ro
 """
 
 
-def test_a_200_mb_file_streams_through_the_door_in_bounded_memory(demo, tmp_path):
+def test_a_200_mb_file_streams_through_the_door_in_bounded_memory(
+    demo_root, demo_lookup_file, tmp_path
+):
     """Not a timing test: a whole-file read would need several GB here; the door's chunks
     keep the receiving process under 600 MB."""
-    january = demo_files(demo)[0]
+    january = inbox_files(demo_root, CONTRACT)[0]
     lines = january.read_bytes().splitlines(keepends=True)
     block = b"".join(line for line in lines[1:] if b",E0199" in line)  # the place's rows
     copies = 200 * 1024 * 1024 // len(block) + 1
     big = tmp_path / january.name
     with big.open("wb") as f:
         f.write(lines[0])
-        for _ in range(copies):
-            f.write(block)
+        for copy in range(copies):  # each copy its own Crime IDs: one crime, one ID
+            f.write(re.sub(rb"(?m)^[0-9a-f]{8}", b"%08x" % copy, block))
     assert big.stat().st_size > 200 * 1024 * 1024
     expected = block.count(b"\n") * copies
 
@@ -286,7 +270,7 @@ def test_a_200_mb_file_streams_through_the_door_in_bounded_memory(demo, tmp_path
             "-c",
             LARGE_FILE_SCRIPT,
             str(big),
-            str(demo[0] / "demo" / LOOKUP_FILE),
+            str(demo_lookup_file),
             str(tmp_path),
         ],
         capture_output=True,

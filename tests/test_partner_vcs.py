@@ -7,13 +7,10 @@ import re
 from pathlib import Path
 
 import pandas as pd
-import pytest
-from conftest import render_model_sql
+from helpers import inbox_bytes, inbox_files, render_model_sql
 
-from marmot_assets.config import DBT_PROJECT_DIR, load_place, read_indicator_catalogue
-from marmot_assets.demo.generator import generate_demo_data
+from marmot_assets.config import DBT_PROJECT_DIR
 from marmot_assets.partners.contract import get_contract
-from marmot_assets.partners.door import receive
 
 CONTRACT = get_contract("vcs/stories")
 STAGING = DBT_PROJECT_DIR / "models" / "staging" / "vcs" / "stg_vcs__stories.sql"
@@ -29,15 +26,6 @@ contains_personal_data: false
 
 Children started the day fed.
 """
-
-
-@pytest.fixture(scope="module")
-def demo(demo_root):
-    return demo_root, load_place("E08000026")
-
-
-def demo_files(demo) -> list[Path]:
-    return sorted((demo[0] / "inbox" / "vcs" / "stories").iterdir())
 
 
 def story(tmp_path: Path, name: str, text: str) -> Path:
@@ -58,8 +46,8 @@ def staged(con):
     return con.execute(f"select * from ({sql}) order by organisation").fetchdf()
 
 
-def test_demo_writes_stories_with_front_matter(demo):
-    files = demo_files(demo)
+def test_demo_writes_stories_with_front_matter(demo_root):
+    files = inbox_files(demo_root, CONTRACT)
     assert len(files) == 13  # twelve stories, one sent again with consent
     assert all(re.fullmatch(r"\d{4}-\d{2}-\d{2}-[a-z0-9-]+\.md", p.name) for p in files)
     text = files[0].read_text(encoding="utf-8")
@@ -75,19 +63,14 @@ def test_demo_writes_stories_with_front_matter(demo):
         assert f"\n{field}" in text
 
 
-def test_demo_is_deterministic(demo, tmp_path):
-    generate_demo_data(
-        tmp_path / "demo", demo[1], read_indicator_catalogue(), inbox_dir=tmp_path / "inbox"
-    )
-    again = sorted((tmp_path / "inbox" / "vcs" / "stories").iterdir())
-    assert [p.read_bytes() for p in again] == [p.read_bytes() for p in demo_files(demo)]
+def test_demo_is_deterministic(demo_root, demo_again):
+    assert inbox_bytes(demo_again, CONTRACT) == inbox_bytes(demo_root, CONTRACT)
 
 
-def test_demo_stories_load_and_unpublishable_bodies_are_withheld(demo, warehouse, tmp_path):
-    con, codes = warehouse
-    verdicts = [receive(p, CONTRACT, con, codes, tmp_path / "home") for p in demo_files(demo)]
+def test_demo_stories_load_and_unpublishable_bodies_are_withheld(demo_root, door):
+    verdicts = door.receive_inbox(demo_root)
     assert [v.status for v in verdicts] == ["loaded"] * 13
-    rows = staged(con)
+    rows = staged(door.con)
     assert len(rows) == 12
     assert rows["ward_code"].notna().all()  # names and codes both matched to the place's wards
     publishable = rows[rows["is_publishable"]]
@@ -103,84 +86,69 @@ def test_demo_stories_load_and_unpublishable_bodies_are_withheld(demo, warehouse
     pantry = rows[rows["organisation"] == "Open Door Community Pantry"].iloc[0]
     assert list(pantry["principle_ids"]) == [1, 4]
     # ... nor the raw layer: the door blanks the text of stories flagged as personal data.
-    raw = con.execute("select contains_personal_data, body from raw.vcs__stories").fetchall()
+    raw = door.rows("select contains_personal_data, body from raw.vcs__stories")
     assert sum(flag for flag, _ in raw) == 2
     assert all(body is None for flag, body in raw if flag)
     assert all(body for flag, body in raw if not flag)
     assert not any("Daniel" in (body or "") or "Amira" in (body or "") for _, body in raw)
 
 
-def test_ward_given_by_name_or_code_and_unknown_ward_stays_unmatched(warehouse, tmp_path):
-    con, codes = warehouse
+def test_ward_given_by_name_or_code_and_unknown_ward_stays_unmatched(door, tmp_path):
     by_code = GOOD.replace("ward: Foleshill", "ward: E05001222").replace("Breakfast", "Lunch")
     unknown = GOOD.replace("ward: Foleshill", "ward: Atlantis").replace("Breakfast", "Tea")
     for name, text in (("a.md", GOOD), ("b.md", by_code), ("c.md", unknown)):
-        assert (
-            receive(story(tmp_path, name, text), CONTRACT, con, codes, tmp_path / "home").status
-            == "loaded"
-        )
-    wards = dict(staged(con)[["title", "ward_code"]].itertuples(index=False))
+        assert door.receive(story(tmp_path, name, text)).status == "loaded"
+    wards = dict(staged(door.con)[["title", "ward_code"]].itertuples(index=False))
     assert wards["Breakfast club"] == wards["Lunch club"] == "E05001222"
     assert pd.isna(wards["Tea club"])
 
 
-def test_bad_front_matter_is_rejected_naming_file_and_column(warehouse, tmp_path):
-    con, codes = warehouse
+def test_bad_front_matter_is_rejected_naming_file_and_column(door, tmp_path):
     missing = story(tmp_path, "no-consent.md", GOOD.replace("consent_to_publish: true\n", ""))
-    v = receive(missing, CONTRACT, con, codes, tmp_path / "home")
+    v = door.receive(missing)
     assert v.status == "rejected"
     assert "no-consent.md" in v.error and "consent_to_publish" in v.error
 
     bad_principle = story(tmp_path, "principle-9.md", GOOD.replace("[1, 4]", "[1, 9]"))
-    v = receive(bad_principle, CONTRACT, con, codes, tmp_path / "home")
+    v = door.receive(bad_principle)
     assert v.status == "rejected"  # the one row broke the contract
     assert [(q["column_name"], q["value"]) for q in v.quarantine] == [("principles", "1|9")]
 
     unsure = story(
         tmp_path, "unsure.md", GOOD.replace("consent_to_publish: true", "consent_to_publish: maybe")
     )
-    v = receive(unsure, CONTRACT, con, codes, tmp_path / "home")
+    v = door.receive(unsure)
     assert v.status == "rejected"
     assert [q["column_name"] for q in v.quarantine] == ["consent_to_publish"]
 
     # Without a leading '---' the file is not recognised as Markdown at all.
     no_front = story(tmp_path, "plain.md", "Just a story, no front matter.\n")
-    v = receive(no_front, CONTRACT, con, codes, tmp_path / "home")
+    v = door.receive(no_front)
     assert v.status == "rejected" and "plain.md" in v.error and "markdown" in v.error
 
     unclosed = story(tmp_path, "unclosed.md", "---\ntitle: Breakfast club\nThe story.\n")
-    v = receive(unclosed, CONTRACT, con, codes, tmp_path / "home")
+    v = door.receive(unclosed)
     assert v.status == "rejected" and "front matter" in v.error
 
 
-def test_story_text_never_reaches_the_quarantine(warehouse, tmp_path):
-    con, codes = warehouse
+def test_story_text_never_reaches_the_quarantine(door, tmp_path):
     secret = "Mrs Jones at number 12 told us"
     text = (
         GOOD.replace("date: 2024-03-12", "date: someday")
         .replace("Children started the day fed.", secret)
         .replace("title: Breakfast club", f"title: {secret}")
     )
-    v = receive(story(tmp_path, "bad-date.md", text), CONTRACT, con, codes, tmp_path / "home")
+    v = door.receive(story(tmp_path, "bad-date.md", text))
     assert v.status == "rejected"
     assert [(q["column_name"], q["value"]) for q in v.quarantine] == [("date", "someday")]
-    assert not con.execute(
-        "select count(*) from raw.quarantine where value like '%Jones%'"
-    ).fetchone()[0]
+    assert door.rows("select count(*) from raw.quarantine where value like '%Jones%'") == [(0,)]
     assert secret not in (v.error or "")
 
 
-def test_earlier_stories_unchanged_after_a_bad_delivery(demo, warehouse, tmp_path):
-    con, codes = warehouse
-    for path in demo_files(demo)[:3]:
-        receive(path, CONTRACT, con, codes, tmp_path / "home")
-    before = con.execute("select * from raw.vcs__stories order by all").fetchall()
-    v = receive(
-        story(tmp_path, "broken.md", "---\ntitle: [unclosed\n---\nbody\n"),
-        CONTRACT,
-        con,
-        codes,
-        tmp_path / "home",
-    )
+def test_earlier_stories_unchanged_after_a_bad_delivery(demo_root, door, tmp_path):
+    for path in inbox_files(demo_root, CONTRACT)[:3]:
+        door.receive(path)
+    before = door.rows("select * from raw.vcs__stories order by all")
+    v = door.receive(story(tmp_path, "broken.md", "---\ntitle: [unclosed\n---\nbody\n"))
     assert v.status == "rejected" and "broken.md" in v.error
-    assert con.execute("select * from raw.vcs__stories order by all").fetchall() == before
+    assert door.rows("select * from raw.vcs__stories order by all") == before

@@ -1,0 +1,184 @@
+"""What the tests share besides their fixtures (those are in conftest.py): partner files read
+and written as partners send them, the demo's deliveries and LSOAs, a dbt staging model's SQL
+rendered for a plain DuckDB file, and the door in front of a real warehouse.
+
+Import it as ``helpers`` (pyproject puts tests/ on the path)."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from marmot_assets.config import DBT_PROJECT_DIR
+from marmot_assets.demo.generator import DemoLsoa
+from marmot_assets.partners.contract import Contract
+from marmot_assets.partners.door import receive
+
+# The population every demo LSOA is given when a test writes one partner's demo files itself.
+DEMO_POPULATION = (1650, 330, 900, 420, 860)
+
+
+# --- partner files ---------------------------------------------------------------------------
+def inbox_files(root: Path, contract: Contract) -> list[Path]:
+    """The demo deliveries of one dataset under ``root/inbox``, in name (and so time) order."""
+    return sorted((root / "inbox" / contract.partner / contract.dataset).iterdir())
+
+
+def inbox_bytes(root: Path, contract: Contract) -> list[bytes]:
+    return [path.read_bytes() for path in inbox_files(root, contract)]
+
+
+def csv_rows(path: Path, encoding: str = "utf-8-sig") -> list[list[str]]:
+    """Every row of a CSV file, the header first."""
+    with path.open(newline="", encoding=encoding) as f:
+        return list(csv.reader(f))
+
+
+def write_csv(
+    path: Path, rows: Sequence[Sequence], encoding: str = "utf-8", lineterminator: str = "\r\n"
+) -> Path:
+    """Rows (the header first) written as a CSV file; Excel's line ends unless told."""
+    with path.open("w", newline="", encoding=encoding) as f:
+        csv.writer(f, lineterminator=lineterminator).writerows(rows)
+    return path
+
+
+# --- the demo --------------------------------------------------------------------------------
+def demo_lsoas(lookup: list[dict[str, str]], place) -> list[DemoLsoa]:
+    """The place's LSOAs (rows of its demo lookup) as a partner's demo writer receives them,
+    with the ward's demo deprivation and a fixed population."""
+    g = place.geography
+    deprivation = {w.code: w.deprivation for w in place.demo.wards}
+    return [
+        DemoLsoa(
+            r[g.lsoa_field],
+            r[g.lsoa_name_field],
+            r[g.ward_field],
+            r[g.ward_name_field],
+            r[g.lad_field],
+            r[g.lad_name_field],
+            deprivation[r[g.ward_field]],
+            DEMO_POPULATION,
+        )
+        for r in lookup
+    ]
+
+
+def assert_same_seed_same_bytes(
+    write: Callable[..., list[Path]], folder: Path, place, lsoas: list[DemoLsoa], seed: int
+) -> list[Path]:
+    """A partner's demo writer, run three times: the same seed twice gives the same bytes,
+    the next seed other bytes. Returns the files of the first run."""
+    first = write(folder / "a", place, lsoas, np.random.default_rng(seed))
+    second = write(folder / "b", place, lsoas, np.random.default_rng(seed))
+    third = write(folder / "c", place, lsoas, np.random.default_rng(seed + 1))
+    for a, b, c in zip(first, second, third, strict=True):
+        assert a.read_bytes() == b.read_bytes(), a.name
+        assert a.read_bytes() != c.read_bytes(), a.name
+    return first
+
+
+# --- NHS numbers ------------------------------------------------------------------------
+def check_digit(first_nine: str) -> int | None:
+    """The NHS number's modulus-11 check digit, worked out here independently of the door:
+    weights 10 down to 2, check = 11 - (sum mod 11), 11 -> 0, 10 -> no valid number."""
+    check = 11 - sum(int(d) * (10 - i) for i, d in enumerate(first_nine)) % 11
+    return None if check == 10 else check % 11
+
+
+def valid_nhs_numbers(count: int, start: int = 401_023_213) -> list[str]:
+    """``count`` valid NHS numbers (by ``check_digit``), from the first nine digits ``start``
+    on in steps of 7."""
+    numbers, prefix = [], start
+    while len(numbers) < count:
+        if (check := check_digit(str(prefix))) is not None:
+            numbers.append(f"{prefix}{check}")
+        prefix += 7
+    return numbers
+
+
+# --- dbt -------------------------------------------------------------------------------------
+def render_model_sql(path: Path, relations: dict[str, str]) -> str:
+    """A dbt staging model's SQL, rendered with the project's staging macros, its source() and
+    ref() calls pointing at plain relations (keyed by table or model name), so a test can run
+    it on a small DuckDB file without a dbt build."""
+    import jinja2
+
+    macros = (DBT_PROJECT_DIR / "macros" / "latest_delivery.sql").read_text()
+    template = jinja2.Environment().from_string(macros + path.read_text())
+    return template.render(
+        source=lambda _source, table: relations[table], ref=lambda model: relations[model]
+    )
+
+
+# --- the door --------------------------------------------------------------------------------
+class PartnerDoor:
+    """The door in front of a real DuckDB warehouse. Deliver with ``receive(path)`` (to the
+    door's contract, or the one given) or ``receive_inbox`` (the demo's files); read back with
+    ``rows``, ``table`` and ``quarantine``; ``assert_refused`` delivers a file the door must
+    reject. ``home`` is where landing and restricted storage are written."""
+
+    def __init__(self, con, codes, home: Path, contract: Contract | None = None):
+        self.con, self.codes, self.home, self.contract = con, codes, home, contract
+
+    def receive(self, path: Path, contract: Contract | None = None):
+        return receive(path, self._contract(contract), self.con, self.codes, self.home)
+
+    def receive_inbox(self, root: Path, contract: Contract | None = None) -> list:
+        """Every demo delivery of the dataset under ``root/inbox``, in order: their verdicts."""
+        contract = self._contract(contract)
+        return [self.receive(path, contract) for path in inbox_files(root, contract)]
+
+    def rows(self, sql: str, *params) -> list[tuple]:
+        """The query's rows; positional parameters, or one dict of named ones ($name)."""
+        args = params[0] if params and isinstance(params[0], dict) else list(params)
+        return self.con.execute(sql, args).fetchall()
+
+    def quarantine(self, name: str) -> list[tuple]:
+        """(row_number, column_name, reason, value) of the file's quarantined rows."""
+        return self.rows(
+            "select row_number, column_name, reason, value from raw.quarantine "
+            "where original_name = ? order by row_number, column_name",
+            name,
+        )
+
+    def table(self, contract: Contract | None = None) -> list[tuple]:
+        """The dataset's raw rows (none when nothing was ever loaded)."""
+        table = self._contract(contract).table
+        exists = self.rows(
+            "select count(*) from information_schema.tables where table_schema "
+            "= 'raw' and table_name = ?",
+            table,
+        )[0][0]
+        if not exists:
+            return []
+        return self.rows(
+            f"select * exclude (_received_at) from raw.{table} order by _sha256, _row_number"
+        )
+
+    def assert_refused(self, path: Path, *words: str, contract: Contract | None = None):
+        """Delivers a file the door must refuse whole: the verdict is "rejected", its error
+        names the file and holds each of ``words``, and the dataset's rows stay as they were.
+        Returns the verdict."""
+        before = self.table(contract)
+        verdict = self.receive(path, contract)
+        assert verdict.status == "rejected", verdict.summary()
+        for word in (path.name, *words):
+            assert word in verdict.error, verdict.error
+        assert self.table(contract) == before
+        return verdict
+
+    def _contract(self, contract: Contract | None) -> Contract:
+        return self.contract if contract is None else contract
+
+
+def assert_quarantine(found: list[tuple], expected: list[tuple]) -> None:
+    """Quarantined (row, column, reason, value) against expected (row, column, words, value):
+    rows, columns and values exactly (None where a record-level contract keeps no value), the
+    reason by its telling words."""
+    assert [(r, c, v) for r, c, _, v in found] == [(r, c, v) for r, c, _, v in expected]
+    for (_, _, reason, _), (_, _, words, _) in zip(found, expected, strict=True):
+        assert words in reason, reason
