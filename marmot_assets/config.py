@@ -130,11 +130,23 @@ class MarmotSettings(BaseSettings):
     duckdb_memory_limit: str = "1GB"
     # Backoff factor (seconds) between HTTP retries of publishers' APIs (urllib3 Retry).
     http_backoff: float = Field(default=1.0, ge=0)
+    # A dropped file is taken once unchanged for this long (two looks), or at once with a
+    # `<name>.done` marker; `.name` / `name.part` transfers untouched this long are reported.
+    inbox_settle_seconds: float = Field(default=2.0, ge=0)
+    inbox_stale_hours: float = Field(default=24.0, gt=0)
+    # Landing refuses a file that would leave less than this free on its disk, so the
+    # warehouse and Dagster's own storage never run out: the file waits in the inbox.
+    landing_reserve_mb: float = Field(default=64, ge=0)
     # The Nomis claimant-count endpoint (live mode): a mirror, or a test server.
     nomis_url: str = "https://www.nomisweb.co.uk/api/v01/dataset/NM_162_1.data.csv"
     # How long `marmot run` waits for the warehouse while another live run holds its pool slot
     # or another process holds DuckDB's file lock, before giving up naming the holder.
     warehouse_wait_seconds: float = Field(default=120, ge=0)
+    # Publication: how many published releases are kept under $MARMOT_HOME/serving/releases
+    # (the served one always is), and how far (a fraction, 0.2 = ±20%) a table's row count may
+    # move from the previous published release before the audit stops the release.
+    releases_kept: int = Field(default=5, ge=1)
+    publish_row_count_tolerance: float = Field(default=0.2, ge=0)
 
     @classmethod
     def settings_customise_sources(

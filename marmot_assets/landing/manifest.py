@@ -2,8 +2,9 @@
 
 ``raw.landing_manifest`` records every file or API response, partner or publisher: its
 SHA-256, size, when it came, and its status (``loaded``, ``loaded_with_quarantine``,
-``rejected``, ``duplicate``). ``raw.quarantine`` holds the rows a contract refused, by row
-number, column and reason (never a value of a record-level dataset).
+``rejected``, ``duplicate``, ``withdrawn``). A delivery is *accepted* while its latest row
+says ``loaded`` or ``loaded_with_quarantine``. ``raw.quarantine`` holds the rows a contract
+refused, by row number, column and reason (never a value of a record-level dataset).
 """
 
 from __future__ import annotations
@@ -22,12 +23,18 @@ create table if not exists raw.landing_manifest (
     error varchar, landing_path varchar, rows_other_places bigint
 );
 alter table raw.landing_manifest add column if not exists rows_other_places bigint;
+alter table raw.landing_manifest add column if not exists rows_replaced bigint;
+alter table raw.landing_manifest add column if not exists notes varchar;
+alter table raw.landing_manifest add column if not exists actor varchar;
 create table if not exists raw.quarantine (
     partner varchar not null, dataset varchar not null, sha256 varchar not null,
     original_name varchar not null, row_number bigint, column_name varchar,
     reason varchar not null, value varchar, received_at timestamp not null
 );
 """
+
+
+ACCEPTED = ("loaded", "loaded_with_quarantine")
 
 
 @dataclass
@@ -42,8 +49,11 @@ class Verdict:
     rows_accepted: int = 0
     rows_quarantined: int = 0
     rows_other_places: int = 0
+    rows_replaced: int = 0  # rows of earlier deliveries this one replaced (same periods)
     error: str | None = None
+    notes: list[str] = field(default_factory=list)  # what the sender should know
     landing_path: str | None = None
+    actor: str | None = None  # who withdrew a delivery
     received_at: dt.datetime = field(
         default_factory=lambda: dt.datetime.now(dt.UTC).replace(tzinfo=None)
     )
@@ -58,9 +68,13 @@ class Verdict:
             )
             if self.rows_other_places:
                 text += f", {self.rows_other_places} for other places skipped"
+            if self.rows_replaced:
+                text += f", {self.rows_replaced} earlier rows replaced"
             text += ")"
         if self.error:
             text += f" - {self.error}"
+        for note in self.notes:
+            text += f"; note: {note}"
         return text
 
 
@@ -68,7 +82,8 @@ def record_verdict(con, verdict: Verdict) -> None:
     con.execute(
         "insert into raw.landing_manifest (partner, dataset, original_name, sha256, bytes, "
         "received_at, status, rows_read, rows_accepted, rows_quarantined, error, landing_path, "
-        "rows_other_places) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "rows_other_places, rows_replaced, notes, actor) "
+        "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             verdict.partner,
             verdict.dataset,
@@ -83,6 +98,9 @@ def record_verdict(con, verdict: Verdict) -> None:
             verdict.error,
             verdict.landing_path,
             verdict.rows_other_places,
+            verdict.rows_replaced,
+            "; ".join(verdict.notes) or None,
+            verdict.actor,
         ],
     )
     if verdict.quarantine and verdict.status != "duplicate":
@@ -95,3 +113,14 @@ def record_verdict(con, verdict: Verdict) -> None:
         con.register("_quarantine", frame)
         con.execute("insert into raw.quarantine by name select * from _quarantine")
         con.unregister("_quarantine")
+
+
+def accepted_before(con, partner: str, dataset: str, sha256: str) -> bool:
+    """Whether these bytes are an accepted delivery now (a rejected or withdrawn one is not:
+    sending it again has it judged again)."""
+    latest = con.execute(
+        "select status from raw.landing_manifest where partner = ? and dataset = ? "
+        "and sha256 = ? and status <> 'duplicate' order by received_at desc limit 1",
+        [partner, dataset, sha256],
+    ).fetchone()
+    return latest is not None and latest[0] in ACCEPTED

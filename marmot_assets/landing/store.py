@@ -11,10 +11,12 @@ a crash at any moment leaves either no landed file or a whole one; leftovers are
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import hashlib
 import io
 import os
 import re
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,10 +46,15 @@ def sha256_of(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def private_folder(folder: Path) -> Path:
-    """Create ``folder`` (and parents) readable by the platform's user only."""
-    folder.mkdir(parents=True, exist_ok=True, mode=FOLDER_MODE)
-    os.chmod(folder, FOLDER_MODE)
+def private_folder(folder: Path, root: Path | None = None) -> Path:
+    """Create ``folder`` readable by the platform's user only, and likewise every folder
+    between it and ``root`` (default: its parent; ``root`` itself is left as it is)."""
+    root = root or folder.parent
+    root.mkdir(parents=True, exist_ok=True)
+    levels = [folder, *(p for p in folder.parents if root in p.parents)]
+    for level in reversed(levels):
+        level.mkdir(exist_ok=True, mode=FOLDER_MODE)
+        os.chmod(level, FOLDER_MODE)
     return folder
 
 
@@ -69,12 +76,19 @@ def land(
     publisher: str,
     dataset: str,
     name: str | None = None,
+    reserve_bytes: int = 0,
 ) -> LandedFile:
     """Keep ``payload`` (a received file, or the bytes of an API response) in landing.
 
     ``name`` is the name recorded in the landing file's name (default: the file's own); pass
-    a screened name when the original may hold an identifier.
+    a screened name when the original may hold an identifier. Raises ``OSError(ENOSPC)``
+    before writing anything when the copy would leave less than ``reserve_bytes`` free.
     """
+    size = len(payload) if isinstance(payload, bytes) else payload.stat().st_size
+    private_folder(landing_root)
+    free = shutil.disk_usage(landing_root).free
+    if free - size < reserve_bytes:
+        raise OSError(errno.ENOSPC, f"{free // 2**20} MiB free on the landing disk", name)
     if isinstance(payload, bytes):
         name = name or "payload"
         with io.BytesIO(payload) as stream:
@@ -87,7 +101,7 @@ def _land_stream(
     stream: BinaryIO, landing_root: Path, publisher: str, dataset: str, name: str
 ) -> LandedFile:
     private_folder(landing_root)
-    folder = private_folder(landing_root / publisher / dataset)
+    folder = private_folder(landing_root / publisher / dataset, root=landing_root)
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=INCOMING_PREFIX)
     digest, size = hashlib.sha256(), 0
     try:

@@ -1,10 +1,15 @@
-"""Partner datasets: one asset, one drop-folder sensor (and for API sources a schedule) per
-dataset contract in ``marmot_assets/partners/contracts``. Adding a dataset is a contract file, a
-staging model, and demo data: no code here changes."""
+"""Partner datasets as Dagster assets: one per dataset contract in ``partners/contracts``.
+
+Each asset empties its drop folder through the door, one delivery at a time: every entry
+gets a verdict in ``raw.landing_manifest`` (a file still arriving waits for the next run);
+its checks say whether every file was accepted and whether rows were quarantined, with the
+file, row, column and reason in their metadata. A rejected file fails the check, not the
+run: other partners' data and the marts still refresh. Adding a dataset is a contract file,
+a staging model and demo data: no code here changes.
+"""
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import dagster as dg
@@ -12,34 +17,123 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from marmot_assets.config import get_settings
-from marmot_assets.landing.manifest import MANIFEST_DDL
+from marmot_assets.landing.manifest import ACCEPTED, MANIFEST_DDL, Verdict, record_verdict
+from marmot_assets.landing.store import clean_incoming
+from marmot_assets.partners import inbox as drop
 from marmot_assets.partners.contract import Contract, load_contracts
-from marmot_assets.partners.door import ensure_table, place_codes, receive, table_ddl
+from marmot_assets.partners.door import NotReceived, place_codes, receive
+from marmot_assets.partners.load import ensure_table
 from marmot_assets.warehouse import WAREHOUSE_POOL
 
 LOOKUP_KEY = dg.AssetKey(["raw", "ons_lsoa_ward_lookup"])
+FILES_ACCEPTED, NO_QUARANTINE = "every_file_accepted", "no_rows_quarantined"
+SHOWN = 50  # quarantine rows shown in a check's metadata
 
 
 def inbox(contract: Contract) -> Path:
     return get_settings().home / "inbox" / contract.partner / contract.dataset
 
 
-def waiting_files(contract: Contract) -> list[Path]:
-    """Files in the drop folder, oldest first; names starting '.' or ending '.part' are
-    still being written by the partner's transfer and are left for the next look."""
-    folder = inbox(contract)
-    if not folder.is_dir():
-        return []
-    files = [
-        p
-        for p in folder.iterdir()
-        if p.is_file() and not p.name.startswith(".") and not p.name.endswith(".part")
-    ]
-    return sorted(files, key=lambda p: (p.stat().st_mtime_ns, p.name))
+def scan_inbox(contract: Contract, settle: float | None = None) -> list[drop.Entry]:
+    settings = get_settings()
+    return drop.scan(
+        inbox(contract),
+        settle=settings.inbox_settle_seconds if settle is None else settle,
+        stale=settings.inbox_stale_hours * 3600,
+        control_file=contract.control_file,
+    )
 
 
 def asset_key(contract: Contract) -> dg.AssetKey:
     return dg.AssetKey(["raw", contract.table])
+
+
+def receive_all(contract: Contract, con, log) -> tuple[list[Verdict], list[str]]:
+    """Every entry of the drop folder through the door: (verdicts, entries left waiting)."""
+    settings, place = get_settings(), get_settings().place_config
+    clean_incoming(settings.home / "landing" / contract.partner / contract.dataset)
+    con.execute(MANIFEST_DDL)
+    ensure_table(con, contract)
+    codes = place_codes(con, place.name, place.code, place.lists)
+    verdicts, waiting = [], []
+    for entry in scan_inbox(contract):
+        name = drop.display_name(entry.path)
+        if entry.kind in ("arriving", "waiting_control"):
+            waiting.append(f"{name}: {entry.reason}")
+            continue
+        if entry.kind in ("refused", "stale_transfer"):
+            verdict = _refusal_verdict(contract, entry, name)
+            record_verdict(con, verdict)
+            drop.set_aside(entry, settings.home, contract.partner, contract.dataset)
+        else:
+            try:
+                verdict = receive(entry.path, contract, con, codes, settings.home)
+            except NotReceived as exc:
+                waiting.append(str(exc))
+                log.warning(str(exc))
+                if "no room" in str(exc):
+                    break  # landing is full: the rest wait too
+                continue
+            if drop.unchanged(entry):  # kept in landing or restricted storage: empty the inbox
+                drop.remove(entry)
+        log.info(verdict.summary())
+        verdicts.append(verdict)
+    return verdicts, waiting
+
+
+def _refusal_verdict(contract: Contract, entry: drop.Entry, name: str) -> Verdict:
+    import hashlib
+
+    digest = hashlib.sha256(name.encode("utf-8", "replace")).hexdigest()
+    return Verdict(
+        contract.partner, contract.dataset, name, digest, 0, status="rejected",
+        error=f"{name}: {entry.reason}",
+    )  # fmt: skip
+
+
+def _outcome(verdicts: list[Verdict]) -> pd.DataFrame:
+    columns = ["file", "status", "rows_read", "accepted", "quarantined", "replaced", "error"]
+    return pd.DataFrame(
+        [
+            [v.original_name, v.status, v.rows_read, v.rows_accepted, v.rows_quarantined,
+             v.rows_replaced, (v.error or "") + "".join(f" Note: {n}" for n in v.notes)]
+            for v in verdicts
+        ],
+        columns=columns,
+    )  # fmt: skip
+
+
+def _checks(contract: Contract, verdicts: list[Verdict]) -> list[dg.AssetCheckResult]:
+    rejected = [v for v in verdicts if v.status == "rejected"]
+    quarantine = pd.DataFrame(
+        [{"file": v.original_name, **q} for v in verdicts for q in v.quarantine],
+        columns=["file", "row_number", "column_name", "reason", "value"],
+    ).drop(columns="value")
+    return [
+        dg.AssetCheckResult(
+            check_name=FILES_ACCEPTED,
+            passed=not rejected,
+            severity=dg.AssetCheckSeverity.ERROR,
+            metadata={
+                "files_received": len(verdicts),
+                "files_rejected": len(rejected),
+                "rejected": dg.MetadataValue.md(
+                    "\n".join(f"- {v.error}" for v in rejected) or "none"
+                ),
+            },
+        ),
+        dg.AssetCheckResult(
+            check_name=NO_QUARANTINE,
+            passed=quarantine.empty,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={
+                "rows_quarantined": sum(v.rows_quarantined for v in verdicts),
+                "quarantined_rows": dg.MetadataValue.md(
+                    quarantine.head(SHOWN).to_markdown(index=False) if len(quarantine) else "none"
+                ),
+            },
+        ),
+    ]
 
 
 def build_partner_asset(contract: Contract) -> dg.AssetsDefinition:
@@ -47,16 +141,17 @@ def build_partner_asset(contract: Contract) -> dg.AssetsDefinition:
     partner = place.partners.get(contract.partner)
     owners = [partner.owner] if partner else []
     agency = partner.name if partner else contract.partner
+    key = asset_key(contract)
 
     @dg.asset(
-        key=asset_key(contract),
-        name=None,
+        key=key,
         group_name=contract.partner,
         owners=owners,
         description=(
             f"{contract.title} from {agency}. {contract.description.strip()} Files dropped in "
-            f"inbox/{contract.partner}/{contract.dataset}/ are landed byte-for-byte, checked "
-            "against the dataset contract, and loaded; bad rows go to raw.quarantine."
+            f"inbox/{contract.partner}/{contract.dataset}/ are landed byte-for-byte, screened "
+            "for personal identifiers, checked against the dataset contract, and loaded; bad "
+            "rows go to raw.quarantine."
         ),
         kinds={"python", "duckdb"},
         pool=WAREHOUSE_POOL,
@@ -65,54 +160,40 @@ def build_partner_asset(contract: Contract) -> dg.AssetsDefinition:
             "contract": f"marmot_assets/partners/contracts/{contract.name}.yaml",
             "record_level": contract.record_level,
         },
+        check_specs=[
+            dg.AssetCheckSpec(
+                FILES_ACCEPTED,
+                asset=key,
+                description="Every file received in this run was accepted by the door; a "
+                "rejected file is named with the reason (its bytes are kept, nothing of it "
+                "loaded; the data already loaded stays as it was).",
+            ),
+            dg.AssetCheckSpec(
+                NO_QUARANTINE,
+                asset=key,
+                description="No row of the files received broke the contract (warning: the "
+                "rest of the file loaded); rows, columns and reasons in the metadata.",
+            ),
+        ],  # fmt: skip
     )
     def _partner_asset(context, warehouse: DuckDBResource):
-        settings = get_settings()
-        if settings.source_mode == "live" and contract.fetcher:
+        if get_settings().source_mode == "live" and contract.fetcher:
             fetch_into_inbox(contract)
-        verdicts = []
         with warehouse.get_connection() as con:
-            con.execute(MANIFEST_DDL)
-            ensure_table(con, contract, table_ddl(contract))
-            codes = place_codes(con, place.name, place.code, place.lists)
-            for path in waiting_files(contract):
-                verdict = receive(path, contract, con, codes, settings.home)
-                path.unlink()  # kept in landing (or restricted storage): the inbox is emptied
-                context.log.info(verdict.summary())
-                verdicts.append(verdict)
+            verdicts, waiting = receive_all(contract, con, context.log)
             rows = con.execute(f"select count(*) from raw.{contract.table}").fetchone()[0]
-        outcome = pd.DataFrame(
-            [
-                {
-                    "file": v.original_name,
-                    "status": v.status,
-                    "rows_read": v.rows_read,
-                    "accepted": v.rows_accepted,
-                    "quarantined": v.rows_quarantined,
-                    "error": v.error or "",
-                }
-                for v in verdicts
-            ],
-            columns=["file", "status", "rows_read", "accepted", "quarantined", "error"],
-        )
+        outcome = _outcome(verdicts)
         metadata = {
             "dagster/row_count": dg.MetadataValue.int(int(rows)),
             "dagster/table_name": f"raw.{contract.table}",
             "files_received": dg.MetadataValue.md(
                 outcome.to_markdown(index=False) if len(outcome) else "no new files"
             ),
-            "files_loaded": dg.MetadataValue.int(
-                int(outcome["status"].str.startswith("loaded").sum())
-            ),
+            "files_loaded": dg.MetadataValue.int(int(outcome["status"].isin(ACCEPTED).sum())),
             "rows_quarantined": dg.MetadataValue.int(int(outcome["quarantined"].sum())),
+            "files_waiting": dg.MetadataValue.md("\n".join(f"- {w}" for w in waiting) or "none"),
         }
-        rejected = [v for v in verdicts if v.status == "rejected"]
-        if rejected:
-            raise dg.Failure(
-                description="Rejected: " + "; ".join(v.summary() for v in rejected),
-                metadata=metadata,
-            )
-        return dg.MaterializeResult(metadata=metadata)
+        return dg.MaterializeResult(metadata=metadata, check_results=_checks(contract, verdicts))
 
     return _partner_asset
 
@@ -133,49 +214,16 @@ def fetch_into_inbox(contract: Contract) -> list[Path]:
         partial = folder / f".{name}.part"
         partial.write_bytes(body)
         partial.rename(folder / name)
+        (folder / f"{name}.done").touch()  # complete: no need to wait for it to settle
         written.append(folder / name)
     return written
 
 
-def build_inbox_sensor(contract: Contract) -> dg.SensorDefinition:
-    selection = dg.AssetSelection.assets(asset_key(contract)).downstream()
-
-    @dg.sensor(
-        name=f"{contract.table}__inbox",
-        description=f"Runs raw/{contract.table} and what depends on it when a file arrives in "
-        f"inbox/{contract.partner}/{contract.dataset}/.",
-        asset_selection=selection,
-        minimum_interval_seconds=30,
-        default_status=dg.DefaultSensorStatus.RUNNING,
-    )
-    def _sensor(context):
-        files = waiting_files(contract)
-        if not files:
-            return dg.SkipReason("no files waiting")
-        fingerprint = hashlib.sha256(
-            repr([(p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in files]).encode()
-        ).hexdigest()
-        if fingerprint == context.cursor:
-            return dg.SkipReason("these files already have a run")
-        context.update_cursor(fingerprint)
-        return dg.RunRequest(run_key=fingerprint, tags={"marmot/files": str(len(files))})
-
-    return _sensor
-
-
 def build_partner_definitions() -> tuple[list, list, list]:
+    from marmot_assets.partners.sensors import build_inbox_sensor, build_schedule
+
     contracts = load_contracts().values()
     assets = [build_partner_asset(c) for c in contracts]
     sensors = [build_inbox_sensor(c) for c in contracts]
-    schedules = [
-        dg.ScheduleDefinition(
-            name=f"{c.table}__schedule",
-            target=dg.AssetSelection.assets(asset_key(c)).downstream(),
-            cron_schedule=c.api_schedule,
-            execution_timezone="Europe/London",
-            description=f"Fetch {c.title} at its publication cadence ({c.publication_cadence}).",
-        )
-        for c in contracts
-        if c.api_schedule
-    ]
+    schedules = [build_schedule(c) for c in contracts if c.api_schedule]
     return assets, sensors, schedules

@@ -3,8 +3,8 @@
 One file per dataset, ``marmot_assets/partners/contracts/<partner>/<dataset>.yaml``. A
 contract names the columns (with the header spellings partners use), their types, required
 fields, code patterns, value ranges, allowed categories and row rules, plus the key that
-makes a row unique. The door (``marmot_assets.partners.door``) enforces it; ``marmot check-file`` lets a
-partner run the same check before sending.
+makes a row unique. The door (``marmot_assets.partners.door``) enforces it; ``marmot check-
+file`` lets a partner run the same check before sending.
 """
 
 from __future__ import annotations
@@ -79,6 +79,19 @@ class Contract(BaseModel):
     record_level: bool = False
     columns: list[Column]
     key: list[str] = []
+    # Columns whose non-empty values identify one thing across every delivery (a crime's
+    # ID): a later delivery repeating one outside the periods it replaces is quarantined.
+    unique: list[str] = []
+    # The column saying which period a row belongs to (a month, a quarter, a school year).
+    period: str | None = None
+    # How a delivery relates to earlier ones. replace_periods: it replaces, as a whole, the
+    # earlier rows of every period it covers (rows it drops are withdrawn); additive: rows
+    # only add, and a later row with the same key wins in staging. Default: replace_periods
+    # when the contract names a period, else additive.
+    revisions: Literal["replace_periods", "additive"] | None = None
+    # A delivery must come with a control file ``<name>.control`` (rows and SHA-256, as
+    # data-sharing agreements often require) and is judged against it.
+    control_file: bool = False
     row_rules: list[RowRule] = []
     # API sources: fetched by their asset on this cron; drop-folder sources: None.
     api_schedule: str | None = None
@@ -95,7 +108,14 @@ class Contract(BaseModel):
     @model_validator(mode="after")
     def _names_exist(self) -> Contract:
         names = {c.name for c in self.columns}
-        named = [*self.key, *(r.left for r in self.row_rules), *(r.right for r in self.row_rules)]
+        named = [*self.key, *self.unique, *(r.left for r in self.row_rules)]
+        named += [r.right for r in self.row_rules]
+        if self.period:
+            named.append(self.period)
+        if self.revisions is None:
+            self.revisions = "replace_periods" if self.period else "additive"
+        if self.revisions == "replace_periods" and not self.period:
+            raise ValueError(f"{self.partner}/{self.dataset}: replace_periods needs a period")
         if self.keep_only_place:
             named.append(self.keep_only_place)
         named += [name for r in self.redact for name in (r.column, r.when)]

@@ -57,7 +57,7 @@ def validate(frame: pd.DataFrame, suite_name: str, expectations: list) -> SuiteO
                 "expectation": config.type,
                 "column": config.kwargs.get("column")
                 or ",".join(config.kwargs.get("column_list") or [])
-                or f"{config.kwargs.get('column_A', '')} {config.kwargs.get('column_B', '')}".strip(),
+                or " ".join(config.kwargs.get(k, "") for k in ("column_A", "column_B")).strip(),
                 "success": bool(r.success),
                 "unexpected_count": int(r.result.get("unexpected_count") or 0),
             }

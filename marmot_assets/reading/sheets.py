@@ -123,7 +123,10 @@ def _markdown(path: Path) -> Iterator[Sheet]:
     try:
         front = yaml.safe_load(parts[1]) or {}
     except yaml.YAMLError as exc:
-        raise SourceFileError(path, f"front matter is not valid YAML: {exc}", row=1) from None
+        # YAML's message quotes the offending text, which may be personal: say where only.
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1} of the file)" if mark is not None else ""
+        raise SourceFileError(path, f"front matter is not valid YAML{where}", row=1) from None
     if not isinstance(front, dict):
         raise SourceFileError(path, "front matter must be a mapping of fields", row=1)
     fields = {

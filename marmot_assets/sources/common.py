@@ -29,14 +29,16 @@ def demo_file(*parts: str) -> Path:
 
 def land_files(publisher: str, dataset: str, paths: Sequence[Path]) -> list[LandedFile]:
     root = get_settings().home / "landing"
-    return [land(p, root, publisher, dataset) for p in paths]
+    reserve = int(get_settings().landing_reserve_mb * 2**20)
+    return [land(p, root, publisher, dataset, reserve_bytes=reserve) for p in paths]
 
 
 def land_payloads(
     publisher: str, dataset: str, payloads: Sequence[tuple[str, bytes]]
 ) -> list[LandedFile]:
     root = get_settings().home / "landing"
-    return [land(body, root, publisher, dataset, name) for name, body in payloads]
+    reserve = int(get_settings().landing_reserve_mb * 2**20)
+    return [land(body, root, publisher, dataset, name, reserve) for name, body in payloads]
 
 
 def load_publisher_table(

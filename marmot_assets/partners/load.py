@@ -1,0 +1,197 @@
+"""Writing one delivery into ``raw``: staged, checked against what is already there, then
+committed in one transaction with its manifest row.
+
+Accepted rows are staged in a temporary table while the file is read. Before the commit:
+values of the contract's ``unique`` columns must not repeat, in the file or in rows of
+earlier deliveries that stay; with ``revisions: replace_periods`` the earlier rows of every
+period the delivery covers are deleted (the delivery replaces them as a whole). The same
+module withdraws a delivery on request (``marmot withdraw``).
+"""
+
+from __future__ import annotations
+
+import getpass
+
+import duckdb
+import pandas as pd
+
+from marmot_assets.landing.manifest import ACCEPTED, Verdict, record_verdict
+from marmot_assets.partners.contract import Contract
+
+SQL_TYPES = {
+    "string": "VARCHAR",
+    "text": "VARCHAR",
+    "integer": "BIGINT",
+    "number": "DOUBLE",
+    "date": "DATE",
+    "month": "VARCHAR",
+    "boolean": "BOOLEAN",
+}
+STAGED = "_incoming"
+
+
+def table_ddl(contract: Contract) -> dict[str, str]:
+    columns = {c.name: SQL_TYPES[c.type] for c in contract.columns}
+    columns.update(_sha256="VARCHAR", _row_number="BIGINT", _received_at="TIMESTAMP")
+    return columns
+
+
+def _columns_sql(columns: dict[str, str]) -> str:
+    return ", ".join(f'"{n}" {t}' for n, t in columns.items())
+
+
+def ensure_table(con, contract: Contract) -> None:
+    """``raw.<partner>__<dataset>``, grown by any column the contract gained since."""
+    columns = table_ddl(contract)
+    con.execute(f"create table if not exists raw.{contract.table} ({_columns_sql(columns)})")
+    have = {
+        r[0]
+        for r in con.execute(
+            "select column_name from information_schema.columns where table_schema = 'raw' "
+            "and table_name = ?",
+            [contract.table],
+        ).fetchall()
+    }
+    for name, sql_type in columns.items():
+        if name not in have:
+            con.execute(f'alter table raw.{contract.table} add column "{name}" {sql_type}')
+
+
+class Staging:
+    """The accepted rows of one delivery, in a temporary table until the commit."""
+
+    def __init__(self, con, contract: Contract, verdict: Verdict):
+        self.con, self.contract, self.verdict = con, contract, verdict
+        self.columns = table_ddl(contract)
+        ensure_table(con, contract)
+        con.execute(f"drop table if exists {STAGED}")
+        con.execute(f"create temp table {STAGED} ({_columns_sql(self.columns)})")
+
+    def append(self, accepted: pd.DataFrame) -> None:
+        frame = accepted.astype(object).where(accepted.notna(), None)
+        frame["_sha256"] = self.verdict.sha256
+        frame["_row_number"] = frame.index.astype("int64")
+        frame["_received_at"] = self.verdict.received_at
+        self.con.register("_chunk", frame.reset_index(drop=True))
+        select = ", ".join(f'cast("{n}" as {t})' for n, t in self.columns.items())
+        self.con.execute(f"insert into {STAGED} select {select} from _chunk")
+        self.con.unregister("_chunk")
+
+    def drop(self) -> None:
+        self.con.execute(f"drop table if exists {STAGED}")
+
+    def _periods_sql(self) -> str:
+        period = self.contract.period
+        return f'(select distinct "{period}" from {STAGED} where "{period}" is not null)'
+
+    def _staying(self) -> str:
+        """Rows of the raw table that stay after this delivery is committed."""
+        where = "_sha256 <> ?"
+        if self.contract.revisions == "replace_periods":
+            where += f' and "{self.contract.period}" not in {self._periods_sql()}'
+        return f"select * from raw.{self.contract.table} where {where}"
+
+    def enforce_unique(self, kept: int = 10_000) -> None:
+        """Quarantine rows repeating a ``unique`` value, in the file or in rows that stay
+        (the first ``kept`` are listed; all are counted and left out)."""
+        for column in self.contract.unique:
+            self.con.execute(
+                f"""
+                create or replace temp table _repeats as
+                with staged as (
+                    select _row_number, "{column}" as value,
+                        min(_row_number) over (partition by "{column}") as first_row
+                    from {STAGED} where "{column}" is not null
+                ),
+                earlier as (
+                    select s."{column}" as value, any_value(m.original_name) as original_name
+                    from ({self._staying()}) s
+                    join raw.landing_manifest m on m.sha256 = s._sha256
+                        and m.partner = ? and m.dataset = ?
+                    group by all
+                )
+                select staged._row_number, staged.first_row, earlier.original_name
+                from staged left join earlier using (value)
+                where staged._row_number <> staged.first_row or earlier.value is not null
+                """,
+                [self.verdict.sha256, self.contract.partner, self.contract.dataset],
+            )
+            repeats = self.con.execute("select count(*) from _repeats").fetchone()[0]
+            for row, first, earlier in self.con.execute(
+                "select * from _repeats order by 1 limit ?", [kept]
+            ).fetchall():
+                reason = (
+                    f"{column} already delivered in {earlier}"
+                    if earlier and row == first
+                    else f"{column} repeats row {first}"
+                )
+                self.verdict.quarantine.append(
+                    {"row_number": row, "column_name": column, "reason": reason, "value": None}
+                )
+            self.con.execute(
+                f"delete from {STAGED} where _row_number in (select _row_number from _repeats)"
+            )
+            self.con.execute("drop table _repeats")
+            self.verdict.rows_accepted -= repeats
+            self.verdict.rows_quarantined += repeats
+
+    def commit(self) -> None:
+        """Replace the periods the delivery covers, insert its rows, record its verdict:
+        one transaction, so a crash leaves all of it or none of it."""
+        table = f"raw.{self.contract.table}"
+        self.con.execute("begin transaction")
+        try:
+            if self.verdict.status in ACCEPTED:
+                ensure_table(self.con, self.contract)
+                replaced = f"_sha256 = '{self.verdict.sha256}'"
+                if self.contract.revisions == "replace_periods":
+                    replaced += f' or "{self.contract.period}" in {self._periods_sql()}'
+                before = self.con.execute(f"select count(*) from {table}").fetchone()[0]
+                self.con.execute(f"delete from {table} where {replaced}")
+                after = self.con.execute(f"select count(*) from {table}").fetchone()[0]
+                self.verdict.rows_replaced = int(before - after)
+                self.con.execute(f"insert into {table} by name select * from {STAGED}")
+            record_verdict(self.con, self.verdict)
+            self.con.execute("commit")
+        except BaseException:
+            self.con.execute("rollback")
+            raise
+
+
+def withdraw(con: duckdb.DuckDBPyConnection, landing_id: str, reason: str, actor: str | None):
+    """Take an accepted delivery's rows out of ``raw`` (staging follows, being views); the
+    manifest records who and why; the landed bytes stay for audit. Returns the verdict row
+    recorded."""
+    if len(landing_id) < 8:
+        raise ValueError("give at least the first 8 characters of the delivery's SHA-256")
+    matches = con.execute(
+        """
+        select partner, dataset, sha256, original_name, bytes, landing_path, status
+        from raw.landing_manifest
+        where sha256 like ? || '%' and status <> 'duplicate'
+        qualify row_number() over (partition by partner, dataset, sha256
+                                   order by received_at desc) = 1
+        """,
+        [landing_id.lower()],
+    ).fetchall()
+    matches = [m for m in matches if m[6] in ACCEPTED]
+    if not matches:
+        raise LookupError(f"no accepted delivery has a SHA-256 starting {landing_id}")
+    if len({m[2] for m in matches}) > 1:
+        raise LookupError(f"{landing_id} is ambiguous: {sorted({m[2] for m in matches})}")
+    partner, dataset, sha, name, size, landing_path, _ = matches[0]
+    table = f"raw.{partner}__{dataset}"
+    verdict = Verdict(partner, dataset, name, sha, size, status="withdrawn", error=reason)
+    verdict.landing_path, verdict.actor = landing_path, actor or getpass.getuser()
+    con.execute("begin transaction")
+    try:
+        verdict.rows_replaced = con.execute(
+            f"select count(*) from {table} where _sha256 = ?", [sha]
+        ).fetchone()[0]
+        con.execute(f"delete from {table} where _sha256 = ?", [sha])
+        record_verdict(con, verdict)
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    return verdict
