@@ -17,6 +17,28 @@ from marmot_assets.warehouse import replace_raw_table
 PREVIEW_ROWS = 10
 
 
+def publisher_asset(table: str, *, group: str, owner: str, description: str):
+    """The decorator of every publisher's asset: key ``raw/<table>``, the warehouse pool."""
+    from marmot_assets.warehouse import WAREHOUSE_POOL
+
+    return dg.asset(
+        key=["raw", table],
+        group_name=group,
+        owners=[owner],
+        description=description,
+        kinds={"python", "duckdb"},
+        pool=WAREHOUSE_POOL,
+    )
+
+
+def refresh_table(
+    warehouse, publisher: str, dataset: str, table: str, landed: Sequence[LandedFile], parse
+) -> tuple[pd.DataFrame, dict]:
+    """Parse the landed payloads, swap ``raw.<table>``, record them: (frame, metadata)."""
+    frame = load_publisher_table(warehouse, publisher, dataset, table, landed, parse)
+    return frame, raw_metadata(table, frame, landed)
+
+
 def demo_file(*parts: str) -> Path:
     """A file of the bundled demo data set (or of MARMOT_SOURCE_DIR, laid out alike)."""
     path = get_settings().demo_dir.joinpath(*parts)

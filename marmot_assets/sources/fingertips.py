@@ -26,12 +26,11 @@ from marmot_assets.reading.text import read_text
 from marmot_assets.sources.common import (
     land_files,
     land_payloads,
-    load_publisher_table,
-    raw_metadata,
+    publisher_asset,
+    refresh_table,
 )
 from marmot_assets.sources.http import get_bytes, make_session
 from marmot_assets.sources.tables import raw_columns
-from marmot_assets.warehouse import WAREHOUSE_POOL
 
 MAX_IDS_PER_CALL = 100  # the API's limit on indicator_ids
 
@@ -206,44 +205,34 @@ def catalogue_fingertips_ids() -> list[int]:
     )
 
 
-@dg.asset(
-    key=["raw", "fingertips_indicator_values"],
-    group_name="ohid_fingertips",
-    owners=["team:ohid"],
+@publisher_asset(
+    "fingertips_indicator_values",
+    group="ohid_fingertips",
+    owner="team:ohid",
     description=(
         "Indicator values for the place, its comparators and its wards from the OHID "
         "Fingertips API (all_data/csv/by_indicator_id), carried exactly as published. "
         "Live: HTTP, at most 100 indicator ids a call, retries on 429/5xx. Demo: bundled CSV "
         "files in the same format."
     ),
-    kinds={"python", "duckdb"},
-    pool=WAREHOUSE_POOL,
 )
 def fingertips_indicator_values(warehouse: DuckDBResource) -> dg.MaterializeResult:
     settings = get_settings()
-    place = settings.place_config
-    ids = catalogue_fingertips_ids()
+    place, ids = settings.place_config, catalogue_fingertips_ids()
     if settings.source_mode == "live":
         fetched, payloads = fetch_indicator_values(make_session(), place, ids)
-        landed = land_payloads("ohid", "fingertips", payloads)
-
-        def parse():
-            return fetched
+        landed, parse = land_payloads("ohid", "fingertips", payloads), lambda: fetched
     else:
         folder = settings.demo_dir.joinpath(*DEMO_FOLDER)
         paths = sorted(folder.glob("*.csv"))
         if not paths:
             raise SourceFileError(folder, "no CSV files: write the demo data with `marmot demo`")
         landed = land_files("ohid", "fingertips", paths)
-
-        def parse():
-            return read_indicator_files(paths, place, ids)
-
-    frame = load_publisher_table(
+        parse = lambda: read_indicator_files(paths, place, ids)  # noqa: E731
+    frame, metadata = refresh_table(
         warehouse, "ohid", "fingertips", "fingertips_indicator_values", landed, parse
     )
     missing = sorted(set(ids) - set(frame["indicator_id"].astype(int)))
-    metadata = raw_metadata("fingertips_indicator_values", frame, landed)
     metadata["indicators"] = dg.MetadataValue.int(frame["indicator_id"].nunique())
     metadata["catalogue_ids_without_data"] = dg.MetadataValue.json(missing)
     return dg.MaterializeResult(metadata=metadata)

@@ -20,9 +20,13 @@ from marmot_assets.reading.delimited import read_csv_text
 from marmot_assets.reading.errors import SourceFileError
 from marmot_assets.reading.headers import match_by_meaning
 from marmot_assets.reading.text import read_text
-from marmot_assets.sources.common import demo_file, land_files, load_publisher_table, raw_metadata
+from marmot_assets.sources.common import (
+    demo_file,
+    land_files,
+    publisher_asset,
+    refresh_table,
+)
 from marmot_assets.sources.tables import raw_columns
-from marmot_assets.warehouse import WAREHOUSE_POOL
 
 ENGLAND_LSOA_COUNT_MAX = 40_000  # 32,844 LSOAs in 2011, 33,755 in 2021: ranks above are wrong
 
@@ -143,33 +147,28 @@ DOMAINS_FILE = "File_2_-_IoD2019_Domains_of_Deprivation.csv"
 POPULATION_FILE = "File_6_-_IoD2019_Population_Denominators.csv"
 
 
-@dg.asset(
-    key=["raw", "mhclg_imd_lsoa"],
-    group_name="mhclg",
-    owners=["team:mhclg"],
+@publisher_asset(
+    "mhclg_imd_lsoa",
+    group="mhclg",
+    owner="team:mhclg",
     description=(
         "IMD rank and national decile, the seven domains and mid-year population denominators "
         "for each LSOA of the place, from MHCLG's CSV files (File_1, File_2, File_6). The files "
         "may be England-wide: rows are filtered to the place."
     ),
-    kinds={"python", "duckdb"},
-    pool=WAREHOUSE_POOL,
 )
 def mhclg_imd_lsoa(warehouse: DuckDBResource) -> dg.MaterializeResult:
     # MHCLG publishes these as static files per release; live mode reads the same files
     # once downloaded into the source folder (MARMOT_SOURCE_DIR), so both modes read files.
     place = get_settings().place_config
-    paths = [demo_file(*FOLDER, name) for name in (IMD_FILE, DOMAINS_FILE, POPULATION_FILE)]
-    landed = land_files("mhclg", "deprivation", paths)
-    frame = load_publisher_table(
-        warehouse,
-        "mhclg",
-        "deprivation",
-        "mhclg_imd_lsoa",
-        landed,
-        lambda: parse_imd(paths[0], place, domains_file=paths[1], population_file=paths[2]),
+    imd, domains, population = (
+        demo_file(*FOLDER, name) for name in (IMD_FILE, DOMAINS_FILE, POPULATION_FILE)
     )
-    metadata = raw_metadata("mhclg_imd_lsoa", frame, landed)
+    frame, metadata = refresh_table(
+        warehouse, "mhclg", "deprivation", "mhclg_imd_lsoa",
+        land_files("mhclg", "deprivation", [imd, domains, population]),
+        lambda: parse_imd(imd, place, domains_file=domains, population_file=population),
+    )  # fmt: skip
     metadata["lsoas_in_national_decile_1"] = dg.MetadataValue.int(
         int((frame["imd_decile"] == 1).sum())
     )

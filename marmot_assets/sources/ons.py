@@ -24,12 +24,11 @@ from marmot_assets.sources.common import (
     demo_file,
     land_files,
     land_payloads,
-    load_publisher_table,
-    raw_metadata,
+    publisher_asset,
+    refresh_table,
 )
 from marmot_assets.sources.http import get_json, make_session
 from marmot_assets.sources.tables import raw_columns
-from marmot_assets.warehouse import WAREHOUSE_POOL
 
 LOOKUP_COLUMNS = raw_columns("ons_lsoa_ward_lookup")
 
@@ -125,38 +124,28 @@ def fetch_lookup(
 DEMO_LOOKUP = ("ons", "geography", "lsoa_ward_lad_lookup.csv")
 
 
-@dg.asset(
-    key=["raw", "ons_lsoa_ward_lookup"],
-    group_name="ons",
-    owners=["team:ons-geography"],
+@publisher_asset(
+    "ons_lsoa_ward_lookup",
+    group="ons",
+    owner="team:ons-geography",
     description=(
         "Best-fit lookup of the place's LSOAs to wards and local authority (ONS Open "
         "Geography Portal). Live: ArcGIS REST query API, paged. Demo: bundled CSV."
     ),
-    kinds={"python", "duckdb"},
-    pool=WAREHOUSE_POOL,
 )
 def ons_lsoa_ward_lookup(warehouse: DuckDBResource) -> dg.MaterializeResult:
     settings = get_settings()
     place = settings.place_config
     if settings.source_mode == "live":
         fetched, pages = fetch_lookup(make_session(), place)
-        landed = land_payloads(
-            "ons", "geography", [(f"arcgis_page_{i:03d}.json", p) for i, p in enumerate(pages)]
-        )
-
-        def parse():
-            return fetched
+        names = [(f"arcgis_page_{i:03d}.json", page) for i, page in enumerate(pages)]
+        landed, parse = land_payloads("ons", "geography", names), lambda: fetched
     else:
         path = demo_file(*DEMO_LOOKUP)
         landed = land_files("ons", "geography", [path])
-
-        def parse():
-            return parse_lookup_csv(path, place)
-
-    frame = load_publisher_table(
+        parse = lambda: parse_lookup_csv(path, place)  # noqa: E731
+    frame, metadata = refresh_table(
         warehouse, "ons", "geography", "ons_lsoa_ward_lookup", landed, parse
     )
-    metadata = raw_metadata("ons_lsoa_ward_lookup", frame, landed)
     metadata["wards"] = dg.MetadataValue.int(frame["ward_code"].nunique())
     return dg.MaterializeResult(metadata=metadata)
