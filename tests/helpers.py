@@ -6,6 +6,7 @@ Import it as ``helpers`` (pyproject puts tests/ on the path)."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -182,3 +183,42 @@ def assert_quarantine(found: list[tuple], expected: list[tuple]) -> None:
     assert [(r, c, v) for r, c, _, v in found] == [(r, c, v) for r, c, _, v in expected]
     for (_, _, reason, _), (_, _, words, _) in zip(found, expected, strict=True):
         assert words in reason, reason
+
+
+# --- a whole refresh -------------------------------------------------------------------------
+@contextlib.contextmanager
+def refreshed_home(tmp_path_factory, name: str, before_run: Callable[[Path], None] | None = None):
+    """A fresh MARMOT_HOME with the demo written (and ``before_run(home)`` applied, e.g. to
+    plant files), after one whole refresh through Dagster. Yields a dict: home, success,
+    run_id, checks, settings and the MonkeyPatch holding the environment."""
+    import pytest
+
+    from marmot_assets.cli import run_refresh
+    from marmot_assets.config import get_settings, read_indicator_catalogue
+    from marmot_assets.demo.generator import generate_demo_data
+
+    home = tmp_path_factory.mktemp(name) / "marmot"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MARMOT_HOME", str(home))
+        for variable in ("DAGSTER_HOME", "MARMOT_SOURCE_MODE", "MARMOT_SOURCE_DIR"):
+            mp.delenv(variable, raising=False)
+        get_settings.cache_clear()
+        settings = get_settings()
+        generate_demo_data(
+            settings.demo_dir, settings.place_config, read_indicator_catalogue(),
+            inbox_dir=settings.home / "inbox",
+        )  # fmt: skip
+        if before_run is not None:
+            before_run(settings.home)
+        success, run_id, checks = run_refresh()
+        yield {"home": home, "success": success, "run_id": run_id, "checks": checks,
+               "settings": settings, "mp": mp}  # fmt: skip
+    get_settings.cache_clear()
+
+
+def warehouse_rows(home: Path, sql: str) -> list[tuple]:
+    """The rows of a query on ``home``'s warehouse, opened read-only."""
+    import duckdb
+
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        return con.execute(sql).fetchall()

@@ -27,6 +27,14 @@ HEADER = (
     "Ward code,Ward name,Quarter,Households in temporary accommodation,Households with children"
 )
 Q1 = ["E05001222,Foleshill,2024-25 Q1,40,25", "E05001231,Wainbody,2024-25 Q1,3,1"]
+JOB_SHOP_HEADER = (
+    "Client key,LSOA code,Ward code,Disability,Care leaver,Ex-offender,Refugee,Lone parent,"
+    "Start date,Outcome,Outcome date"
+)
+EYFS_HEADER = (
+    "LSOA code,LSOA name,Academic year,FSM status,Pupils assessed,"
+    "Pupils reaching a good level of development"
+)
 LOG = logging.getLogger("test_door_holds")
 
 
@@ -203,11 +211,7 @@ def test_a_leftover_incoming_file_is_cleaned(home, warehouse):
 # --- a poison file is isolated ---------------------------------------------------------------
 def test_a_huge_field_is_rejected_and_the_next_file_proceeds(home, warehouse):
     con, _ = warehouse
-    contract = get_contract("council_job_shop/clients")
-    header = (
-        "Client key,LSOA code,Ward code,Disability,Care leaver,Ex-offender,Refugee,"
-        "Lone parent,Start date,Outcome,Outcome date"
-    )
+    contract, header = get_contract("council_job_shop/clients"), JOB_SHOP_HEADER
     wide = header + "\n" + "a" * 64 + ',E01990001,,"' + "x" * 200_000 + '",No\n'
     drop(contract, "a_wide_field.csv", wide)  # over csv's 131,072: a row, read and judged
     poison = header + "\n" + "a" * 64 + ',E01990001,,"' + "x" * 1_200_000  # never closed
@@ -381,11 +385,7 @@ def test_utf16_from_excel_is_read(home, warehouse):
 
 def test_a_file_on_lsoa_2021_codes_is_named_as_such(home, warehouse):
     con, _ = warehouse
-    contract = get_contract("council_education/eyfs_results")
-    header = (
-        "LSOA code,LSOA name,Academic year,FSM status,Pupils assessed,"
-        "Pupils reaching a good level of development"
-    )
+    contract, header = get_contract("council_education/eyfs_results"), EYFS_HEADER
     rows = [f"E0103{4000 + i},Coventry {i},2023/24,FSM,10,5" for i in range(199)]
     drop(contract, "lsoa21.csv", "\n".join([header, *rows]) + "\n")
     verdicts, _ = run_door(con, contract)

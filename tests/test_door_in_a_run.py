@@ -15,9 +15,7 @@ from pathlib import Path
 import duckdb
 import openpyxl
 import pytest
-
-from marmot_assets.config import get_settings, read_indicator_catalogue
-from marmot_assets.demo.generator import generate_demo_data
+from helpers import refreshed_home, warehouse_rows
 
 pytestmark = pytest.mark.e2e
 
@@ -75,29 +73,12 @@ def plant(inbox: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def hostile_run(tmp_path_factory):
-    from marmot_assets.cli import run_refresh
-
-    home = tmp_path_factory.mktemp("hostile") / "marmot"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MARMOT_HOME", str(home))
-        mp.delenv("DAGSTER_HOME", raising=False)
-        mp.delenv("MARMOT_SOURCE_MODE", raising=False)
-        mp.delenv("MARMOT_SOURCE_DIR", raising=False)
-        get_settings.cache_clear()
-        settings = get_settings()
-        generate_demo_data(
-            settings.demo_dir, settings.place_config, read_indicator_catalogue(),
-            inbox_dir=settings.home / "inbox",
-        )  # fmt: skip
-        plant(settings.home / "inbox")
-        success, run_id, checks = run_refresh()
-        yield {"home": home, "success": success, "run_id": run_id, "checks": checks}
-    get_settings.cache_clear()
+    with refreshed_home(tmp_path_factory, "hostile", lambda home: plant(home / "inbox")) as run:
+        yield run
 
 
 def query(run, sql):
-    with duckdb.connect(str(run["home"] / "warehouse.duckdb"), read_only=True) as con:
-        return con.execute(sql).fetchall()
+    return warehouse_rows(run["home"], sql)
 
 
 def test_bad_deliveries_fail_their_partners_checks_only(hostile_run):

@@ -10,47 +10,23 @@ import csv
 import hashlib
 
 import dagster as dg
-import duckdb
 import pytest
+from helpers import refreshed_home, warehouse_rows
 
 from marmot_assets.cli import run_refresh, warehouse_summary
-from marmot_assets.config import get_settings, read_indicator_catalogue
-from marmot_assets.demo.generator import generate_demo_data
+from marmot_assets.config import read_indicator_catalogue
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory):
-    home = tmp_path_factory.mktemp("e2e") / "marmot"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MARMOT_HOME", str(home))
-        mp.delenv("DAGSTER_HOME", raising=False)
-        mp.delenv("MARMOT_SOURCE_MODE", raising=False)
-        mp.delenv("MARMOT_SOURCE_DIR", raising=False)
-        get_settings.cache_clear()
-        settings = get_settings()
-        generate_demo_data(
-            settings.demo_dir,
-            settings.place_config,
-            read_indicator_catalogue(),
-            inbox_dir=settings.home / "inbox",
-        )
-        success, run_id, checks = run_refresh()
-        yield {
-            "home": home,
-            "success": success,
-            "run_id": run_id,
-            "checks": checks,
-            "settings": settings,
-            "mp": mp,
-        }
-    get_settings.cache_clear()
+    with refreshed_home(tmp_path_factory, "e2e") as run:
+        yield run
 
 
 def query(pipeline, sql):
-    with duckdb.connect(str(pipeline["home"] / "warehouse.duckdb"), read_only=True) as con:
-        return con.execute(sql).fetchall()
+    return warehouse_rows(pipeline["home"], sql)
 
 
 def test_run_succeeds_with_every_check_passing(pipeline):

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from helpers import write_csv
+from helpers import valid_nhs_numbers, write_csv
 
 from marmot_assets.demo.partners.council_job_shop import DEMO_ONLY_HMAC_KEY
-from marmot_assets.partners.contract import get_contract
+from marmot_assets.partners.contract import CONTRACTS_DIR, get_contract
 from marmot_assets.partners.identifier_columns import header_kind
 from marmot_assets.partners.pseudonymise import pseudonymise_value
 from marmot_assets.partners.screen import (
@@ -28,21 +28,7 @@ from marmot_assets.partners.screen import (
 from marmot_assets.reading.errors import SourceFileError
 
 NHS = "9434765919"  # a valid NHS number (modulus 11)
-CONTRACTS = sorted(Path("marmot_assets/partners/contracts").glob("*/*.yaml"))
-
-
-def check_digit(first_nine: str) -> int | None:
-    check = 11 - sum(int(d) * (10 - i) for i, d in enumerate(first_nine)) % 11
-    return None if check == 10 else check % 11
-
-
-def valid_nhs_numbers(count: int, start: int = 401_023_213) -> list[str]:
-    numbers, prefix = [], start
-    while len(numbers) < count:
-        if (check := check_digit(str(prefix))) is not None:
-            numbers.append(f"{prefix}{check}")
-        prefix += 7
-    return numbers
+CONTRACTS = sorted(CONTRACTS_DIR.glob("*/*.yaml"))
 
 
 def invalid(number: str) -> str:
