@@ -9,6 +9,7 @@ from __future__ import annotations
 import dagster as dg
 
 from marmot_assets.partners.assets import build_partner_definitions
+from marmot_assets.publish.assets import build_publication_definitions
 from marmot_assets.quality.fingertips_checks import fingertips_values_valid
 from marmot_assets.sources.fingertips import fingertips_indicator_values
 from marmot_assets.sources.mhclg import mhclg_imd_lsoa
@@ -31,6 +32,7 @@ def build_definitions() -> dg.Definitions:
         executor_def=dg.in_process_executor,
     )
     partner_assets, partner_sensors, partner_schedules = build_partner_definitions()
+    publication_assets, publication_checks = build_publication_definitions()
     return dg.Definitions(
         assets=[
             *partner_assets,
@@ -39,8 +41,9 @@ def build_definitions() -> dg.Definitions:
             mhclg_imd_lsoa,
             fingertips_indicator_values,
             build_dbt_assets(),
+            *publication_assets,
         ],
-        asset_checks=[fingertips_values_valid],
+        asset_checks=[fingertips_values_valid, *publication_checks],
         jobs=[refresh],
         sensors=partner_sensors,
         schedules=[

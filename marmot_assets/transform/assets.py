@@ -19,7 +19,12 @@ from marmot_assets.transform.project import (
 )
 from marmot_assets.warehouse import WAREHOUSE_POOL
 
-LAYER_GROUPS = {"staging": "staging", "intermediate": "intermediate", "marts": "marts"}
+LAYER_GROUPS = {
+    "staging": "staging",
+    "intermediate": "intermediate",
+    "marts": "marts",
+    "publish": "publish",
+}
 
 
 class MarmotDbtTranslator(DagsterDbtTranslator):

@@ -1,0 +1,218 @@
+"""Write-audit-publish as Dagster assets (group ``publication``).
+
+``publication/staged_release`` (write) depends on every dbt model of the publish layer, so it
+runs only after ``dbt build`` succeeded in the same run (a failed dbt test fails that step and
+skips everything downstream). Blocking great-expectations checks on it (audit) read the staged
+file; ``publication/release`` (publish) runs only when they all passed, and refuses a staged
+release whose audit it cannot find passed. A failure leaves the served release untouched.
+"""
+
+import json
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+from dagster_duckdb import DuckDBResource
+
+from marmot_assets.config import get_settings
+from marmot_assets.publish import audit
+from marmot_assets.publish import releases as rel
+from marmot_assets.publish.build import (
+    FALLBACK_SCHEMA,
+    PUBLISHED_SCHEMA,
+    publish_release,
+    stage_release,
+)
+from marmot_assets.quality.expectations import FAILING_ROWS_SHOWN, SuiteOutcome
+from marmot_assets.warehouse import WAREHOUSE_POOL
+
+STAGED = dg.AssetKey(["publication", "staged_release"])
+RELEASE = dg.AssetKey(["publication", "release"])
+GROUP = "publication"
+AUDIT_DIR = "audit"
+
+
+def published_model_keys(manifest_path: Path | None = None) -> list[dg.AssetKey]:
+    """The asset keys of the dbt models in the publish layer (the marts while it is absent)."""
+    from marmot_assets.transform.assets import MarmotDbtTranslator
+    from marmot_assets.transform.project import dbt_project
+
+    path = manifest_path or dbt_project().manifest_path
+    try:
+        nodes = json.loads(Path(path).read_text(encoding="utf-8"))["nodes"].values()
+    except (FileNotFoundError, KeyError, json.JSONDecodeError):
+        return []
+    models = [n for n in nodes if n.get("resource_type") == "model"]
+    translator = MarmotDbtTranslator()
+    for schema in (PUBLISHED_SCHEMA, FALLBACK_SCHEMA):
+        layer = [n for n in models if n.get("config", {}).get("schema") == schema]
+        if layer:
+            return sorted({translator.get_asset_key(n) for n in layer}, key=str)
+    return []
+
+
+def staged() -> dict:
+    pending = rel.read_json(rel.serving_dir(get_settings().home) / rel.STAGED_FILE)
+    if pending is None:
+        raise dg.Failure("No staged release: materialise publication/staged_release first.")
+    return pending
+
+
+def staged_folder(pending: dict) -> Path:
+    return rel.staging_dir(get_settings().home) / pending["release_id"]
+
+
+def _result(name: str, outcome: SuiteOutcome, pending: dict) -> dg.AssetCheckResult:
+    folder = staged_folder(pending) / AUDIT_DIR
+    folder.mkdir(exist_ok=True)
+    rel.write_json_atomically(folder / f"{name}.json", {"passed": outcome.success})
+    failing = outcome.failing_rows
+    return dg.AssetCheckResult(
+        passed=outcome.success,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={
+            "release_id": pending["release_id"],
+            "expectations": dg.MetadataValue.md(outcome.summary.to_markdown(index=False)),
+            "failing_row_count": dg.MetadataValue.int(len(failing)),
+            "failing_rows": dg.MetadataValue.md(
+                failing.head(FAILING_ROWS_SHOWN).to_markdown(index=False)
+                if len(failing)
+                else "none"
+            ),
+        },
+    )
+
+
+def _audit_check(name: str, description: str, run):
+    @dg.asset_check(asset=STAGED, name=name, description=description, blocking=True)
+    def check() -> dg.AssetCheckResult:
+        pending = staged()
+        path = staged_folder(pending) / rel.SERVING_FILE
+        with duckdb.connect(str(path), read_only=True) as con:
+            outcome = run(con, pending)
+        return _result(name, outcome, pending)
+
+    return check
+
+
+def _previous_counts(pending: dict) -> dict | None:
+    previous = pending.get("previous_release_id")
+    if not previous:
+        return None
+    home = get_settings().home
+    manifest = rel.read_json(rel.releases_dir(home) / previous / rel.MANIFEST_FILE)
+    if not manifest or manifest.get("source_schema") != pending["source_schema"]:
+        return None  # nothing to compare with (or the first release of the publish layer)
+    return manifest.get("row_counts")
+
+
+AUDITS = {
+    "release_complete": (
+        "Every ward and every period of each local (partner-data) ward-level indicator of the "
+        "catalogue is in fct_indicator_values.",
+        lambda con, pending: audit.completeness(con),
+    ),
+    "release_values_in_range": (
+        "Percentages within 0-100; other values (except gaps and slopes) at least 0.",
+        lambda con, pending: audit.ranges(con),
+    ),
+    "release_limits_ordered": (
+        "lower <= value <= upper for the 95% and 99.8% limits.",
+        lambda con, pending: audit.limits(con),
+    ),
+    "release_numerator_within_denominator": (
+        "numerator <= denominator and numerator >= 0 for proportions.",
+        lambda con, pending: audit.counts(con),
+    ),
+    "release_row_counts_stable": (
+        "Every table's row count within MARMOT_PUBLISH_ROW_COUNT_TOLERANCE (±20%) of the "
+        "previous published release's.",
+        lambda con, pending: audit.row_counts(
+            con, _previous_counts(pending), get_settings().publish_row_count_tolerance
+        ),
+    ),
+}
+
+
+def audit_passed(pending: dict) -> list[str]:
+    """The audit checks this staged release passed; raises naming any that did not."""
+    folder = staged_folder(pending) / AUDIT_DIR
+    missing = [n for n in AUDITS if not (rel.read_json(folder / f"{n}.json") or {}).get("passed")]
+    if missing:
+        raise dg.Failure(
+            f"Staged release {pending['release_id']} has not passed its audit: {missing}. "
+            "The served release stays as it is."
+        )
+    return [f"{STAGED.to_user_string()}:{n}" for n in AUDITS]
+
+
+def build_publication_definitions(manifest_path: Path | None = None):
+    """(assets, asset checks) of the publication group."""
+
+    @dg.asset(
+        key=STAGED,
+        group_name=GROUP,
+        deps=published_model_keys(manifest_path),
+        pool=WAREHOUSE_POOL,
+        description=f"Write: a new release file of every table of the warehouse schema "
+        f"`{PUBLISHED_SCHEMA}`, with dbt descriptions as comments and `changes` against the "
+        "served release, staged under serving/staging/ for the audit.",
+    )
+    def staged_release(warehouse: DuckDBResource) -> dg.MaterializeResult:
+        home = get_settings().home
+        with warehouse.get_connection() as con:
+            try:
+                release_id = stage_release(con, home)
+            finally:
+                con.close()  # DuckDBResource closes it only when nothing was raised
+        pending = rel.read_json(rel.staging_dir(home) / release_id / "pending.json")
+        return dg.MaterializeResult(
+            metadata={
+                "release_id": release_id,
+                "source_schema": pending["source_schema"],
+                "previous_release_id": str(pending["previous_release_id"]),
+                "changes": dg.MetadataValue.int(pending["row_counts"]["changes"]),
+                "row_counts": dg.MetadataValue.json(pending["row_counts"]),
+            }
+        )
+
+    @dg.asset(
+        key=RELEASE,
+        group_name=GROUP,
+        deps=[STAGED],
+        description="Publish: the audited release kept under serving/releases/ (with Parquet, "
+        "CSV and its manifest) and swapped in atomically as serving/marmot.duckdb, the file "
+        "BI tools read.",
+    )
+    def release(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        settings = get_settings()
+        pending = staged()
+        passed = audit_passed(pending)
+        passed += run_checks_passed(context)
+        path = publish_release(
+            settings.home, pending["release_id"], sorted(set(passed)), settings.releases_kept
+        )
+        return dg.MaterializeResult(
+            metadata={
+                "release_id": pending["release_id"],
+                "serving_file": dg.MetadataValue.path(str(path)),
+                "releases_kept": rel.release_ids(settings.home),
+                "checks_passed": dg.MetadataValue.int(len(set(passed))),
+            }
+        )
+
+    checks = [_audit_check(name, text, run) for name, (text, run) in AUDITS.items()]
+    return [staged_release, release], checks
+
+
+def run_checks_passed(context: dg.AssetExecutionContext) -> list[str]:
+    """Every check that passed in this run (the dbt tests, the source gates)."""
+    records = context.instance.get_records_for_run(
+        context.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
+    ).records
+    out = []
+    for record in records:
+        evaluation = record.event_log_entry.dagster_event.event_specific_data
+        if evaluation.passed:
+            out.append(evaluation.asset_check_key.to_user_string())
+    return out

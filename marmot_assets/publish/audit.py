@@ -1,0 +1,164 @@
+"""The audit of a staged release: great-expectations 1.x suites on what would be published.
+
+Each function reads the staged release file (never the warehouse) and returns the suite's
+outcome with the failing rows; ``assets.py`` runs each inside a blocking asset check, so a
+failure stops the release and the Dagster UI shows which rule broke and on which rows.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from marmot_assets.config import read_indicator_catalogue
+from marmot_assets.publish.build import CHANGES, FACT
+from marmot_assets.quality.expectations import SuiteOutcome, validate
+
+KEY = ["indicator_id", "area_code", "period"]
+# Units whose values may be negative (gaps, slopes) are not range-checked below zero.
+SIGNED_UNITS = {"percentage points"}
+SIGNED_METHODS = {"sii"}
+
+
+def _gx():
+    import great_expectations as gx
+
+    return gx.expectations
+
+
+def _fact(con) -> pd.DataFrame:
+    return con.execute(f"select * from {FACT}").df()
+
+
+def _catalogue() -> pd.DataFrame:
+    return pd.DataFrame(read_indicator_catalogue())
+
+
+def completeness(con) -> SuiteOutcome:
+    """Every ward and every period of each local (partner-data) ward-level indicator present."""
+    catalogue = _catalogue()
+    local = catalogue[
+        (catalogue["source"] != "fingertips")
+        & catalogue["geography_levels"].str.split("|").apply(lambda levels: "ward" in levels)
+    ]["indicator_id"].tolist()
+    fact = _fact(con)
+    tables = {r[0] for r in con.execute("select table_name from duckdb_tables()").fetchall()}
+    if "dim_area" in tables:
+        wards = con.execute("select area_code from dim_area where area_type = 'ward'").df()
+    else:
+        wards = fact.loc[fact["area_type"] == "ward", ["area_code"]].drop_duplicates()
+    periods = fact.loc[fact["indicator_id"].isin(local), ["indicator_id", "period"]]
+    expected = periods.drop_duplicates().merge(wards.drop_duplicates(), how="cross")
+    present = fact.loc[fact["area_type"] == "ward", KEY].drop_duplicates().assign(present=True)
+    grid = expected.merge(present, on=KEY, how="left")
+    grid["present"] = grid["present"].astype("boolean").fillna(False).astype(bool)
+    missing_indicators = sorted(set(local) - set(periods["indicator_id"]))
+    if missing_indicators:  # a local indicator without any value at all
+        absent = pd.DataFrame({"indicator_id": missing_indicators, "present": False})
+        grid = pd.concat([grid, absent], ignore_index=True)
+    E = _gx()
+    return validate(
+        grid,
+        "publish_completeness",
+        [E.ExpectColumnValuesToBeInSet(column="present", value_set=[True])],
+    )
+
+
+def ranges(con) -> SuiteOutcome:
+    """Percentages within 0-100; every other unsigned value at least 0."""
+    catalogue = _catalogue()[["indicator_id", "unit", "method"]]
+    fact = _fact(con).merge(catalogue, on="indicator_id", how="left")
+    signed = fact["unit"].isin(SIGNED_UNITS) | fact["method"].isin(SIGNED_METHODS)
+    fact["min_allowed"] = (~signed).map({True: 0.0, False: None}).astype(float)
+    fact["max_allowed"] = (fact["unit"] == "%").map({True: 100.0, False: None}).astype(float)
+    E = _gx()
+    return validate(
+        fact,
+        "publish_ranges",
+        [
+            E.ExpectColumnPairValuesAToBeGreaterThanB(
+                column_A="value",
+                column_B="min_allowed",
+                or_equal=True,
+                ignore_row_if="either_value_is_missing",
+            ),
+            E.ExpectColumnPairValuesAToBeGreaterThanB(
+                column_A="max_allowed",
+                column_B="value",
+                or_equal=True,
+                ignore_row_if="either_value_is_missing",
+            ),
+        ],
+    )
+
+
+def limits(con) -> SuiteOutcome:
+    """lower <= value <= upper, for the 95% and the 99.8% limits."""
+    E = _gx()
+    pairs = [
+        ("value", "lower_ci_95"),
+        ("upper_ci_95", "value"),
+        ("value", "lower_ci_99_8"),
+        ("upper_ci_99_8", "value"),
+    ]
+    return validate(
+        _fact(con),
+        "publish_limits",
+        [
+            E.ExpectColumnPairValuesAToBeGreaterThanB(
+                column_A=a, column_B=b, or_equal=True, ignore_row_if="either_value_is_missing"
+            )
+            for a, b in pairs
+        ],
+    )
+
+
+def counts(con) -> SuiteOutcome:
+    """numerator <= denominator (proportions), and neither negative."""
+    catalogue = _catalogue()[["indicator_id", "method"]]
+    fact = _fact(con).merge(catalogue, on="indicator_id", how="left")
+    proportions = fact[fact["method"] == "proportion"]
+    E = _gx()
+    return validate(
+        proportions,
+        "publish_counts",
+        [
+            E.ExpectColumnPairValuesAToBeGreaterThanB(
+                column_A="denominator",
+                column_B="numerator",
+                or_equal=True,
+                ignore_row_if="either_value_is_missing",
+            ),
+            E.ExpectColumnValuesToBeBetween(column="numerator", min_value=0),
+        ],
+    )
+
+
+def row_counts(con, previous_counts: dict[str, int] | None, tolerance: float) -> SuiteOutcome:
+    """Every table's rows within ``tolerance`` (e.g. 0.2 = ±20%) of the previous release's;
+    a table of the previous release missing here counts as 0 rows."""
+    tables = [
+        r[0]
+        for r in con.execute(
+            "select table_name from duckdb_tables() where schema_name = 'main'"
+        ).fetchall()
+        if r[0] not in (CHANGES, "release_manifest")
+    ]
+    previous = {t: n for t, n in (previous_counts or {}).items() if t != CHANGES}
+    rows = []
+    for table in sorted(set(tables) | set(previous)):
+        now = con.execute(f'select count(*) from "{table}"').fetchone()[0] if table in tables else 0
+        before = previous.get(table)
+        ratio = None if not before else now / before
+        rows.append({"table": table, "rows": now, "previous_rows": before, "ratio": ratio})
+    frame = pd.DataFrame(rows, columns=["table", "rows", "previous_rows", "ratio"])
+    frame["ratio"] = frame["ratio"].astype(float)
+    E = _gx()
+    return validate(
+        frame,
+        "publish_row_counts",
+        [
+            E.ExpectColumnValuesToBeBetween(
+                column="ratio", min_value=1 - tolerance, max_value=1 + tolerance
+            )
+        ],
+    )
