@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 export MARMOT_HOME ?= $(CURDIR)/data
 export DAGSTER_HOME ?= $(MARMOT_HOME)/dagster
 
-.PHONY: run test lint lint-sql dev demo prepare bench install clean
+.PHONY: run test lint lint-sql dev demo prepare bench install clean browser
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: set PYTHON=..."; exit 1; }
@@ -49,7 +49,12 @@ lint-sql: install
 	MARMOT_HOME="$$tmp" DBT_TARGET_PATH="$$tmp/target" DBT_LOG_PATH="$$tmp/logs" \
 	$(BIN)/sqlfluff lint --processes 0 dbt_project/models dbt_project/tests
 
-test: prepare lint
+# Headless Chromium (Debian package) prints the progress report's PDF and renders it in the
+# tests (tests/test_report.py); without it the report is HTML only.
+browser:
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+
+test: prepare lint browser
 	$(BIN)/python -m pytest
 
 dev: prepare demo

@@ -9,7 +9,9 @@ from __future__ import annotations
 import dagster as dg
 
 from marmot_assets.partners.assets import build_partner_definitions
-from marmot_assets.publish.assets import build_publication_definitions
+from marmot_assets.publish.assets import GROUP as PUBLICATION
+from marmot_assets.publish.assets import RELEASE, build_publication_definitions
+from marmot_assets.publish.report.asset import build_report_asset
 from marmot_assets.quality.fingertips_checks import fingertips_values_valid
 from marmot_assets.sources.fingertips import fingertips_indicator_values
 from marmot_assets.sources.mhclg import mhclg_imd_lsoa
@@ -42,6 +44,7 @@ def build_definitions() -> dg.Definitions:
             fingertips_indicator_values,
             build_dbt_assets(),
             *publication_assets,
+            build_report_asset(RELEASE, PUBLICATION),
         ],
         asset_checks=[fingertips_values_valid, *publication_checks],
         jobs=[refresh],

@@ -1,0 +1,211 @@
+"""The report's charts, drawn with matplotlib and returned as inline SVG (no scripts, no
+network: the page works offline and prints sharply).
+
+Every chart takes only disclosure-controlled values: a suppressed value is never drawn (it is
+NULL in the release) and is labelled "suppressed" instead.
+"""
+
+from __future__ import annotations
+
+import io
+
+import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+PLACE, ENGLAND, REGION, BAND = "#1f4e79", "#444444", "#c55a11", "#9dc3e6"
+SUPPRESSED = "#8c8c8c"
+STYLE = {
+    "svg.fonttype": "none",  # text stays text: smaller files, the page's font
+    "font.family": "sans-serif",
+    "font.size": 9,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.titlesize": 10,
+    "axes.titleweight": "bold",
+}
+
+
+def to_svg(fig: Figure, salt: str) -> str:
+    """The figure as an ``<svg>`` element; ``salt`` keeps its clip-path ids unique on the page."""
+    buffer = io.StringIO()
+    with matplotlib.rc_context({**STYLE, "svg.hashsalt": salt}):
+        fig.savefig(buffer, format="svg", bbox_inches="tight")
+    text = buffer.getvalue()
+    return text[text.index("<svg") :]
+
+
+def _figure(width: float, height: float) -> Figure:
+    with matplotlib.rc_context(STYLE):
+        fig = Figure(figsize=(width, height), layout="constrained")
+        fig.add_subplot()
+    return fig
+
+
+def trend(series: pd.DataFrame, unit: str, place: str, salt: str) -> str:
+    """The place's series with its 95% interval band against England and the region; one
+    panel per sex. Provisional periods are drawn hollow."""
+    sexes = list(dict.fromkeys(series["sex"]))
+    with matplotlib.rc_context(STYLE):
+        fig = Figure(figsize=(6.4, 2.6 * len(sexes)), layout="constrained")
+        axes = fig.subplots(len(sexes), 1, squeeze=False)[:, 0]
+        for ax, sex in zip(axes, sexes, strict=True):
+            s = series[series["sex"] == sex].sort_values("period_sortable")
+            x = np.arange(len(s))
+            shown = s["value"].notna().to_numpy()
+            if len(x) > 1:
+                ax.fill_between(
+                    x,
+                    s["lower_ci_95"],
+                    s["upper_ci_95"],
+                    color=BAND,
+                    alpha=0.6,
+                    linewidth=0,
+                    label="95% interval",
+                )
+            else:  # one period: the interval as an error bar
+                err = [s["value"] - s["lower_ci_95"], s["upper_ci_95"] - s["value"]]
+                ax.errorbar(
+                    x,
+                    s["value"],
+                    yerr=np.nan_to_num(np.asarray(err, dtype=float)),
+                    fmt="none",
+                    ecolor=BAND,
+                    elinewidth=6,
+                    label="95% interval",
+                )
+                ax.set_xlim(-1, 1)
+            ax.plot(x, s["value"], color=PLACE, marker="o", markersize=4, label=place)
+            provisional = s["provisional"].to_numpy() & shown
+            if provisional.any():
+                ax.plot(
+                    x[provisional],
+                    s["value"][provisional],
+                    linestyle="none",
+                    marker="o",
+                    markersize=7,
+                    markerfacecolor="white",
+                    color=PLACE,
+                    label="provisional",
+                )
+            if s["england_value"].notna().any():
+                ax.plot(x, s["england_value"], color=ENGLAND, linestyle="--", label="England")
+            if s["region_value"].notna().any():
+                ax.plot(x, s["region_value"], color=REGION, linestyle=":", label="Region")
+            for i in x[~shown]:
+                ax.annotate(
+                    "suppressed",
+                    (i, 0.02),
+                    xycoords=("data", "axes fraction"),
+                    rotation=90,
+                    color=SUPPRESSED,
+                    ha="center",
+                    fontsize=7,
+                )
+            ax.set_xticks(x, s["period"], rotation=45 if len(x) > 6 else 0, ha="right")
+            ax.set_ylabel(unit)
+            ax.set_title(sex if sex not in ("Persons", "Not applicable") else "", loc="left")
+            ax.grid(axis="y", alpha=0.3)
+        handles, labels = axes[0].get_legend_handles_labels()
+        fig.legend(handles, labels, fontsize=8, ncols=5, loc="outside upper left", frameon=False)
+    return to_svg(fig, salt)
+
+
+def gradient(rows: pd.DataFrame, unit: str, salt: str) -> str:
+    """Value per deprivation quantile (1 = most deprived) with 95% limits, and the SII line
+    (from the most to the least deprived end) unless withheld."""
+    fig = _figure(6.4, 2.8)
+    ax = fig.axes[0]
+    n = int(rows["quantile"].max())
+    x = (rows["quantile"].to_numpy() - 0.5) / n
+    values = rows["value"].to_numpy(dtype=float)
+    shown = ~np.isnan(values)
+    err = np.vstack([values - rows["lower_ci_95"], rows["upper_ci_95"] - values])
+    ax.bar(
+        x[shown],
+        values[shown],
+        width=0.8 / n,
+        color=BAND,
+        edgecolor=PLACE,
+        label=rows["quantile_scheme"].iloc[0],
+    )
+    ax.errorbar(
+        x[shown],
+        values[shown],
+        yerr=err[:, shown],
+        fmt="none",
+        ecolor=PLACE,
+        capsize=3,
+        label="95% interval",
+    )
+    for xi in x[~shown]:
+        ax.annotate(
+            "suppressed",
+            (xi, 0.02),
+            xycoords=("data", "axes fraction"),
+            rotation=90,
+            color=SUPPRESSED,
+            ha="center",
+            fontsize=7,
+        )
+    first = rows.iloc[0]
+    if not first["measures_withheld"] and pd.notna(first["sii"]) and shown.all():
+        mean = float(np.mean(values))
+        sii = float(first["sii"])
+        ax.plot(
+            [0, 1],
+            [mean - sii / 2, mean + sii / 2],
+            color=REGION,
+            linewidth=2,
+            label=f"slope index of inequality: {sii:+.2f}",
+        )
+    ax.set_xticks(x, [str(q) for q in rows["quantile"]])
+    ax.set_xlim(0, 1)
+    ax.set_xlabel(f"{rows['quantile_scheme'].iloc[0]} (1 = most deprived)")
+    ax.set_ylabel(unit)
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=7, frameon=False, loc="upper right")
+    return to_svg(fig, salt)
+
+
+def wards(rows: pd.DataFrame, unit: str, place_name: str, salt: str) -> str:
+    """Wards ranked by value with 95% limits and the place's value; suppressed wards listed
+    at the bottom as "suppressed"."""
+    rows = rows.assign(_missing=rows["value"].isna()).sort_values(
+        ["_missing", "value"], ascending=[False, True]
+    )
+    fig = _figure(6.4, 0.6 + 0.2 * len(rows))
+    ax = fig.axes[0]
+    y = np.arange(len(rows))
+    values = rows["value"].to_numpy(dtype=float)
+    shown = ~np.isnan(values)
+    lower = (values - rows["lower_ci_95"].to_numpy(dtype=float))[shown]
+    upper = (rows["upper_ci_95"].to_numpy(dtype=float) - values)[shown]
+    ax.errorbar(
+        values[shown],
+        y[shown],
+        xerr=np.nan_to_num([lower, upper]),
+        fmt="o",
+        color=PLACE,
+        ecolor=BAND,
+        elinewidth=3,
+        markersize=4,
+        label="ward value, 95% interval",
+    )
+    place = rows["place_value"].dropna()
+    if len(place):
+        ax.axvline(place.iloc[0], color=ENGLAND, linestyle="--", label=place_name)
+    labels = [
+        f"{name} (suppressed)" if missing else name
+        for name, missing in zip(rows["ward_name"], ~shown, strict=True)
+    ]
+    ax.set_yticks(y, labels)
+    for tick, missing in zip(ax.get_yticklabels(), ~shown, strict=True):
+        if missing:
+            tick.set_color(SUPPRESSED)
+    ax.set_ylim(-0.7, len(rows) - 0.3)
+    ax.set_xlabel(unit)
+    ax.grid(axis="x", alpha=0.3)
+    fig.legend(fontsize=8, frameon=False, ncols=2, loc="outside lower center")
+    return to_svg(fig, salt)

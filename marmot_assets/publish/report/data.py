@@ -1,0 +1,146 @@
+"""What the progress report shows, read from one release's serving file only.
+
+The file is opened read-only with external access disabled and the configuration locked, as a
+BI tool would open it: the report can show nothing that was not published (disclosure
+controlled) in that release.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+# Why a value is not shown, in words a reader understands (publish suppression_reason).
+REASONS = {
+    "primary": "a count of 1-7",
+    "complement": "the rest of the group is 1-7",
+    "denominator": "fewer than 8 people in the group",
+    "secondary": "hidden so a small count cannot be worked out from the total",
+    "rate_minimum": "too few events for a reliable rate",
+    "publisher": "not published by its publisher",
+}
+PROVISIONAL_COLUMNS = ("is_provisional", "is_partial_period")
+
+
+def reason_text(reason: str | None) -> str:
+    return REASONS.get(reason or "", reason or "not shown")
+
+
+@dataclass
+class Release:
+    """Every table the report uses, as data frames, and the release manifest."""
+
+    manifest: dict
+    place: dict
+    principles: pd.DataFrame
+    indicators: pd.DataFrame
+    place_values: pd.DataFrame
+    scorecard: pd.DataFrame
+    inequality: pd.DataFrame
+    wards: pd.DataFrame
+    changes: pd.DataFrame
+    stories: pd.DataFrame
+    evidence: pd.DataFrame
+    provisional_column: str | None = None
+    areas: dict = field(default_factory=dict)
+
+
+def connect(path: Path) -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(
+        str(path),
+        read_only=True,
+        config={"enable_external_access": False, "lock_configuration": True},
+    )
+
+
+REQUIRED = {
+    "release_manifest": "release_id",
+    "dim_area": "is_place",
+    "dim_principle": "principle_id",
+    "dim_indicator": "unit",
+    "fct_indicator_values": "england_value",
+    "mart_principle_scorecard": "principle_id",
+    "mart_inequality": "sii",
+    "mart_ward_profile": "place_value",
+    "changes": "change_type",
+    "mart_stories": "story_id",
+    "mart_evidence": "evaluation_id",
+}
+
+
+def missing_tables(path: Path) -> list[str]:
+    """The tables (or their key column) the report needs that the release file lacks."""
+    with connect(path) as con:
+        present = {
+            (r[0], r[1])
+            for r in con.execute("select table_name, column_name from duckdb_columns()").fetchall()
+        }
+    return [f"{t}.{c}" for t, c in REQUIRED.items() if (t, c) not in present]
+
+
+def _df(con, sql: str, params: list | None = None) -> pd.DataFrame:
+    return con.execute(sql, params or []).df()
+
+
+def read_release(path: Path) -> Release:
+    with connect(path) as con:
+        manifest = _df(con, "select * exclude (source_files) from release_manifest").iloc[0]
+        areas = _df(con, "select area_code, area_name, area_type, is_place from dim_area")
+        place = areas[areas.is_place.fillna(False)].iloc[0].to_dict()
+        names = dict(zip(areas.area_code, areas.area_name, strict=True))
+        fact_columns = {
+            r[0]
+            for r in con.execute(
+                "select column_name from duckdb_columns() where table_name = 'fct_indicator_values'"
+            ).fetchall()
+        }
+        provisional = next((c for c in PROVISIONAL_COLUMNS if c in fact_columns), None)
+        flag = f"coalesce({provisional}, false)" if provisional else "false"
+        place_values = _df(
+            con,
+            "select indicator_id, period, period_sortable, sex, age, value, lower_ci_95, "
+            "upper_ci_95, england_value, region_value, compared_to_england, "
+            f"direction_of_travel, is_suppressed, suppression_reason, {flag} as provisional "
+            "from fct_indicator_values where area_code = ? and category_type is null "
+            "order by indicator_id, sex, period_sortable",
+            [place["area_code"]],
+        )
+        release = Release(
+            manifest=manifest.to_dict(),
+            place=place,
+            principles=_df(con, "select * from dim_principle order by principle_id"),
+            indicators=_df(con, "select * from dim_indicator order by principle_id, indicator_id"),
+            place_values=place_values,
+            scorecard=_df(
+                con, "select * from mart_principle_scorecard order by principle_id, period_year"
+            ),
+            inequality=_df(
+                con,
+                "select * from mart_inequality qualify period_sortable = max(period_sortable) "
+                "over (partition by indicator_id, sex, quantile_scheme) "
+                "order by indicator_id, sex, quantile_scheme, quantile",
+            ),
+            wards=_df(
+                con,
+                "select * from mart_ward_profile where indicator_id is not null "
+                "order by indicator_id, sex, ward_name",
+            ),
+            changes=_df(con, "select * from changes"),
+            stories=_df(con, "select * from mart_stories order by story_date desc, title"),
+            evidence=_df(con, "select * from mart_evidence order by intervention"),
+            provisional_column=provisional,
+            areas=names,
+        )
+    for frame in ("stories", "evidence"):  # text for the template: missing is None, not NaN
+        df = getattr(release, frame)
+        setattr(release, frame, df.astype(object).where(df.notna(), None))
+    stories = release.stories
+    stories["when"] = pd.to_datetime(stories["story_date"]).dt.strftime("%-d %B %Y").fillna("")
+    stories["where"] = [
+        names.get(code, ward) if isinstance(code, str) else (ward if isinstance(ward, str) else "")
+        for code, ward in zip(stories["ward_code"], stories["ward"], strict=True)
+    ]
+    return release

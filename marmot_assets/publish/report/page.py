@@ -1,0 +1,80 @@
+"""Rendering the progress report of a release: ``$MARMOT_HOME/reports/<release_id>/``
+``index.html`` (charts as inline SVG, so it works offline) and ``report.pdf`` printed by
+headless Chromium.
+
+It reads only the release's own serving file (read-only, external access off), so only
+disclosure-controlled numbers can appear in it. A missing or failing Chromium leaves the HTML
+and reports the PDF as missing; it never raises.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from pathlib import Path
+
+import jinja2
+
+from marmot_assets.publish import releases as rel
+from marmot_assets.publish.report import chromium
+from marmot_assets.publish.report.data import missing_tables, read_release
+from marmot_assets.publish.report.render import changes_summary, principle_sections
+
+HTML_FILE = "index.html"
+PDF_FILE = "report.pdf"
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+def reports_dir(home: Path) -> Path:
+    return home / "reports"
+
+
+def render_html(release_file: Path) -> str:
+    release = read_release(release_file)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return env.get_template("report.html.j2").render(
+        manifest=release.manifest,
+        place=release.place,
+        sections=principle_sections(release),
+        changes=changes_summary(release),
+        provisional_column=release.provisional_column,
+    )
+
+
+def render_report(home: Path, release_id: str) -> dict:
+    """Write the release's report; returns where it is, the PDF's state and the time taken."""
+    started = time.monotonic()
+    source = rel.releases_dir(home) / release_id / rel.SERVING_FILE
+    folder = reports_dir(home) / release_id
+    missing = missing_tables(source)
+    if missing:  # a release of another shape (e.g. a hand-made test warehouse)
+        return {
+            "release_id": release_id,
+            "html": None,
+            "pdf": None,
+            "seconds": 0.0,
+            "pdf_error": "no report",
+            "not_rendered": f"the release lacks {missing}",
+        }
+    folder.mkdir(parents=True, exist_ok=True)
+    html = folder / HTML_FILE
+    tmp = folder / f".{HTML_FILE}.{uuid.uuid4().hex[:8]}.tmp"
+    tmp.write_text(render_html(source), encoding="utf-8")
+    os.replace(tmp, html)
+    html_seconds = time.monotonic() - started
+    pdf_ok, pdf_error = chromium.print_pdf(html, folder / PDF_FILE)
+    return {
+        "release_id": release_id,
+        "html": html,
+        "pdf": folder / PDF_FILE if pdf_ok else None,
+        "pdf_error": pdf_error,
+        "html_seconds": round(html_seconds, 2),
+        "seconds": round(time.monotonic() - started, 2),
+    }

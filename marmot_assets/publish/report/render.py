@@ -1,0 +1,213 @@
+"""The report's content: per principle, its scorecard and each indicator with its charts,
+the stories and evaluations beside it, and what changed since the last release."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from marmot_assets.publish.report import charts
+from marmot_assets.publish.report.data import Release, reason_text
+
+CHANGE_TYPES = ["new", "revised", "significance moved", "withdrawn"]
+DETAILED_CHANGES = 40
+
+
+def number(value, unit: str = "") -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "not available"
+    decimals = 0 if abs(value) >= 1000 else (2 if abs(value) < 10 else 1)
+    text = f"{value:,.{decimals}f}"
+    return f"{text}%" if unit == "%" else f"{text} {unit}".strip()
+
+
+def _text(value, default: str = "not compared") -> str:
+    return str(value) if value is not None and pd.notna(value) else default
+
+
+def value_text(row, unit: str) -> str:
+    """A value with its 95% interval, or "suppressed (why)": never a hidden number."""
+    if row.get("is_suppressed") or pd.isna(row.get("value")):
+        return f"suppressed ({reason_text(row.get('suppression_reason'))})"
+    text = number(row["value"], unit)
+    low, high = row.get("lower_ci_95"), row.get("upper_ci_95")
+    if pd.notna(low) and pd.notna(high):
+        text += f" (95% interval {number(low)} to {number(high)})"
+    return text
+
+
+def _headline(series: pd.DataFrame, unit: str) -> list[dict]:
+    out = []
+    for sex, s in series.groupby("sex", sort=False):
+        last = s.sort_values("period_sortable").iloc[-1].to_dict()
+        out.append(
+            {
+                "sex": sex if sex not in ("Persons", "Not applicable") else "",
+                "period": last["period"],
+                "value": value_text(last, unit),
+                "provisional": bool(last["provisional"]),
+                "england": number(last["england_value"], unit),
+                "region": number(last["region_value"], unit),
+                "compared": _text(last["compared_to_england"]),
+                "travel": _text(last["direction_of_travel"]),
+            }
+        )
+    return out
+
+
+def _gradients(rows: pd.DataFrame, unit: str, key: str) -> list[dict]:
+    out = []
+    for (sex, scheme), g in rows.groupby(["sex", "quantile_scheme"], sort=False):
+        first = g.iloc[0]
+        if first["measures_withheld"]:
+            sii = "withheld: a group is suppressed under disclosure control"
+        elif pd.notna(first["sii"]):
+            sii = f"{number(first['sii'], unit)}"
+            if pd.notna(first["sii_lower"]) and pd.notna(first["sii_upper"]):
+                sii += (
+                    f" (95% interval {number(first['sii_lower'])} to {number(first['sii_upper'])})"
+                )
+            if pd.notna(first["gap_trend"]) and pd.notna(first["previous_period"]):
+                sii += f"; since {first['previous_period']}: {first['gap_trend']}"
+        else:
+            note = first["sii_note"] if pd.notna(first["sii_note"]) else "fewer than 5 groups"
+            sii = f"not calculated: {note}"
+        out.append(
+            {
+                "scheme": scheme,
+                "sex": sex if sex not in ("Persons", "Not applicable") else "",
+                "period": first["period"],
+                "sii": sii,
+                "svg": charts.gradient(g, unit, f"{key}-{scheme}-{sex}"),
+                "cells": [
+                    {
+                        "quantile": int(r["quantile"]),
+                        "value": value_text(r, unit),
+                        "suppressed": bool(r["is_suppressed"] or pd.isna(r["value"])),
+                        "reason": reason_text(r["suppression_reason"]),
+                    }
+                    for r in g.to_dict("records")
+                ],
+            }
+        )
+    return out
+
+
+def _wards(rows: pd.DataFrame, unit: str, place: str, key: str) -> list[dict]:
+    out = []
+    for sex, g in rows.groupby("sex", sort=False):
+        table = [
+            {
+                "code": r["ward_code"],
+                "name": r["ward_name"],
+                "period": r["period"],
+                "value": value_text(r, unit),
+                "suppressed": bool(r["is_suppressed"] or pd.isna(r["value"])),
+                "compared": _text(r["compared_to_place"]),
+            }
+            for r in g.sort_values("value", ascending=False).to_dict("records")
+        ]
+        out.append(
+            {
+                "sex": sex if sex not in ("Persons", "Not applicable") else "",
+                "period": g["period"].dropna().max() if g["period"].notna().any() else "",
+                "svg": charts.wards(g, unit, place, f"{key}-wards-{sex}"),
+                "rows": table,
+            }
+        )
+    return out
+
+
+def _change_counts(changes: pd.DataFrame) -> dict[str, int]:
+    counts = changes["change_type"].value_counts().to_dict() if len(changes) else {}
+    return {t: int(counts.get(t, 0)) for t in CHANGE_TYPES}
+
+
+def indicator_block(release: Release, ind: dict, placed_stories: set) -> dict:
+    key, unit, place = ind["indicator_id"], ind["unit"], release.place["area_name"]
+    series = release.place_values[release.place_values.indicator_id == key]
+    stories = release.stories[release.stories.indicator_id == key]
+    story_cards = []
+    for s in stories.to_dict("records"):
+        if (s["story_id"], s["principle_id"]) not in placed_stories:
+            placed_stories.add((s["story_id"], s["principle_id"]))
+            story_cards.append(s)
+    return {
+        "id": key,
+        "name": ind["indicator_name"],
+        "unit": unit,
+        "source": ind["source"],
+        "method": ind["method"],
+        "polarity": (ind["polarity"] or "").replace("_", " "),
+        "headline": _headline(series, unit) if len(series) else [],
+        "trend": charts.trend(series, unit, place, f"{key}-trend") if len(series) else None,
+        "gradients": _gradients(
+            release.inequality[release.inequality.indicator_id == key], unit, key
+        ),
+        "wards": _wards(release.wards[release.wards.indicator_id == key], unit, place, key),
+        "changes": _change_counts(release.changes[release.changes.indicator_id == key]),
+        "stories": story_cards,
+        "evidence": release.evidence[release.evidence.indicator_id == key]
+        .drop_duplicates("evaluation_id")
+        .to_dict("records"),
+    }
+
+
+def principle_sections(release: Release) -> list[dict]:
+    sections = []
+    for p in release.principles.to_dict("records"):
+        pid = int(p["principle_id"])
+        placed: set = set()
+        indicators = release.indicators[release.indicators.principle_id == pid]
+        blocks = [indicator_block(release, ind, placed) for ind in indicators.to_dict("records")]
+        score = release.scorecard[release.scorecard.principle_id == pid]
+        unplaced = [
+            s
+            for s in release.stories[release.stories.principle_id == pid]
+            .drop_duplicates("story_id")
+            .to_dict("records")
+            if (s["story_id"], pid) not in placed
+        ]
+        evidence = release.evidence[
+            (release.evidence.principle_id == pid) & release.evidence.indicator_id.isna()
+        ]
+        sections.append(
+            {
+                "id": pid,
+                "name": p["principle_name"],
+                "since": p["since_year"],
+                "scorecard": score.sort_values("period_year", ascending=False).to_dict("records"),
+                "indicators": blocks,
+                "stories": unplaced,
+                "evidence": evidence.drop_duplicates("evaluation_id").to_dict("records"),
+            }
+        )
+    return sections
+
+
+def changes_summary(release: Release) -> dict:
+    changes = release.changes
+    detailed = changes[changes.change_type != "new"].head(DETAILED_CHANGES).to_dict("records")
+    names = dict(
+        zip(release.indicators.indicator_id, release.indicators.indicator_name, strict=True)
+    )
+    for row in detailed:
+        row["indicator_name"] = names.get(row["indicator_id"], row["indicator_id"])
+        row["area_name"] = release.areas.get(row["area_code"], row["area_code"])
+        if pd.notna(row["category"]):
+            row["area_name"] += f" ({row['category_type']}: {row['category']})"
+        if row["sex"] not in ("Persons", "Not applicable"):
+            row["area_name"] += f", {row['sex']}"
+        row["before"] = (
+            number(row["previous_value"]) if pd.notna(row["previous_value"]) else "not shown"
+        )
+        row["after"] = number(row["value"]) if pd.notna(row["value"]) else "not shown"
+    previous = changes["previous_release_id"].dropna()
+    return {
+        "counts": _change_counts(changes),
+        "total": len(changes),
+        "previous": previous.iloc[0] if len(previous) else None,
+        "detailed": detailed,
+        "more": int((changes.change_type != "new").sum()) - len(detailed),
+    }

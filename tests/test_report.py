@@ -1,0 +1,217 @@
+"""The progress report: one whole refresh of the demo publishes a release, and
+``publication/report`` renders it as HTML (inline SVG charts) and PDF (headless Chromium).
+
+The report must show only the release's disclosure-controlled numbers, every principle, each
+kind of chart, and work offline. Chromium is a Debian package (``make browser``).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+from html.parser import HTMLParser
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pytest
+from helpers import refreshed_home
+from PIL import Image
+from pypdf import PdfReader
+
+from marmot_assets.publish import releases as rel
+from marmot_assets.publish.report import chromium
+from marmot_assets.publish.report.page import render_report
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    with refreshed_home(tmp_path_factory, "report") as run:
+        assert run["success"], run["checks"]
+        home = run["home"]
+        release_id = rel.served_release_id(home)
+        folder = home / "reports" / release_id
+        html = (folder / "index.html").read_text(encoding="utf-8")
+        tree = Elements()
+        tree.feed(html)
+        yield {"home": home, "release_id": release_id, "folder": folder, "html": html,
+               "tree": tree}  # fmt: skip
+
+
+class Elements(HTMLParser):
+    """Every element as (tag, attributes, text inside it up to its end tag)."""
+
+    def __init__(self):
+        super().__init__()
+        self.open: list[list] = []
+        self.elements: list[tuple[str, dict, str]] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("meta", "br", "img", "link", "input", "hr"):
+            self.elements.append((tag, dict(attrs), ""))
+            return
+        self.open.append([tag, dict(attrs), []])
+
+    def handle_data(self, data):
+        for element in self.open:
+            element[2].append(data)
+
+    def handle_endtag(self, tag):
+        for i in range(len(self.open) - 1, -1, -1):
+            if self.open[i][0] == tag:
+                name, attrs, text = self.open.pop(i)
+                self.elements.append((name, attrs, "".join(text)))
+                return
+
+    def find(self, tag=None, cls=None, **attrs) -> list[tuple[str, dict, str]]:
+        out = []
+        for name, a, text in self.elements:
+            if tag and name != tag:
+                continue
+            if cls and cls not in (a.get("class") or "").split():
+                continue
+            if all(a.get(k.replace("_", "-")) == v for k, v in attrs.items()):
+                out.append((name, a, text))
+        return out
+
+
+def release_rows(home: Path, release_id: str, sql: str) -> list[tuple]:
+    path = rel.releases_dir(home) / release_id / rel.SERVING_FILE
+    config = {"enable_external_access": False}
+    with duckdb.connect(str(path), read_only=True, config=config) as con:
+        return con.execute(sql).fetchall()
+
+
+def test_the_served_release_has_its_report(report):
+    assert (report["folder"] / "index.html").is_file()
+    assert (report["folder"] / "report.pdf").is_file()
+    assert report["release_id"] in report["html"]
+    manifest = rel.read_json(
+        rel.releases_dir(report["home"]) / report["release_id"] / "manifest.json"
+    )
+    assert manifest["disclosure_rules_version"] in report["html"]
+
+
+def test_it_renders_in_headless_chromium(report):
+    png = report["home"] / "report_screenshot.png"
+    ok, why = chromium.screenshot(report["folder"] / "index.html", png)
+    assert ok, why
+    pixels = np.asarray(Image.open(png).convert("RGB"))
+    assert pixels.shape[:2] == (2000, 1200)
+    colours = len(np.unique(pixels.reshape(-1, 3), axis=0))
+    not_white = (pixels.min(axis=2) < 240).mean()
+    assert colours > 100, colours
+    assert not_white > 0.03, not_white
+
+
+def test_every_principle_and_every_kind_of_chart(report):
+    tree = report["tree"]
+    sections = tree.find("section", cls="principle")
+    assert [s[1]["id"] for s in sections] == [f"principle-{i}" for i in range(9)]
+    for kind in ("chart-trend", "chart-gradient", "chart-wards"):
+        figures = [f for f in tree.find("figure", cls=kind)]
+        assert figures, kind
+    # each chart figure holds an inline SVG
+    for kind in ("chart-trend", "chart-gradient", "chart-wards"):
+        assert re.search(rf'<figure class="chart {kind}"><svg', report["html"]), kind
+    assert tree.find("table", cls="scorecard")
+    assert tree.find("section", id="changes")
+    assert "95% interval" in report["html"] and "Wilson" in report["html"]
+
+
+def test_stories_and_evaluations_sit_beside_their_indicators(report):
+    rows = release_rows(
+        report["home"], report["release_id"],
+        "select distinct indicator_id, story_id from mart_stories where indicator_id is not null",
+    )  # fmt: skip
+    assert rows
+    html = report["html"]
+    for story_id in {s for _, s in rows}:
+        assert f'data-story="{story_id}"' in html, story_id
+    # an evaluation naming an indicator is inside that indicator's article
+    [(indicator, evaluation)] = release_rows(
+        report["home"], report["release_id"],
+        "select indicator_id, evaluation_id from mart_evidence where indicator_id is not null "
+        "order by evaluation_id limit 1",
+    )  # fmt: skip
+    start = html.index(f'<article id="indicator-{indicator}"')
+    assert f'data-evaluation="{evaluation}"' in html[start : html.index("</article>", start)]
+
+
+def test_the_pdf_has_pages(report):
+    pages = len(PdfReader(report["folder"] / "report.pdf").pages)
+    assert pages >= 5, pages
+
+
+def test_suppressed_ward_values_are_shown_as_suppressed_never_as_numbers(report):
+    tree = report["tree"]
+    suppressed = release_rows(
+        report["home"], report["release_id"],
+        "select f.area_code, f.indicator_id, f.period, f.suppression_reason "
+        "from fct_indicator_values f join mart_ward_profile w on w.ward_code = f.area_code "
+        "and w.indicator_id = f.indicator_id and w.period = f.period and w.sex = f.sex "
+        "where f.area_type = 'ward' and f.category_type is null and f.is_suppressed",
+    )  # fmt: skip
+    assert len(suppressed) >= 5  # the demo has suppressed ward cells
+    for ward, indicator, period, _reason in suppressed:
+        rows = tree.find("tr", data_ward=ward, data_indicator=indicator, data_period=period)
+        assert rows, (ward, indicator, period)
+        for _, attrs, text in rows:
+            assert "suppressed" in attrs.get("class", ""), (ward, indicator, text)
+            value = text.split("suppressed")[0]
+            assert not re.search(r"\d", value.replace(period, "")), text
+    # and no ward row in any period that is suppressed in the release shows as a value
+    hidden = {
+        (a, i, p)
+        for a, i, p in release_rows(
+            report["home"],
+            report["release_id"],
+            "select area_code, indicator_id, period from fct_indicator_values "
+            "where area_type = 'ward' and category_type is null and is_suppressed",
+        )  # fmt: skip
+    }
+    for _, attrs, _text in tree.find("tr"):
+        key = (attrs.get("data-ward"), attrs.get("data-indicator"), attrs.get("data-period"))
+        if key in hidden:
+            assert "suppressed" in attrs.get("class", ""), key
+
+
+def test_suppressed_quantiles_are_named_not_drawn(report):
+    [(indicator, quantile)] = release_rows(
+        report["home"], report["release_id"],
+        "select indicator_id, quantile from mart_inequality where is_suppressed qualify "
+        "period_sortable = max(period_sortable) over (partition by indicator_id, sex, "
+        "quantile_scheme) order by indicator_id, quantile limit 1",
+    )  # fmt: skip
+    html = report["html"]
+    start = html.index(f'<article id="indicator-{indicator}"')
+    article = html[start : html.index("</article>", start)]
+    assert f"group {quantile} (" in article
+    assert "withheld" in article  # the SII of a scheme with a suppressed group
+
+
+def test_the_report_works_offline(report):
+    html = report["html"]
+    assert "<script" not in html.lower()
+    for found in re.finditer(r"""(?:src|href)\s*=\s*["']?\s*([^"'\s>]+)""", html, re.I):
+        assert not re.match(r"(?:https?:)?//", found.group(1)), found.group(0)
+    assert not re.search(r"url\(\s*['\"]?(?:https?:)?//", html, re.I)
+    assert "@import" not in html
+
+
+def test_without_chromium_the_html_still_renders(report, tmp_path, monkeypatch):
+    home = tmp_path / "marmot"
+    source = rel.releases_dir(report["home"]) / report["release_id"]
+    target = rel.releases_dir(home) / report["release_id"]
+    target.mkdir(parents=True)
+    shutil.copy(source / rel.SERVING_FILE, target / rel.SERVING_FILE)
+    monkeypatch.setenv("MARMOT_CHROMIUM", str(tmp_path / "no-such-chromium"))
+    started = time.monotonic()
+    out = render_report(home, report["release_id"])
+    print(f"report HTML rendered in {time.monotonic() - started:.1f} s")
+    assert out["html"].is_file() and out["pdf"] is None
+    assert "chromium" in out["pdf_error"]
+    assert not (home / "reports" / report["release_id"] / "report.pdf").exists()
