@@ -8,13 +8,17 @@ marmot check-file PARTNER/DATASET FILE
                  the door's verdict on a file, before sending it (loads nothing)
 marmot pseudonymise --columns A,B IN OUT
                  replace identifier columns with a keyed HMAC-SHA-256 (partner side)
+marmot withdraw SHA256 --reason TEXT [--by NAME]
+                 take a delivery's rows out of the warehouse (its landed bytes stay)
+marmot releases  list the kept releases of the serving warehouse, marking the served one
+marmot rollback [RELEASE]
+                 serve an earlier release again, atomically (default: the previous one)
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -22,10 +26,11 @@ from marmot_assets.config import DBT_PROJECT_DIR, get_settings, read_indicator_c
 
 
 def _export_home() -> None:
-    # Step processes and dbt inherit the environment: give them the resolved MARMOT_HOME.
-    settings = get_settings()
-    settings.home.mkdir(parents=True, exist_ok=True)
-    os.environ["MARMOT_HOME"] = str(settings.home)
+    # Step processes and dbt inherit the environment: the resolved MARMOT_HOME, set up in
+    # the one place that prepares dbt's environment.
+    from marmot_assets.transform.project import dbt_environment
+
+    dbt_environment()
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -42,23 +47,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def prepare_manifest() -> Path:
-    """Run `dbt parse` once so the code location loads from a ready manifest."""
-    _export_home()
-    dbt = Path(sys.prefix) / "bin" / "dbt"
-    subprocess.run(
-        [
-            str(dbt),
-            "parse",
-            "--project-dir",
-            str(DBT_PROJECT_DIR),
-            "--profiles-dir",
-            str(DBT_PROJECT_DIR),
-            "--quiet",
-        ],
-        check=True,
-        cwd=DBT_PROJECT_DIR,
-    )
-    return DBT_PROJECT_DIR / "target" / "manifest.json"
+    """Prepare the dbt manifest so the code location loads from a ready one."""
+    from marmot_assets.transform.project import prepare_manifest as prepare
+
+    return prepare()
 
 
 def cmd_prepare(args: argparse.Namespace) -> int:
@@ -66,25 +58,89 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_refresh():
-    """Materialise every asset with the refresh job, recorded in the Dagster instance."""
+def run_refresh(*, supervise: bool = False):
+    """Materialise every asset with the refresh job, recorded in the Dagster instance.
+
+    First the runs whose process is gone are failed and their pool slots freed; then, while
+    another live run or process holds the warehouse, it waits at most
+    MARMOT_WAREHOUSE_WAIT_SECONDS and raises ``WarehouseBusy`` naming the holder. With
+    ``supervise`` (the `marmot run` command) a ``RunGuard`` ends the run within seconds of a
+    SIGTERM or Ctrl-C (raising ``RunInterrupted``) and bounds the wait for the pool mid-run.
+    Whatever happens, the run ends recorded as over and holding no pool slot."""
+    import contextlib
+
+    # On an interrupt dagster-dbt forwards SIGINT to dbt and waits this long for it (25 s by
+    # default) before the run can end; a `marmot run` must end within 10 s.
+    os.environ.setdefault("DAGSTER_DBT_TERMINATION_TIMEOUT_SECONDS", "4")
     import dagster as dg
 
-    from marmot_assets.definitions import refresh_job
-    from marmot_assets.instance import ensure_dagster_home
+    from marmot_assets.instance import (
+        TOKEN_ENV,
+        RunGuard,
+        RunInterrupted,
+        WarehouseBusy,
+        end_run,
+        ensure_dagster_home,
+        new_run_token,
+        owner_tags,
+        run_with_token,
+        say_to_stderr,
+        stop_children,
+        wait_for_warehouse,
+    )
 
     _export_home()
     ensure_dagster_home()
     if not (DBT_PROJECT_DIR / "target" / "manifest.json").is_file():
         prepare_manifest()
-    with dg.DagsterInstance.get() as instance:
-        result = dg.execute_job(
-            dg.reconstructable(refresh_job),
-            instance=instance,
-            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
-        )
-        checks = check_outcomes(instance, result.run_id)
-        return result.success, result.run_id, checks
+    settings = get_settings()
+    token = new_run_token()
+    previous_token = os.environ.get(TOKEN_ENV)
+    # dbt and any other process the run starts carry the token: if this process dies, the
+    # next `marmot run` finds and stops them (a dbt left running holds the DuckDB lock).
+    os.environ[TOKEN_ENV] = token
+    guard = RunGuard(token, settings.warehouse_wait_seconds) if supervise else None
+    run_id, interrupted, canceled = None, False, False
+    try:
+        with dg.DagsterInstance.get() as instance, guard or contextlib.nullcontext():
+            try:
+                wait = settings.warehouse_wait_seconds
+                wait_for_warehouse(instance, settings.warehouse_path, wait)
+                from marmot_assets.definitions import refresh_job
+
+                result = dg.execute_job(
+                    dg.reconstructable(refresh_job),
+                    instance=instance,
+                    run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+                    tags=owner_tags(token),
+                )
+                run_id = result.run_id
+                if guard is not None:
+                    guard.outcome(run_id)  # raises if the guard stopped the run
+                checks = check_outcomes(instance, run_id)
+                return result.success, run_id, checks
+            except (KeyboardInterrupt, WarehouseBusy) as exc:
+                interrupted, canceled = True, isinstance(exc, KeyboardInterrupt)
+                run_id = run_id or run_with_token(instance, token)
+                if isinstance(exc, RunInterrupted):
+                    exc.run_id = run_id
+                raise
+            finally:
+                # An interrupted step keeps its slot claimed: free it, end the run if not over.
+                try:
+                    if interrupted:
+                        stop_children(token, say_to_stderr)
+                    run_id = run_id or run_with_token(instance, token)
+                    if run_id is not None:
+                        message = "marmot run ended before the run did"
+                        end_run(instance, run_id, message, canceled=canceled)
+                except Exception as exc:  # a full disk: the next `marmot run` does it
+                    say_to_stderr(f"could not record the end of run {run_id}: {exc}")
+    finally:
+        if previous_token is None:
+            os.environ.pop(TOKEN_ENV, None)
+        else:
+            os.environ[TOKEN_ENV] = previous_token
 
 
 def check_outcomes(instance, run_id: str) -> dict[str, bool]:
@@ -140,10 +196,43 @@ def print_summary(summary: dict, checks: dict[str, bool] | None = None) -> None:
                 print(f"    FAILED: {name}")
 
 
+def _lock_holders_named_in_failures(run_id: str) -> list[str]:
+    """Who held DuckDB's file lock when a step of the run failed to open the warehouse."""
+    import dagster as dg
+
+    from marmot_assets.instance import lock_holders_in
+
+    with dg.DagsterInstance.get() as instance:
+        records = instance.get_records_for_run(
+            run_id, of_type=dg.DagsterEventType.STEP_FAILURE
+        ).records
+    holders = []
+    for record in records:
+        error = record.event_log_entry.dagster_event.step_failure_data.error
+        while error is not None:
+            holders += lock_holders_in(error.message)
+            error = error.cause
+    return list(dict.fromkeys(holders))
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    success, run_id, checks = run_refresh()
+    from marmot_assets.instance import EXIT_BUSY, RunInterrupted, WarehouseBusy
+
+    try:
+        success, run_id, checks = run_refresh(supervise=True)
+    except WarehouseBusy as exc:
+        print(f"marmot: {exc}", file=sys.stderr)
+        return EXIT_BUSY
+    except RunInterrupted as exc:
+        if exc.run_id:
+            print(f"Dagster run {exc.run_id}: canceled ({exc}); its pool slots are free")
+        else:
+            print(f"marmot run stopped by {exc} before its run started", file=sys.stderr)
+        return exc.exit_code
     print(f"Dagster run {run_id}: {'succeeded' if success else 'FAILED'}")
     if not success:
+        for holder in _lock_holders_named_in_failures(run_id):
+            print(f"The warehouse file was locked by {holder}.", file=sys.stderr)
         print("See the run in the Dagster UI (`make dev`) for the failing step.", file=sys.stderr)
         return 1
     print_summary(warehouse_summary(), checks)
@@ -155,73 +244,48 @@ def cmd_summary(args: argparse.Namespace) -> int:
     return 0
 
 
-def _place_codes_for_checking():
-    """The place's codes from the warehouse if it can be read now, else patterns only."""
-    import duckdb
+def cmd_releases(args: argparse.Namespace) -> int:
+    from marmot_assets.publish.releases import list_releases, serving_path
 
-    from marmot_assets.partners.door import place_codes
-    from marmot_assets.partners.validate import PlaceCodes
-
-    settings = get_settings()
-    place = settings.place_config
-    try:
-        with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
-            return place_codes(con, place.name, place.code, place.lists)
-    except duckdb.Error:
-        print(
-            "note: the warehouse is not readable now, so area codes are checked by pattern "
-            "only, not against the place's list",
-            file=sys.stderr,
-        )
-        return PlaceCodes(name=place.name, local_authority={place.code}, lists=place.lists)
-
-
-def cmd_check_file(args: argparse.Namespace) -> int:
-    from marmot_assets.partners.contract import get_contract
-    from marmot_assets.partners.door import check_file
-
-    try:
-        contract = get_contract(args.dataset)
-    except KeyError as exc:
-        print(exc.args[0], file=sys.stderr)
-        return 2
-    path = Path(args.file)
-    if not path.is_file():
-        print(f"no such file: {path}", file=sys.stderr)
-        return 2
-    verdict = check_file(path, contract, _place_codes_for_checking())
-    if verdict.status == "loaded":
-        verdict.status = "would load"
-    elif verdict.status == "loaded_with_quarantine":
-        verdict.status = "would load with quarantine"
-    print(verdict.summary())
-    shown = verdict.quarantine[: args.show]
-    for q in shown:
-        where = f"row {q['row_number']}" + (
-            f", column '{q['column_name']}'" if q["column_name"] else ""
-        )
-        value = f" (value {q['value']!r})" if q.get("value") is not None else ""
-        print(f"  {where}: {q['reason']}{value}")
-    if len(verdict.quarantine) > len(shown):
-        print(f"  ... and {len(verdict.quarantine) - len(shown)} more problems")
-    return {"would load": 0, "would load with quarantine": 1}.get(verdict.status, 2)
-
-
-def cmd_pseudonymise(args: argparse.Namespace) -> int:
-    from marmot_assets.partners.identifiers import key_from_environment, pseudonymise_csv
-
-    key = key_from_environment(args.key_env)
-    count = pseudonymise_csv(
-        Path(args.source),
-        Path(args.target),
-        [c.strip() for c in args.columns.split(",") if c.strip()],
-        key,
-    )
-    print(f"{count} rows written to {args.target}; columns {args.columns} pseudonymised")
+    home = get_settings().home
+    kept = list_releases(home)
+    if not kept:
+        print(f"No releases yet under {home / 'serving' / 'releases'}")
+        return 0
+    print(f"Serving file: {serving_path(home)}")
+    for r in kept:
+        mark = "*" if r["served"] else " "
+        rows = r["row_counts"].get("fct_indicator_values", "?")
+        commit = (r["git_commit"] or "unknown")[:12]
+        print(f"{mark} {r['release_id']}  {r['released_at']}  {commit}  values: {rows}")
+    print("(* = served)")
     return 0
 
 
+def cmd_rollback(args: argparse.Namespace) -> int:
+    from marmot_assets.publish.releases import rollback
+
+    try:
+        release_id = rollback(get_settings().home, args.release)
+    except LookupError as exc:
+        print(f"marmot: {exc}", file=sys.stderr)
+        return 1
+    print(f"Serving release {release_id}")
+    return 0
+
+
+def add_publication_commands(sub) -> None:
+    sub.add_parser("releases", help="list the kept releases, marking the served one").set_defaults(
+        func=cmd_releases
+    )
+    rollback = sub.add_parser("rollback", help="serve an earlier release again")
+    rollback.add_argument("release", nargs="?", help="release id or prefix (default: previous)")
+    rollback.set_defaults(func=cmd_rollback)
+
+
 def main(argv: list[str] | None = None) -> int:
+    from marmot_assets.partners.commands import add_partner_commands
+
     parser = argparse.ArgumentParser(
         prog="marmot", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -235,23 +299,8 @@ def main(argv: list[str] | None = None) -> int:
         func=cmd_run
     )
     sub.add_parser("summary", help="summarise the warehouse").set_defaults(func=cmd_summary)
-    check = sub.add_parser("check-file", help="the door's verdict on a file, loading nothing")
-    check.add_argument(
-        "dataset", help="partner/dataset, e.g. council_housing/temporary_accommodation"
-    )
-    check.add_argument("file")
-    check.add_argument("--show", type=int, default=50, help="problems to list (default 50)")
-    check.set_defaults(func=cmd_check_file)
-    pseudo = sub.add_parser("pseudonymise", help="keyed HMAC-SHA-256 of identifier columns")
-    pseudo.add_argument("--columns", required=True, help="comma-separated identifier columns")
-    pseudo.add_argument(
-        "--key-env",
-        default="MARMOT_PSEUDONYMISATION_KEY",
-        help="environment variable holding the key (default %(default)s)",
-    )
-    pseudo.add_argument("source")
-    pseudo.add_argument("target")
-    pseudo.set_defaults(func=cmd_pseudonymise)
+    add_partner_commands(sub)
+    add_publication_commands(sub)
     args = parser.parse_args(argv)
     return args.func(args)
 
