@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 export MARMOT_HOME ?= $(CURDIR)/data
 export DAGSTER_HOME ?= $(MARMOT_HOME)/dagster
 
-.PHONY: run test lint lint-sql dev demo prepare bench install clean browser
+.PHONY: run test lint lint-sql dev demo prepare bench install clean superset docs browser
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: set PYTHON=..."; exit 1; }
@@ -60,6 +60,18 @@ test: prepare lint browser
 dev: prepare demo
 	$(BIN)/python -c "from marmot_assets.instance import ensure_dagster_home; ensure_dagster_home()"
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+# Apache Superset on the serving file (bi/superset/start.sh): its own virtualenv (not .venv),
+# config and metadata under $(MARMOT_HOME)/superset, on 127.0.0.1:8088 (or a free port).
+superset:
+	bi/superset/start.sh
+
+# The dbt docs site on 127.0.0.1:8080 (and docs/published-tables.md rendered from them).
+docs: prepare
+	$(BIN)/dbt docs generate --project-dir dbt_project --profiles-dir dbt_project
+	$(BIN)/python -m marmot_assets.publish.docs
+	$(BIN)/dbt docs serve --project-dir dbt_project --profiles-dir dbt_project --no-browser \
+		--host 127.0.0.1 --port 8080
 
 bench: prepare
 	$(BIN)/python benchmarks/pipeline.py
