@@ -59,9 +59,11 @@ def test_dropped_file_launches_its_assets(daemon):
     home, dagster_home, log = daemon
     inbox = home / "inbox" / "council_housing" / "temporary_accommodation"
     inbox.mkdir(parents=True, exist_ok=True)
-    (inbox / "ta_2024-25_Q1.csv").write_text(
+    # A whole quarter, every ward of the place: publication audits that no ward is missing.
+    wards = [f"E0500{code}" for code in range(1218, 1236)]
+    (inbox / "ta_2025-26_Q1.csv").write_text(
         "Ward code,Quarter,Households in TA,Households with children\n"
-        "E05001222,2024-25 Q1,40,25\nE05001231,2024-25 Q1,3,1\n"
+        + "".join(f"{ward},2025-26 Q1,{40 + i},{20 + i}\n" for i, ward in enumerate(wards))
     )
     deadline = time.monotonic() + TIMEOUT_S
     run = None
@@ -83,7 +85,11 @@ def test_dropped_file_launches_its_assets(daemon):
         assert selected == {
             ("raw", "council_housing__temporary_accommodation"),
             ("staging", "stg_council_housing__temporary_accommodation"),
-        } | {s for s in selected if s[0] in ("intermediate", "marts", "history")}
+        } | {s for s in selected if s[0] in ("intermediate", "marts", "history", "publish")} | {
+            ("publication", "staged_release"),
+            ("publication", "release"),
+            ("publication", "report"),
+        }
         assert ("raw", "fingertips_indicator_values") not in selected
         event = instance.get_latest_materialization_event(
             dg.AssetKey(["raw", "council_housing__temporary_accommodation"])
@@ -94,4 +100,4 @@ def test_dropped_file_launches_its_assets(daemon):
         )
         assert untouched.run_id != run.run_id  # only what depends on the delivery ran
     assert not any(inbox.iterdir())  # picked up, landed, removed from the drop folder
-    assert len(list((home / "landing").rglob("*ta_2024-25_Q1.csv"))) == 1
+    assert len(list((home / "landing").rglob("*ta_2025-26_Q1.csv"))) == 1
