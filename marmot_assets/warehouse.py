@@ -7,7 +7,11 @@ the instance's dagster.yaml by ``marmot_assets.instance``).
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
+import duckdb
 import pandas as pd
+from dagster._utils.backoff import backoff
 from dagster_duckdb import DuckDBResource
 
 from marmot_assets.config import get_settings
@@ -15,18 +19,39 @@ from marmot_assets.config import get_settings
 WAREHOUSE_POOL = "duckdb_warehouse"
 
 
-def warehouse_resource() -> DuckDBResource:
-    settings = get_settings()
-    settings.home.mkdir(parents=True, exist_ok=True)
-    # A memory limit makes DuckDB spill large deliveries to disk instead of holding them:
-    # the door stages a whole file in a temporary table before its one-transaction write.
-    return DuckDBResource(
-        database=str(settings.warehouse_path),
-        connection_config={
+class WarehouseResource(DuckDBResource):
+    """The warehouse of the settings in force when a step opens it, not when the definitions
+    were built: Dagster keeps loaded definitions for the life of a process, so a process that
+    runs refreshes for more than one MARMOT_HOME (the tests, a long-lived worker) must not
+    write into the first one's file while dbt reads the current one. Closes on error too."""
+
+    database: str = ""
+
+    @contextmanager
+    def get_connection(self):
+        settings = get_settings()
+        settings.home.mkdir(parents=True, exist_ok=True)
+        # A memory limit makes DuckDB spill large deliveries to disk instead of holding them:
+        # the door stages a whole file in a temporary table before its one-transaction write.
+        config = {
             "memory_limit": settings.duckdb_memory_limit,
             "temp_directory": str(settings.home / "duckdb_tmp"),
-        },
-    )
+            **self.connection_config,
+        }
+        con = backoff(
+            fn=duckdb.connect,
+            retry_on=(RuntimeError, duckdb.IOException),
+            kwargs={"database": str(settings.warehouse_path), "config": config},
+            max_retries=10,
+        )
+        try:
+            yield con
+        finally:
+            con.close()
+
+
+def warehouse_resource() -> DuckDBResource:
+    return WarehouseResource()
 
 
 def replace_raw_table(
