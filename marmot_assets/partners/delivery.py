@@ -22,7 +22,7 @@ from marmot_assets.reading.headers import match_by_spelling
 from marmot_assets.reading.sheets import REFUSED_FORMATS, Sheet, open_sheets
 from marmot_assets.reading.text import sniff_format
 
-CHUNK_ROWS = 50_000
+CHUNK_ROWS = 20_000  # rows per chunk: bounded memory for a 200 MB delivery
 HEADER_SEARCH_ROWS = 50  # workbooks: notes rows partners put above the header
 
 
