@@ -236,7 +236,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         print("See the run in the Dagster UI (`make dev`) for the failing step.", file=sys.stderr)
         return 1
     print_summary(warehouse_summary(), checks)
+    print_publication()
     return 0 if all(checks.values()) else 1
+
+
+def print_publication() -> None:
+    from marmot_assets.publish.summary import publication_lines, served_summary
+
+    print("\n".join(publication_lines(served_summary(get_settings().home))))
 
 
 def cmd_summary(args: argparse.Namespace) -> int:

@@ -92,6 +92,47 @@ def accepted_sources(con) -> list[dict]:
     return [dict(zip(keys, [*r[:5], str(r[5]), r[6]], strict=True)) for r in rows]
 
 
+def disclosure_figures(con, schema: str) -> dict:
+    """What disclosure control did to the fact table of this release: cells it applied to,
+    cells suppressed (by reason), and counts rounded (published count differs from the
+    warehouse's). Read from the warehouse, where the unrounded counts still are; empty when
+    the release is not built from the publish layer."""
+    published, warehouse = f"{schema}.{FACT}", f"marts.{FACT}"
+    columns = {
+        (r[0], r[1])
+        for r in con.execute(
+            "select schema_name, column_name from duckdb_columns() "
+            "where database_name = current_database() and table_name = ?",
+            [FACT],
+        ).fetchall()
+    }
+    if (schema, "disclosure_applied") not in columns or ("marts", "numerator") not in columns:
+        return {}  # not the publish layer over the marts (a hand-made or older warehouse)
+    row = con.execute(
+        f"""
+        select
+            count(*) filter (where p.disclosure_applied),
+            count(*) filter (where p.disclosure_applied and p.is_suppressed),
+            count(*) filter (where p.disclosure_applied and p.numerator is distinct from
+                w.numerator and p.numerator is not null),
+            count(*) filter (where p.disclosure_applied and p.denominator is distinct from
+                w.denominator and p.denominator is not null)
+        from {published} p join {warehouse} w using (value_key)
+        """
+    ).fetchone()
+    reasons = con.execute(
+        f"select suppression_reason, count(*) from {published} "
+        "where disclosure_applied and is_suppressed group by 1 order by 2 desc, 1"
+    ).fetchall()
+    return {
+        "cells_controlled": row[0],
+        "cells_suppressed": row[1],
+        "suppressed_by_reason": dict(reasons),
+        "counts_rounded": row[2],
+        "denominators_rounded": row[3],
+    }
+
+
 def stage_release(con, home: Path, manifest_path: Path | None = None) -> str:
     """Write a new release from the warehouse connection ``con`` into ``serving/staging``."""
     with rel.serving_lock(home):
@@ -137,6 +178,7 @@ def stage_release(con, home: Path, manifest_path: Path | None = None) -> str:
             "row_counts": counts,
             "source_files": accepted_sources(con),
             "disclosure_rules_version": disclosure_version(con, schema, tables),
+            "disclosure": disclosure_figures(con, schema),
             "git_commit": git_commit(),
         }
         rel.write_json_atomically(folder / PENDING_FILE, pending)
@@ -195,10 +237,11 @@ def write_manifest_table(con, manifest: dict) -> None:
     con.execute(
         f"create or replace table {MANIFEST_TABLE} (release_id varchar, released_at timestamptz, "
         "git_commit varchar, disclosure_rules_version varchar, source_schema varchar, "
-        "previous_release_id varchar, checks_passed json, source_files json, row_counts json)"
+        "previous_release_id varchar, checks_passed json, source_files json, row_counts json, "
+        "disclosure json)"
     )
     con.execute(
-        f"insert into {MANIFEST_TABLE} values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        f"insert into {MANIFEST_TABLE} values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             manifest["release_id"],
             manifest["released_at"],
@@ -209,6 +252,7 @@ def write_manifest_table(con, manifest: dict) -> None:
             json.dumps(manifest["checks_passed"]),
             json.dumps(manifest["source_files"]),
             json.dumps(manifest["row_counts"]),
+            json.dumps(manifest.get("disclosure", {})),
         ],
     )
     comment_table(con, MANIFEST_TABLE, MANIFEST_DOC, prefix="")
@@ -228,6 +272,8 @@ MANIFEST_DOC = {
         "checks_passed": "every check that passed before it was published (JSON list)",
         "source_files": "every accepted delivery behind it: partner, dataset, file, SHA-256 (JSON)",
         "row_counts": "rows per table (JSON object)",
+        "disclosure": "what disclosure control did: cells it applied to, cells suppressed (by "
+        "reason) and counts rounded to 5 (JSON object)",
     },
 }
 
