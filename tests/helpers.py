@@ -47,6 +47,23 @@ def write_csv(
     return path
 
 
+@contextlib.contextmanager
+def edited_csv(path: Path, edit: Callable[[list[list[str]]], object]):
+    """For the block, the CSV file ``path`` with its rows (the header first) changed in place
+    by ``edit``, yielding what ``edit`` returned; afterwards its bytes as they were, whatever
+    happened."""
+    good = path.read_bytes()
+    try:
+        with path.open(newline="") as f:
+            rows = list(csv.reader(f))
+        edited = edit(rows)
+        with path.open("w", newline="") as f:
+            csv.writer(f, lineterminator="\n").writerows(rows)
+        yield edited
+    finally:
+        path.write_bytes(good)
+
+
 # --- the demo --------------------------------------------------------------------------------
 def demo_lsoas(lookup: list[dict[str, str]], place) -> list[DemoLsoa]:
     """The place's LSOAs (rows of its demo lookup) as a partner's demo writer receives them,
@@ -172,6 +189,20 @@ class PartnerDoor:
         assert self.table(contract) == before
         return verdict
 
+    def assert_quarantined(
+        self, path: Path, accepted: int, expected: list[tuple], contract: Contract | None = None
+    ):
+        """Delivers a file the door must load but for the rows in ``expected`` (row, column,
+        reason, exactly), accepting ``accepted`` rows. Returns the verdict."""
+        verdict = self.receive(path, contract)
+        assert (verdict.status, verdict.rows_accepted, verdict.rows_quarantined) == (
+            "loaded_with_quarantine",
+            accepted,
+            len(expected),
+        ), verdict.summary()
+        assert [q[:3] for q in self.quarantine(path.name)] == expected
+        return verdict
+
     def _contract(self, contract: Contract | None) -> Contract:
         return self.contract if contract is None else contract
 
@@ -187,13 +218,12 @@ def assert_quarantine(found: list[tuple], expected: list[tuple]) -> None:
 
 # --- a whole refresh -------------------------------------------------------------------------
 @contextlib.contextmanager
-def refreshed_home(tmp_path_factory, name: str, before_run: Callable[[Path], None] | None = None):
-    """A fresh MARMOT_HOME with the demo written (and ``before_run(home)`` applied, e.g. to
-    plant files), after one whole refresh through Dagster. Yields a dict: home, success,
-    run_id, checks, settings and the MonkeyPatch holding the environment."""
+def demo_home(tmp_path_factory, name: str):
+    """A fresh MARMOT_HOME with the demo written, in an environment of its own (no
+    DAGSTER_HOME or source settings from outside). Yields (home, settings, the MonkeyPatch
+    holding the environment)."""
     import pytest
 
-    from marmot_assets.cli import run_refresh
     from marmot_assets.config import get_settings, read_indicator_catalogue
     from marmot_assets.demo.generator import generate_demo_data
 
@@ -208,12 +238,23 @@ def refreshed_home(tmp_path_factory, name: str, before_run: Callable[[Path], Non
             settings.demo_dir, settings.place_config, read_indicator_catalogue(),
             inbox_dir=settings.home / "inbox",
         )  # fmt: skip
+        yield home, settings, mp
+    get_settings.cache_clear()
+
+
+@contextlib.contextmanager
+def refreshed_home(tmp_path_factory, name: str, before_run: Callable[[Path], None] | None = None):
+    """A ``demo_home`` (with ``before_run(home)`` applied, e.g. to plant files), after one
+    whole refresh through Dagster. Yields a dict: home, success, run_id, checks, settings and
+    the MonkeyPatch holding the environment."""
+    from marmot_assets.cli import run_refresh
+
+    with demo_home(tmp_path_factory, name) as (home, settings, mp):
         if before_run is not None:
             before_run(settings.home)
         success, run_id, checks = run_refresh()
         yield {"home": home, "success": success, "run_id": run_id, "checks": checks,
                "settings": settings, "mp": mp}  # fmt: skip
-    get_settings.cache_clear()
 
 
 def warehouse_rows(home: Path, sql: str) -> list[tuple]:

@@ -15,10 +15,9 @@ import re
 import duckdb
 import pytest
 import yaml
+from helpers import refreshed_home
 
-from marmot_assets.cli import run_refresh
-from marmot_assets.config import DBT_PROJECT_DIR, get_settings, read_indicator_catalogue
-from marmot_assets.demo.generator import generate_demo_data
+from marmot_assets.config import DBT_PROJECT_DIR
 
 pytestmark = pytest.mark.e2e
 
@@ -48,25 +47,10 @@ def disclosure_rules() -> dict:
 
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory):
-    home = tmp_path_factory.mktemp("disclosure") / "marmot"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MARMOT_HOME", str(home))
-        mp.delenv("DAGSTER_HOME", raising=False)
-        mp.delenv("MARMOT_SOURCE_MODE", raising=False)
-        mp.delenv("MARMOT_SOURCE_DIR", raising=False)
-        get_settings.cache_clear()
-        settings = get_settings()
-        generate_demo_data(
-            settings.demo_dir,
-            settings.place_config,
-            read_indicator_catalogue(),
-            inbox_dir=settings.home / "inbox",
-        )
-        success, _run_id, checks = run_refresh()
-        assert success, {name: ok for name, ok in checks.items() if not ok}
-        with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+    with refreshed_home(tmp_path_factory, "disclosure") as run:
+        assert run["success"], {name: ok for name, ok in run["checks"].items() if not ok}
+        with duckdb.connect(str(run["home"] / "warehouse.duckdb"), read_only=True) as con:
             yield con
-    get_settings.cache_clear()
 
 
 def rows(con, sql):

@@ -162,18 +162,13 @@ def test_fsm_workbook_problems_are_located_by_sheet_row(demo_root, door, tmp_pat
     bad = tmp_path / "fsm_eligibility_by_ward_Summer_2023.xlsx"
     book.save(bad)
 
-    verdict = door.receive(bad, FSM)
-    assert (verdict.status, verdict.rows_accepted, verdict.rows_quarantined) == (
-        "loaded_with_quarantine",
-        15,
-        3,
-    )
     # Rows are the sheet's own row numbers (header on row 3, first data row 4).
-    assert [q[:3] for q in door.quarantine(bad.name)] == [
+    expected = [
         (4, "eligible_taking_meal", "is greater than pupils_eligible"),
         (5, "pupils_eligible", "is greater than pupils_on_roll"),
         (6, "census_term", r"is not of the form (Spring|Summer|Autumn) 20\d{2}"),
     ]
+    door.assert_quarantined(bad, 15, expected, FSM)
     assert door.rows("select count(*) from raw.council_education__fsm_eligibility") == [(18 + 15,)]
 
 
@@ -204,18 +199,13 @@ def test_neet_bad_values_and_missing_column(demo_root, door, tmp_path):
     rows[3][2] = "Maybe 2023"  # not a month
     rows[4][5] = "-3"  # below the minimum
     bad = write_csv(tmp_path / "nccis_neet_not_known_2023-05.csv", rows)
-    verdict = door.receive(bad, NEET)
-    assert (verdict.status, verdict.rows_accepted, verdict.rows_quarantined) == (
-        "loaded_with_quarantine",
-        14,
-        4,
-    )
-    assert [q[:3] for q in door.quarantine(bad.name)] == [
+    expected = [
         (2, "neet", "is greater than cohort"),
         (3, "cohort", "is not a whole number"),
         (4, "month", "is not a month (e.g. 2024-03)"),
         (5, "not_known", "is below the minimum 0"),
     ]
+    door.assert_quarantined(bad, 14, expected, NEET)
 
     # A file without the "Activity not known" column is refused whole, naming file and column.
     missing = write_csv(

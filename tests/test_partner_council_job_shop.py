@@ -8,25 +8,12 @@ import logging
 
 from helpers import assert_quarantine, csv_rows, inbox_bytes, inbox_files, write_csv
 
-from marmot_assets.demo.partners.council_job_shop import DEMO_ONLY_HMAC_KEY
+from marmot_assets.demo.partners.council_job_shop import DEMO_ONLY_HMAC_KEY, HEADER
 from marmot_assets.partners.contract import get_contract
 from marmot_assets.partners.door import find_identifiers
 from marmot_assets.partners.pseudonymise import pseudonymise_value
 
 CONTRACT = get_contract("council_job_shop/clients")
-HEADER = [
-    "Client key",
-    "LSOA code",
-    "Ward code",
-    "Disability",
-    "Care leaver",
-    "Ex-offender",
-    "Refugee",
-    "Lone parent",
-    "Start date",
-    "Outcome",
-    "Outcome date",
-]
 
 
 def test_every_quarter_loads_whole(demo_root, door):

@@ -11,26 +11,11 @@ from pathlib import Path
 import pytest
 from helpers import assert_quarantine, csv_rows, inbox_bytes, inbox_files, write_csv
 
+from marmot_assets.demo.partners.council_procurement import REGISTER_HEADER
 from marmot_assets.partners.contract import get_contract
 
 REGISTER = get_contract("council_procurement/contracts_register")
 PLEDGES = get_contract("council_procurement/business_pledges")
-REGISTER_HEADER = [
-    "Reference Number",
-    "Title of Agreement",
-    "Department",
-    "Description of Goods and Services",
-    "Supplier Name",
-    "Supplier Company Registration Number",
-    "SME",
-    "VCSE",
-    "Contract Value (£)",
-    "Start Date",
-    "End Date",
-    "Review Date",
-    "Health Inequalities Lens Review",
-    "Social Value Commitments",
-]
 
 
 def register_rows(path: Path) -> list[list[str]]:

@@ -18,23 +18,11 @@ from marmot_assets.reading.errors import SourceFileError
 from marmot_assets.sources.http import make_session
 
 CONTRACT = get_contract("dwp_nomis/claimant_count")
-COLUMNS = [
-    "DATE",
-    "DATE_NAME",
-    "GEOGRAPHY_CODE",
-    "GEOGRAPHY_NAME",
-    "GEOGRAPHY_TYPE",
-    "GENDER_NAME",
-    "AGE_NAME",
-    "MEASURE_NAME",
-    "MEASURES_NAME",
-    "OBS_VALUE",
-]
 PATH = "/api/v01/dataset/NM_162_1.data.csv"
 STAGING = DBT_PROJECT_DIR / "models" / "staging" / "dwp_nomis" / "stg_dwp_nomis__claimant_count.sql"
 
 
-def nomis_csv(rows: list[list[str]], header: list[str] = COLUMNS) -> bytes:
+def nomis_csv(rows: list[list[str]], header: list[str] = nomis.COLUMNS) -> bytes:
     """A reply as Nomis writes it: every field quoted."""
     buffer = io.StringIO()
     out = csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\n")
@@ -59,7 +47,7 @@ def test_demo_writes_monthly_nomis_csv(demo_root):
     files = inbox_files(demo_root, CONTRACT)
     assert [p.name for p in files] == [f"NM_162_1_E08000026_2024-{m:02d}.csv" for m in range(1, 13)]
     lines = files[0].read_text(encoding="utf-8").splitlines()
-    assert lines[0] == ",".join(f'"{c}"' for c in COLUMNS)
+    assert lines[0] == ",".join(f'"{c}"' for c in nomis.COLUMNS)
     assert all(re.fullmatch(r'"[^"]*"(,"[^"]*")*', line) for line in lines)  # all quoted
     rows = list(csv.reader(lines[1:]))
     assert {r[7] for r in rows} == {
@@ -114,7 +102,7 @@ def test_live_fetch_pages_by_recordoffset(
     assert [q["recordoffset"] for q in queries] == [["0"], ["4"], ["8"]]
     first = queries[0]
     assert first["geography"] == ["E08000026TYPE298"]  # the place's 2011 LSOAs
-    assert first["select"] == [",".join(COLUMNS)]
+    assert first["select"] == [",".join(nomis.COLUMNS)]
     assert (first["measure"], first["measures"], first["gender"], first["age"]) == (
         ["1,2"],
         ["20100"],
@@ -149,7 +137,7 @@ def test_live_fetch_through_the_asset_path_and_a_changed_header_is_rejected(
     demo_root, door, nomis_server, marmot_home
 ):
     """fetch_into_inbox resolves the contract's fetcher; the door rejects a reshaped reply."""
-    header = [("VALUE" if c == "OBS_VALUE" else c) for c in COLUMNS]
+    header = [("VALUE" if c == "OBS_VALUE" else c) for c in nomis.COLUMNS]
     nomis_server.route(PATH, (200, {}, nomis_csv(demo_rows(demo_root, 3), header)))
     [path] = fetch_into_inbox(CONTRACT)
     assert path.parent == get_settings().home / "inbox" / "dwp_nomis" / "claimant_count"

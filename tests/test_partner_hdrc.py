@@ -10,20 +10,10 @@ import pytest
 from helpers import inbox_bytes, inbox_files, render_model_sql, write_csv
 
 from marmot_assets.config import DBT_PROJECT_DIR, read_indicator_catalogue
+from marmot_assets.demo.partners.hdrc import HEADER
 from marmot_assets.partners.contract import get_contract
 
 CONTRACT = get_contract("hdrc/evidence_register")
-HEADER = [
-    "Intervention",
-    "Marmot principles",
-    "Indicators",
-    "Study design",
-    "Population",
-    "Key finding",
-    "Effect size",
-    "Status",
-    "Link",
-]
 STAGING = DBT_PROJECT_DIR / "models" / "staging" / "hdrc"
 GOOD = [
     "Walking for health",

@@ -6,12 +6,11 @@ work on a copy of its state or after it, in order.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 
 import dagster as dg
 import pytest
-from helpers import refreshed_home, warehouse_rows
+from helpers import edited_csv, refreshed_home, warehouse_rows
 
 from marmot_assets.cli import run_refresh, warehouse_summary
 from marmot_assets.config import read_indicator_catalogue
@@ -121,13 +120,11 @@ def test_malformed_file_fails_its_asset_and_changes_nothing(pipeline):
     settings = pipeline["settings"]
     before = _table_digest(pipeline, "raw.fingertips_indicator_values")
     path = settings.demo_dir / "ohid" / "fingertips" / "indicators-by_indicator_id.csv"
-    good = path.read_bytes()
-    try:
-        with path.open(newline="") as f:
-            rows = list(csv.reader(f))
-        rows[4] = rows[4][:10]  # record 5 truncated mid-row
-        with path.open("w", newline="") as f:
-            csv.writer(f, lineterminator="\n").writerows(rows)
+
+    def truncate_record_5(rows):
+        rows[4] = rows[4][:10]
+
+    with edited_csv(path, truncate_record_5):
         from marmot_assets.definitions import build_definitions
 
         defs = build_definitions()
@@ -146,8 +143,6 @@ def test_malformed_file_fails_its_asset_and_changes_nothing(pipeline):
             error = error.cause
         message = "\n".join(messages)
         assert str(path) in message and "row 5" in message and "truncated" in message
-    finally:
-        path.write_bytes(good)
     assert _table_digest(pipeline, "raw.fingertips_indicator_values") == before
     status, error = query(
         pipeline,
@@ -174,19 +169,13 @@ def test_failing_quality_gate_blocks_the_marts(pipeline):
     settings = pipeline["settings"]
     marts_before = _table_digest(pipeline, "marts.fct_indicator_values")
     path = settings.demo_dir / "ohid" / "fingertips" / "indicators-by_indicator_id.csv"
-    good = path.read_bytes()
-    try:
-        with path.open(newline="") as f:
-            rows = list(csv.reader(f))
-        header = rows[0]
-        count = header.index("Count")
-        target = next(r for r in rows[1:] if r[count])
-        target[count] = "-5"
-        with path.open("w", newline="") as f:
-            csv.writer(f, lineterminator="\n").writerows(rows)
+
+    def a_negative_count(rows):
+        count = rows[0].index("Count")
+        next(r for r in rows[1:] if r[count])[count] = "-5"
+
+    with edited_csv(path, a_negative_count):
         success, run_id, checks = run_refresh()
-    finally:
-        path.write_bytes(good)
     assert not success
     assert checks["raw/fingertips_indicator_values:fingertips_values_valid"] is False
     with dg.DagsterInstance.get() as instance:
@@ -308,23 +297,20 @@ def test_a_revised_value_shows_in_mart_changes(pipeline):
     """Rebuild after Fingertips revises one published value: mart_changes names it."""
     settings = pipeline["settings"]
     path = settings.demo_dir / "ohid" / "fingertips" / "indicators-by_indicator_id.csv"
-    good = path.read_bytes()
-    with path.open(newline="") as f:
-        rows = list(csv.reader(f))
-    header = rows[0]
-    at = {
-        name: header.index(name)
-        for name in ("Value", "Area Code", "Time period", "Indicator ID", "Sex")
-    }
-    target = next(r for r in rows[1:] if r[at["Area Code"]] == "E08000026" and r[at["Value"]])
-    # Nudge the value inside its own interval so every check still passes.
-    target[at["Value"]] = repr(float(target[at["Value"]]) + 1e-6)
-    try:
-        with path.open("w", newline="") as f:
-            csv.writer(f, lineterminator="\n").writerows(rows)
+
+    def nudge_a_value(rows):
+        header = rows[0]
+        at = {
+            name: header.index(name)
+            for name in ("Value", "Area Code", "Time period", "Indicator ID", "Sex")
+        }
+        target = next(r for r in rows[1:] if r[at["Area Code"]] == "E08000026" and r[at["Value"]])
+        # Nudge the value inside its own interval so every check still passes.
+        target[at["Value"]] = repr(float(target[at["Value"]]) + 1e-6)
+        return at, target
+
+    with edited_csv(path, nudge_a_value) as (at, target):
         success, _, _ = run_refresh()
-    finally:
-        path.write_bytes(good)
     assert success
     changes = query(
         pipeline,

@@ -13,11 +13,11 @@ import sys
 
 import duckdb
 import pytest
+from helpers import demo_home
 from publish_helpers import READER, make_warehouse, publish, sql
 
 from marmot_assets.cli import main, run_refresh
-from marmot_assets.config import get_settings, read_indicator_catalogue
-from marmot_assets.demo.generator import generate_demo_data
+from marmot_assets.config import get_settings
 from marmot_assets.publish import releases as rel
 
 pytestmark = pytest.mark.e2e
@@ -25,19 +25,7 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def refreshed(tmp_path_factory):
-    home = tmp_path_factory.mktemp("publish_e2e") / "marmot"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MARMOT_HOME", str(home))
-        for name in ("DAGSTER_HOME", "MARMOT_SOURCE_MODE", "MARMOT_SOURCE_DIR"):
-            mp.delenv(name, raising=False)
-        get_settings.cache_clear()
-        settings = get_settings()
-        generate_demo_data(
-            settings.demo_dir,
-            settings.place_config,
-            read_indicator_catalogue(),
-            settings.home / "inbox",
-        )
+    with demo_home(tmp_path_factory, "publish_e2e") as (home, _settings, mp):
         # A first, small release to be served while the refresh runs: its row counts are
         # far from the demo's, so the row-count audit is loosened for this one refresh.
         assert publish(make_warehouse(home.parent / "small" / "warehouse.duckdb")).success
@@ -58,6 +46,7 @@ def refreshed(tmp_path_factory):
 
         seen = [ask()]
         success, run_id, checks = run_refresh()
+        new = rel.served_release_id(home)
         seen += [ask(), ask("reconnect")]
         reader.stdin.close()
         reader.wait(timeout=30)
@@ -66,12 +55,12 @@ def refreshed(tmp_path_factory):
         yield {
             "home": home,
             "small": small,
+            "new": new,
             "success": success,
             "checks": checks,
             "seen": seen,
             "reader_rc": reader.returncode,
         }
-    get_settings.cache_clear()
 
 
 def served(refreshed, statement):
@@ -151,3 +140,57 @@ def test_a_failing_check_keeps_the_served_release_then_rollback(refreshed, capsy
     assert main(["releases"]) == 0
     out = capsys.readouterr().out
     assert f"* {refreshed['small']}" in out.split("(* = served)")[1]
+
+
+def test_the_manifest_counts_what_disclosure_control_did(refreshed):
+    home = refreshed["home"]
+    folder = home / "serving" / "releases" / refreshed["new"]
+    figures = json.loads((folder / "manifest.json").read_text())["disclosure"]
+
+    def released(statement):
+        with duckdb.connect(str(folder / "marmot.duckdb"), read_only=True) as con:
+            return con.execute(statement).fetchall()
+
+    (controlled, suppressed), *_ = released(
+        "select count(*) filter (where disclosure_applied), "
+        "count(*) filter (where disclosure_applied and is_suppressed) from fct_indicator_values",
+    )
+    assert figures["cells_controlled"] == controlled > 0
+    assert figures["cells_suppressed"] == suppressed > 0
+    assert sum(figures["suppressed_by_reason"].values()) == suppressed
+    assert {"primary", "secondary"} <= set(figures["suppressed_by_reason"])
+    # Rounding to 5 changes exactly the published counts that were not multiples of 5.
+    published = dict(
+        released(
+            "select value_key, numerator from fct_indicator_values "
+            "where disclosure_applied and numerator is not null",
+        )
+    )
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        unrounded = dict(
+            con.execute("select value_key, numerator from marts.fct_indicator_values").fetchall()
+        )
+    changed = sum(1 for key in published if unrounded[key] % 5 != 0)
+    assert figures["counts_rounded"] == changed > 0
+    assert all(value % 5 == 0 for value in published.values())
+
+
+def test_the_run_ends_by_saying_what_is_served_and_where(refreshed):
+    from marmot_assets.publish.summary import publication_lines, served_summary
+
+    home = refreshed["home"]
+    release_id = refreshed["new"]
+    rel.rollback(home, release_id)  # an earlier test served the small release again
+    summary = served_summary(home)
+    text = "\n".join(publication_lines(summary))
+    assert f"release {release_id}" in text
+    assert str(home / "serving" / "marmot.duckdb") in text
+    for label, kind in (("Parquet", "parquet"), ("CSV", "csv")):
+        folder = home / "serving" / "releases" / release_id / kind
+        assert f"{label}: {folder}" in text
+        assert (folder / f"fct_indicator_values.{kind}").is_file()
+    assert summary["report"] is not None and summary["report"].is_file()
+    assert f"report: {summary['report']}" in text
+    assert f"{summary['disclosure']['cells_suppressed']} suppressed" in text
+    assert "counts rounded to 5" in text
+    assert publication_lines(None) == ["Published: nothing yet (no release has passed its checks)"]

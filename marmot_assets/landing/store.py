@@ -62,8 +62,9 @@ def safe_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name).lstrip(".")[:120] or "payload"
 
 
-def fsync_folder(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
+def fsync_path(path: Path) -> None:
+    """Flush ``path`` (a file, or a folder after a rename into it) to disk."""
+    fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
@@ -120,7 +121,7 @@ def _land_stream(
         os.chmod(tmp, FILE_MODE)
         target = folder / f"{_received()}__{sha}__{safe_name(name)}"
         os.replace(tmp, target)
-        fsync_folder(folder)
+        fsync_path(folder)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -7,6 +7,7 @@ file; ``publication/release`` (publish) runs only when they all passed, and refu
 release whose audit it cannot find passed. A failure leaves the served release untouched.
 """
 
+import functools
 import json
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from marmot_assets.publish.build import (
     publish_release,
     stage_release,
 )
-from marmot_assets.quality.expectations import FAILING_ROWS_SHOWN, SuiteOutcome
+from marmot_assets.quality.expectations import SuiteOutcome, outcome_metadata
 from marmot_assets.warehouse import WAREHOUSE_POOL
 
 STAGED = dg.AssetKey(["publication", "staged_release"])
@@ -66,24 +67,17 @@ def _result(name: str, outcome: SuiteOutcome, pending: dict) -> dg.AssetCheckRes
     folder = staged_folder(pending) / AUDIT_DIR
     folder.mkdir(exist_ok=True)
     rel.write_json_atomically(folder / f"{name}.json", {"passed": outcome.success})
-    failing = outcome.failing_rows
     return dg.AssetCheckResult(
         passed=outcome.success,
         severity=dg.AssetCheckSeverity.ERROR,
-        metadata={
-            "release_id": pending["release_id"],
-            "expectations": dg.MetadataValue.md(outcome.summary.to_markdown(index=False)),
-            "failing_row_count": dg.MetadataValue.int(len(failing)),
-            "failing_rows": dg.MetadataValue.md(
-                failing.head(FAILING_ROWS_SHOWN).to_markdown(index=False)
-                if len(failing)
-                else "none"
-            ),
-        },
+        metadata={"release_id": pending["release_id"], **outcome_metadata(outcome)},
     )
 
 
-def _audit_check(name: str, description: str, run):
+def _audit_check(name: str, run):
+    """A blocking check running ``run(con, pending)``; its docstring is the description."""
+    description = " ".join(run.__doc__.split())
+
     @dg.asset_check(asset=STAGED, name=name, description=description, blocking=True)
     def check() -> dg.AssetCheckResult:
         pending = staged()
@@ -106,31 +100,25 @@ def _previous_counts(pending: dict) -> dict | None:
     return manifest.get("row_counts")
 
 
+def _of_file(audit_of_file):
+    """An audit of the staged file alone, taking the arguments every audit check passes."""
+    return functools.wraps(audit_of_file)(lambda con, pending: audit_of_file(con))
+
+
+def _row_counts_stable(con, pending: dict) -> SuiteOutcome:
+    """Every table's row count within MARMOT_PUBLISH_ROW_COUNT_TOLERANCE (±20%) of the
+    previous published release's."""
+    tolerance = get_settings().publish_row_count_tolerance
+    return audit.row_counts(con, _previous_counts(pending), tolerance)
+
+
+# Check name -> the audit it runs (its docstring says what the check asserts).
 AUDITS = {
-    "release_complete": (
-        "Every ward and every period of each local (partner-data) ward-level indicator of the "
-        "catalogue is in fct_indicator_values.",
-        lambda con, pending: audit.completeness(con),
-    ),
-    "release_values_in_range": (
-        "Percentages within 0-100; other values (except gaps and slopes) at least 0.",
-        lambda con, pending: audit.ranges(con),
-    ),
-    "release_limits_ordered": (
-        "lower <= value <= upper for the 95% and 99.8% limits.",
-        lambda con, pending: audit.limits(con),
-    ),
-    "release_numerator_within_denominator": (
-        "numerator <= denominator and numerator >= 0 for proportions.",
-        lambda con, pending: audit.counts(con),
-    ),
-    "release_row_counts_stable": (
-        "Every table's row count within MARMOT_PUBLISH_ROW_COUNT_TOLERANCE (±20%) of the "
-        "previous published release's.",
-        lambda con, pending: audit.row_counts(
-            con, _previous_counts(pending), get_settings().publish_row_count_tolerance
-        ),
-    ),
+    "release_complete": _of_file(audit.completeness),
+    "release_values_in_range": _of_file(audit.ranges),
+    "release_limits_ordered": _of_file(audit.limits),
+    "release_numerator_within_denominator": _of_file(audit.counts),
+    "release_row_counts_stable": _row_counts_stable,
 }
 
 
@@ -201,7 +189,7 @@ def build_publication_definitions(manifest_path: Path | None = None):
             }
         )
 
-    checks = [_audit_check(name, text, run) for name, (text, run) in AUDITS.items()]
+    checks = [_audit_check(name, run) for name, run in AUDITS.items()]
     return [staged_release, release], checks
 
 

@@ -2,7 +2,8 @@
 
 Each function reads the staged release file (never the warehouse) and returns the suite's
 outcome with the failing rows; ``assets.py`` runs each inside a blocking asset check, so a
-failure stops the release and the Dagster UI shows which rule broke and on which rows.
+failure stops the release and the Dagster UI shows which rule broke and on which rows. A
+function's docstring is its check's description there.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import pandas as pd
 
 from marmot_assets.config import read_indicator_catalogue
 from marmot_assets.publish.build import CHANGES, FACT
-from marmot_assets.quality.expectations import SuiteOutcome, validate
+from marmot_assets.quality.expectations import SuiteOutcome, at_least, validate
 
 KEY = ["indicator_id", "area_code", "period"]
 # Units whose values may be negative (gaps, slopes) are not range-checked below zero.
@@ -34,7 +35,8 @@ def _catalogue() -> pd.DataFrame:
 
 
 def completeness(con) -> SuiteOutcome:
-    """Every ward and every period of each local (partner-data) ward-level indicator present."""
+    """Every ward and every period of each local (partner-data) ward-level indicator of the
+    catalogue is in fct_indicator_values."""
     catalogue = _catalogue()
     local = catalogue[
         (catalogue["source"] != "fingertips")
@@ -64,56 +66,32 @@ def completeness(con) -> SuiteOutcome:
 
 
 def ranges(con) -> SuiteOutcome:
-    """Percentages within 0-100; every other unsigned value at least 0."""
+    """Percentages within 0-100; other values (except gaps and slopes) at least 0."""
     catalogue = _catalogue()[["indicator_id", "unit", "method"]]
     fact = _fact(con).merge(catalogue, on="indicator_id", how="left")
     signed = fact["unit"].isin(SIGNED_UNITS) | fact["method"].isin(SIGNED_METHODS)
     fact["min_allowed"] = (~signed).map({True: 0.0, False: None}).astype(float)
     fact["max_allowed"] = (fact["unit"] == "%").map({True: 100.0, False: None}).astype(float)
-    E = _gx()
     return validate(
         fact,
         "publish_ranges",
-        [
-            E.ExpectColumnPairValuesAToBeGreaterThanB(
-                column_A="value",
-                column_B="min_allowed",
-                or_equal=True,
-                ignore_row_if="either_value_is_missing",
-            ),
-            E.ExpectColumnPairValuesAToBeGreaterThanB(
-                column_A="max_allowed",
-                column_B="value",
-                or_equal=True,
-                ignore_row_if="either_value_is_missing",
-            ),
-        ],
+        [at_least("value", "min_allowed"), at_least("max_allowed", "value")],
     )
 
 
 def limits(con) -> SuiteOutcome:
-    """lower <= value <= upper, for the 95% and the 99.8% limits."""
-    E = _gx()
+    """lower <= value <= upper for the 95% and 99.8% limits."""
     pairs = [
         ("value", "lower_ci_95"),
         ("upper_ci_95", "value"),
         ("value", "lower_ci_99_8"),
         ("upper_ci_99_8", "value"),
     ]
-    return validate(
-        _fact(con),
-        "publish_limits",
-        [
-            E.ExpectColumnPairValuesAToBeGreaterThanB(
-                column_A=a, column_B=b, or_equal=True, ignore_row_if="either_value_is_missing"
-            )
-            for a, b in pairs
-        ],
-    )
+    return validate(_fact(con), "publish_limits", [at_least(a, b) for a, b in pairs])
 
 
 def counts(con) -> SuiteOutcome:
-    """numerator <= denominator (proportions), and neither negative."""
+    """numerator <= denominator and numerator >= 0 for proportions."""
     catalogue = _catalogue()[["indicator_id", "method"]]
     fact = _fact(con).merge(catalogue, on="indicator_id", how="left")
     proportions = fact[fact["method"] == "proportion"]
@@ -122,12 +100,7 @@ def counts(con) -> SuiteOutcome:
         proportions,
         "publish_counts",
         [
-            E.ExpectColumnPairValuesAToBeGreaterThanB(
-                column_A="denominator",
-                column_B="numerator",
-                or_equal=True,
-                ignore_row_if="either_value_is_missing",
-            ),
+            at_least("denominator", "numerator"),
             E.ExpectColumnValuesToBeBetween(column="numerator", min_value=0),
         ],
     )

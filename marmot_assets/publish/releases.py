@@ -30,6 +30,8 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from marmot_assets.landing.store import fsync_path  # also rel.fsync_path for the release builder
+
 SERVING_FILE = "marmot.duckdb"
 CURRENT_FILE = "current.json"
 MANIFEST_FILE = "manifest.json"
@@ -71,14 +73,6 @@ def serving_lock(home: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def fsync_path(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def write_json_atomically(path: Path, payload: dict) -> None:

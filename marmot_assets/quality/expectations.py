@@ -64,3 +64,27 @@ def validate(frame: pd.DataFrame, suite_name: str, expectations: list) -> SuiteO
         )
     rows = frame.loc[sorted(failing)] if failing else frame.iloc[0:0]
     return SuiteOutcome(bool(result.success), pd.DataFrame(lines), rows)
+
+
+def at_least(column_a: str, column_b: str):
+    """Expect ``column_a >= column_b`` on every row where both are present (a missing limit or
+    bound is not a failure: it is checked, if at all, by its own expectation)."""
+    import great_expectations as gx
+
+    return gx.expectations.ExpectColumnPairValuesAToBeGreaterThanB(
+        column_A=column_a, column_B=column_b, or_equal=True, ignore_row_if="either_value_is_missing"
+    )
+
+
+def outcome_metadata(outcome: SuiteOutcome) -> dict:
+    """The Dagster metadata of a suite's outcome: one line per expectation, then the failing
+    rows (the first FAILING_ROWS_SHOWN) and how many there are."""
+    import dagster as dg
+
+    failing = outcome.failing_rows
+    shown = failing.head(FAILING_ROWS_SHOWN).to_markdown(index=False) if len(failing) else "none"
+    return {
+        "expectations": dg.MetadataValue.md(outcome.summary.to_markdown(index=False)),
+        "failing_row_count": dg.MetadataValue.int(len(failing)),
+        "failing_rows": dg.MetadataValue.md(shown),
+    }

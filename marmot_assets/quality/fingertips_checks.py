@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from marmot_assets.quality.expectations import FAILING_ROWS_SHOWN, validate
+from marmot_assets.quality.expectations import at_least, outcome_metadata, validate
 from marmot_assets.sources.fingertips import catalogue_fingertips_ids
 from marmot_assets.warehouse import WAREHOUSE_POOL
 
@@ -21,18 +21,8 @@ def fingertips_expectations(indicator_ids: list[int]) -> list:
         E.ExpectColumnValuesToNotBeNull(column="area_code"),
         E.ExpectColumnValuesToMatchRegex(column="area_code", regex=r"^E(?:92|12|0[6-9]|05)\d{6}$"),
         E.ExpectColumnValuesToBeInSet(column="indicator_id", value_set=indicator_ids),
-        E.ExpectColumnPairValuesAToBeGreaterThanB(
-            column_A="value",
-            column_B="lower_ci_95",
-            or_equal=True,
-            ignore_row_if="either_value_is_missing",
-        ),
-        E.ExpectColumnPairValuesAToBeGreaterThanB(
-            column_A="upper_ci_95",
-            column_B="value",
-            or_equal=True,
-            ignore_row_if="either_value_is_missing",
-        ),
+        at_least("value", "lower_ci_95"),
+        at_least("upper_ci_95", "value"),
         E.ExpectColumnValuesToBeBetween(column="count", min_value=0),
         E.ExpectColumnValuesToBeBetween(column="denominator", min_value=0, strict_min=True),
         E.ExpectCompoundColumnsToBeUnique(column_list=KEY, ignore_row_if="never"),
@@ -59,14 +49,5 @@ def fingertips_values_valid(warehouse: DuckDBResource) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(
         passed=outcome.success,
         severity=dg.AssetCheckSeverity.ERROR,
-        metadata={
-            "expectations": dg.MetadataValue.md(outcome.summary.to_markdown(index=False)),
-            "failing_row_count": dg.MetadataValue.int(len(outcome.failing_rows)),
-            "failing_rows": dg.MetadataValue.md(
-                outcome.failing_rows.head(FAILING_ROWS_SHOWN).to_markdown(index=False)
-                if len(outcome.failing_rows)
-                else "none"
-            ),
-            "rows_checked": dg.MetadataValue.int(len(frame)),
-        },
+        metadata={**outcome_metadata(outcome), "rows_checked": dg.MetadataValue.int(len(frame))},
     )

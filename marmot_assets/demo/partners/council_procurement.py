@@ -24,59 +24,54 @@ SNAPSHOTS = [
 ]
 
 # --- contracts register ------------------------------------------------------------------------
-# Department -> (contract titles, the word suppliers of that work tend to have in their name).
-DEPARTMENTS = {
-    "Adult Social Care": (
-        [
-            "Home care framework",
-            "Supported living services",
-            "Carers support service",
-            "Reablement service",
-        ],
-        "Care",
-    ),
-    "Children's Services": (
-        [
-            "Family support services",
-            "Residential placements framework",
-            "Short breaks for disabled children",
-            "Youth offer",
-        ],
-        "Community",
-    ),
-    "Public Health": (
-        [
-            "Family Health and Lifestyle Service",
-            "Drug and alcohol recovery service",
-            "Sexual health service",
-            "Stop smoking service",
-        ],
-        "Health",
-    ),
-    "Housing": (
-        [
-            "Temporary accommodation - self-contained units",
-            "Housing related support",
-            "Homelessness prevention service",
-        ],
-        "Housing",
-    ),
-    "Streetpride and Greenspace": (
-        ["Grounds maintenance", "Tree works", "Play area refurbishment"],
-        "Landscapes",
-    ),
-    "Property Services": (
-        ["Building cleaning", "Energy efficiency retrofit", "Fire safety works"],
-        "Facilities",
-    ),
-    "Transport and Highways": (
-        ["Highway resurfacing", "Cycle route construction", "Street lighting LED upgrade"],
-        "Civils",
-    ),
-    "Digital Services": (
-        ["Telephony platform", "Device recycling and digital inclusion", "Case management system"],
-        "Digital",
-    ),
+# Department -> the contracts it lets.
+TITLES = {
+    "Adult Social Care": [
+        "Home care framework",
+        "Supported living services",
+        "Carers support service",
+        "Reablement service",
+    ],
+    "Children's Services": [
+        "Family support services",
+        "Residential placements framework",
+        "Short breaks for disabled children",
+        "Youth offer",
+    ],
+    "Public Health": [
+        "Family Health and Lifestyle Service",
+        "Drug and alcohol recovery service",
+        "Sexual health service",
+        "Stop smoking service",
+    ],
+    "Housing": [
+        "Temporary accommodation - self-contained units",
+        "Housing related support",
+        "Homelessness prevention service",
+    ],
+    "Streetpride and Greenspace": ["Grounds maintenance", "Tree works", "Play area refurbishment"],
+    "Property Services": ["Building cleaning", "Energy efficiency retrofit", "Fire safety works"],
+    "Transport and Highways": [
+        "Highway resurfacing",
+        "Cycle route construction",
+        "Street lighting LED upgrade",
+    ],
+    "Digital Services": [
+        "Telephony platform",
+        "Device recycling and digital inclusion",
+        "Case management system",
+    ],
+}
+# Department -> the word suppliers of its work tend to have in their name.
+TRADES = {
+    "Adult Social Care": "Care",
+    "Children's Services": "Community",
+    "Public Health": "Health",
+    "Housing": "Housing",
+    "Streetpride and Greenspace": "Landscapes",
+    "Property Services": "Facilities",
+    "Transport and Highways": "Civils",
+    "Digital Services": "Digital",
 }
 CARE = ("Adult Social Care", "Children's Services", "Public Health")
 SUPPLIER_PLACES = [
@@ -134,9 +129,8 @@ def _contracts(wards, rng) -> list[dict]:
     targets = [0.02 + w["deprivation"] ** 2 for w in wards]
     contracts = []
     for number in range(1, 401):
-        department = _pick(rng, sorted(DEPARTMENTS))
-        titles, trade = DEPARTMENTS[department]
-        title = _pick(rng, titles)
+        department = _pick(rng, sorted(TITLES))
+        title, trade = _pick(rng, TITLES[department]), TRADES[department]
         start = dt.date(2019, 4, 1) + dt.timedelta(days=int(rng.integers(0, 6 * 365)))
         years = int(rng.choice([1, 2, 3, 4, 5], p=[0.2, 0.25, 0.3, 0.15, 0.1]))
         vcse = department in CARE and rng.random() < 0.35

@@ -93,16 +93,7 @@ def trend(series: pd.DataFrame, unit: str, place: str, salt: str) -> str:
                 ax.plot(x, s["england_value"], color=ENGLAND, linestyle="--", label="England")
             if s["region_value"].notna().any():
                 ax.plot(x, s["region_value"], color=REGION, linestyle=":", label="Region")
-            for i in x[~shown]:
-                ax.annotate(
-                    "suppressed",
-                    (i, 0.02),
-                    xycoords=("data", "axes fraction"),
-                    rotation=90,
-                    color=SUPPRESSED,
-                    ha="center",
-                    fontsize=7,
-                )
+            _mark_suppressed(ax, x[~shown])
             ax.set_xticks(x, s["period"], rotation=45 if len(x) > 6 else 0, ha="right")
             ax.set_ylabel(unit)
             ax.set_title(sex if sex not in ("Persons", "Not applicable") else "", loc="left")
@@ -110,6 +101,20 @@ def trend(series: pd.DataFrame, unit: str, place: str, salt: str) -> str:
         handles, labels = axes[0].get_legend_handles_labels()
         fig.legend(handles, labels, fontsize=8, ncols=5, loc="outside upper left", frameon=False)
     return to_svg(fig, salt)
+
+
+def _mark_suppressed(ax, positions) -> None:
+    """Write "suppressed" up the foot of the axes at each x position where no value is shown."""
+    for xi in positions:
+        ax.annotate(
+            "suppressed",
+            (xi, 0.02),
+            xycoords=("data", "axes fraction"),
+            rotation=90,
+            color=SUPPRESSED,
+            ha="center",
+            fontsize=7,
+        )
 
 
 def gradient(rows: pd.DataFrame, unit: str, salt: str) -> str:
@@ -139,16 +144,7 @@ def gradient(rows: pd.DataFrame, unit: str, salt: str) -> str:
         capsize=3,
         label="95% interval",
     )
-    for xi in x[~shown]:
-        ax.annotate(
-            "suppressed",
-            (xi, 0.02),
-            xycoords=("data", "axes fraction"),
-            rotation=90,
-            color=SUPPRESSED,
-            ha="center",
-            fontsize=7,
-        )
+    _mark_suppressed(ax, x[~shown])
     first = rows.iloc[0]
     if not first["measures_withheld"] and pd.notna(first["sii"]) and shown.all():
         mean = float(np.mean(values))
