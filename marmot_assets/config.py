@@ -139,6 +139,9 @@ class MarmotSettings(BaseSettings):
     landing_reserve_mb: float = Field(default=64, ge=0)
     # The Nomis claimant-count endpoint (live mode): a mirror, or a test server.
     nomis_url: str = "https://www.nomisweb.co.uk/api/v01/dataset/NM_162_1.data.csv"
+    # ONS small-area population estimates by single year of age (Nomis NM_2014_1), live mode;
+    # its default is in defaults.yaml.
+    population_url: str
     # How long `marmot run` waits for the warehouse while another live run holds its pool slot
     # or another process holds DuckDB's file lock, before giving up naming the holder.
     warehouse_wait_seconds: float = Field(default=120, ge=0)

@@ -23,6 +23,7 @@ from marmot_assets.demo.publishers.mhclg import (
 from marmot_assets.demo.publishers.ohid_fingertips import FINGERTIPS_FILE
 from marmot_assets.demo.publishers.ons import LOOKUP_FILE
 from marmot_assets.methods import wilson_ci
+from marmot_assets.sources.population import DEMO_FILE as POPULATION_FILE
 
 REFERENCE = Path(__file__).resolve().parents[1] / ".." / "shared" / "reference"
 ENGLAND_FILE_1 = (
@@ -74,6 +75,7 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path, place, catalogue)
     )
     third = generate_demo_data(tmp_path / "c", other_place, catalogue)
     expected = [LOOKUP_FILE, IMD_FILE_1, IMD_FILE_2, IMD_FILE_6, FINGERTIPS_FILE]
+    expected.append(Path(*POPULATION_FILE))
     assert [p.relative_to(tmp_path / "a") for p in first] == expected
     for a, b, c in zip(first, second, third, strict=True):
         assert a.read_bytes() == b.read_bytes(), a.name

@@ -1,16 +1,21 @@
 """Family Hub contacts through the door: monthly CSVs by hub, ward of residence and service,
 into a real DuckDB file whose LSOA -> ward lookup makes the door check that every ward belongs
-to the place, and whose place file lists the hubs."""
+to the place, and whose place file lists the hubs; and their quarterly counts of distinct
+children reached, the measure of reach."""
 
 from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
 
 import numpy as np
 from helpers import assert_same_seed_same_bytes, csv_rows, demo_lsoas, inbox_files, write_csv
 
-from marmot_assets.demo.partners import council_family_hubs
+from marmot_assets.demo.partners import children_by_ward, council_family_hubs
 from marmot_assets.partners.contract import get_contract
 
 CONTRACT = get_contract("council_family_hubs/contacts")
+REACHED = get_contract("council_family_hubs/children_reached")
 
 
 def test_twelve_monthly_deliveries_load_whole(demo_root, coventry, door):
@@ -81,7 +86,7 @@ def test_reach_rises_with_ward_deprivation(demo_root, ward_deprivation, door):
 def test_same_seed_same_bytes(demo_lookup, coventry, tmp_path):
     lsoas = demo_lsoas(demo_lookup, coventry)
     first = assert_same_seed_same_bytes(council_family_hubs.write, tmp_path, coventry, lsoas, 3)
-    assert len(first) == 12
+    assert len(first) == 12 + 4  # the monthly contacts, then the quarterly children reached
 
 
 def test_unknown_hub_service_and_other_place_ward_are_quarantined(
@@ -90,15 +95,7 @@ def test_unknown_hub_service_and_other_place_ward_are_quarantined(
     first = door.receive(inbox_files(demo_root, CONTRACT)[0])
     before = door.rows("select * from raw.council_family_hubs__contacts order by all")
     rows = csv_rows(inbox_files(demo_root, CONTRACT)[1])
-    assert rows[0] == [
-        "Family Hub",
-        "Ward code",
-        "Ward of residence",
-        "Service",
-        "Month",
-        "Contacts",
-        "Children reached",
-    ]
+    assert rows[0] == council_family_hubs.HEADER
     rows[1][0] = "Central Library"  # not one of the place's Family Hubs
     rows[2][3] = "Speech and language"  # not a contract service
     rows[3][1] = "E05000650"  # a ward of another authority
@@ -160,3 +157,50 @@ def test_a_file_without_children_reached_is_rejected(demo_root, door, tmp_path):
         missing.name,
     ) == [("rejected", 0)]
     assert door.rows("select * from raw.council_family_hubs__contacts order by all") == before
+
+
+def test_four_quarterly_counts_of_children_load_whole(demo_root, coventry, door):
+    paths = inbox_files(demo_root, REACHED)
+    assert [p.name for p in paths] == [
+        f"family_hub_children_reached_2024-25_Q{q}.csv" for q in (1, 2, 3, 4)
+    ]
+    for path in paths:
+        assert csv_rows(path)[0] == council_family_hubs.REACHED_HEADER
+        verdict = door.receive(path, REACHED)
+        assert (verdict.status, verdict.rows_quarantined) == ("loaded", 0), verdict.summary()
+        assert verdict.rows_accepted == len(csv_rows(path)) - 1
+    assert door.rows(
+        "select count(distinct quarter), count(distinct hub), count(distinct ward_code) "
+        "from raw.council_family_hubs__children_reached"
+    ) == [(4, len(coventry.lists["family_hubs"]), 18)]
+
+
+def test_distinct_children_are_fewer_than_monthly_counts_and_the_ward_children(
+    demo_lookup, coventry, tmp_path
+):
+    """A child seen in several months or services counts once a quarter, so each hub's
+    quarterly count is below the sum of its monthly counts; a ward's children reached by all
+    hubs in a quarter stay well below its children aged 0-15."""
+    lsoas = demo_lsoas(demo_lookup, coventry)
+    paths = council_family_hubs.write(tmp_path, coventry, lsoas, np.random.default_rng(7))
+    monthly: dict[tuple, int] = defaultdict(int)
+    for path in paths[:12]:
+        for hub, ward, _name, _service, month, _contacts, reached in csv_rows(path)[1:]:
+            when = dt.datetime.strptime(month, "%B %Y")  # the hubs write "April 2024"
+            quarter = council_family_hubs.quarter_of(when.year, when.month)
+            monthly[quarter, hub, ward] += int(reached)
+    per_ward: dict[tuple, int] = defaultdict(int)
+    for path in paths[12:]:
+        for hub, ward, _name, quarter, distinct in csv_rows(path)[1:]:
+            assert 0 < int(distinct) < monthly[quarter, hub, ward]
+            per_ward[quarter, ward] += int(distinct)
+    children = children_by_ward(lsoas)
+    assert len(per_ward) == 4 * len(children)
+    assert max(n / children[ward] for (_q, ward), n in per_ward.items()) < 0.5
+
+
+def test_quarter_labels_are_financial_quarters():
+    assert [council_family_hubs.quarter_of(y, m) for y, m in ((2024, 4), (2024, 6), (2024, 7),
+            (2024, 12), (2025, 1), (2025, 3))] == [
+        "2024-25 Q1", "2024-25 Q1", "2024-25 Q2", "2024-25 Q3", "2024-25 Q4", "2024-25 Q4"
+    ]  # fmt: skip

@@ -155,7 +155,9 @@ def test_suppressed_ward_values_are_shown_as_suppressed_never_as_numbers(report)
         "and w.indicator_id = f.indicator_id and w.period = f.period and w.sex = f.sex "
         "where f.area_type = 'ward' and f.category_type is null and f.is_suppressed",
     )  # fmt: skip
-    assert len(suppressed) >= 5  # the demo has suppressed ward cells
+    # the demo has suppressed ward cells (a primary one and its secondary, in the Job Shop's
+    # latest whole year; its partial years are never a ward's latest value)
+    assert len(suppressed) >= 2
     for ward, indicator, period, _reason in suppressed:
         rows = tree.find("tr", data_ward=ward, data_indicator=indicator, data_period=period)
         assert rows, (ward, indicator, period)

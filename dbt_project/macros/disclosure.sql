@@ -101,12 +101,15 @@
     "2023/24" (September to August); quarter "2024-25 Q1" (financial quarters, Q1 = April to
     June); month "2024-03"; term "Autumn 2023" (September to December), "Spring 2024"
     (January to March), "Summer 2024" (April to August); three_calendar_years "2017 - 19"
-    (January 2017 to December 2019). NULL for a label that does not fit its kind. -#}
+    (January 2017 to December 2019); five_calendar_years "2020 - 24" (January 2020 to
+    December 2024). NULL for a label that does not fit its kind. -#}
 {% macro period_start(period, period_kind) -%}
     case {{ period_kind }}
         when 'calendar_year'
             then make_date(try_cast({{ period }} as integer), 1, 1)
         when 'three_calendar_years'
+            then make_date(try_cast(left({{ period }}, 4) as integer), 1, 1)
+        when 'five_calendar_years'
             then make_date(try_cast(left({{ period }}, 4) as integer), 1, 1)
         when 'financial_year'
             then make_date(try_cast(left({{ period }}, 4) as integer), 4, 1)
@@ -136,6 +139,8 @@
             when 'calendar_year' then {{ period_start(period, period_kind) }} + interval 1 year
             when 'three_calendar_years'
                 then {{ period_start(period, period_kind) }} + interval 3 year
+            when 'five_calendar_years'
+                then {{ period_start(period, period_kind) }} + interval 5 year
             when 'financial_year' then {{ period_start(period, period_kind) }} + interval 1 year
             when 'academic_year' then {{ period_start(period, period_kind) }} + interval 1 year
             when 'quarter' then {{ period_start(period, period_kind) }} + interval 3 month

@@ -7,7 +7,8 @@ rows), so a demo run exercises exactly the code that reads real data.
 
 This module holds the model every file is drawn from, the demo LSOAs (their wards, deprivation,
 national ranks and populations), and ``generate_demo_data``, which writes the publishers' files
-(``publishers/``: ONS, MHCLG, OHID Fingertips) and the partners' deliveries (``partners/``).
+(``publishers/``: ONS lookup and population estimates, MHCLG, OHID Fingertips) and the
+partners' deliveries (``partners/``).
 
 Everything is derived from ``place.demo.seed`` with one ``numpy.random.default_rng``: the same
 seed gives byte-identical files. Nothing place-specific lives here: codes and names come from the
@@ -27,6 +28,7 @@ from marmot_assets.config import PlaceConfig
 from marmot_assets.demo.publishers.mhclg import DOMAINS, N_LSOA_ENGLAND, write_imd_files
 from marmot_assets.demo.publishers.ohid_fingertips import write_fingertips
 from marmot_assets.demo.publishers.ons import write_lookup
+from marmot_assets.demo.publishers.population import write_population
 
 # A second local authority's rows in the national files, so parsers must filter to the place.
 # Two candidates so the demo still works when the place is the first one.
@@ -70,6 +72,7 @@ def generate_demo_data(
         write_lookup(out_dir, place, place_lsoas),
         *write_imd_files(out_dir, all_lsoas),
         write_fingertips(out_dir, rng, place, catalogue, place_lsoas),
+        write_population(out_dir, place, place_lsoas),
     ]
     if inbox_dir is not None:
         from marmot_assets.demo.partners import write_partner_demo

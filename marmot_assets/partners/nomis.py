@@ -81,8 +81,15 @@ def fetch_claimant_count(
 ) -> list[tuple[str, bytes]]:
     """One CSV (the pages joined under the first page's header), named after the place and
     the payload's digest so each distinct download is one delivery."""
-    url = get_settings().nomis_url
-    params = query(place)
+    body = fetch_pages(session, get_settings().nomis_url, query(place))
+    digest = hashlib.sha256(body).hexdigest()[:12]
+    return [(f"{DATASET}_{place.code}_{digest}.csv", body)]
+
+
+def fetch_pages(session: requests.Session, url: str, params: dict[str, str]) -> bytes:
+    """Every page of a Nomis CSV query as one CSV: the first page's header, then the pages'
+    rows in order (any Nomis dataset: the claimant count here, population estimates in
+    marmot_assets.sources.population)."""
     pages, offset = [], 0
     while True:
         page = get_bytes(session, url, {**params, "recordoffset": str(offset)})
@@ -91,6 +98,4 @@ def fetch_claimant_count(
             break
         offset += PAGE_ROWS
     # Each page ends its last row with a newline before the next page's rows follow.
-    body = b"".join(p if p.endswith(b"\n") else p + b"\n" for p in pages if p)
-    digest = hashlib.sha256(body).hexdigest()[:12]
-    return [(f"{DATASET}_{place.code}_{digest}.csv", body)]
+    return b"".join(p if p.endswith(b"\n") else p + b"\n" for p in pages if p)

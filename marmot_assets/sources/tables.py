@@ -24,6 +24,13 @@ RAW_TABLES: dict[str, dict[str, str]] = {
         "lad_name": "VARCHAR",
         "geography_vintage": "VARCHAR",
     },
+    "ons_population_estimates": {
+        "mid_year": "INTEGER",
+        "lsoa_code": "VARCHAR",
+        "sex": "VARCHAR",
+        "age": "INTEGER",
+        "population": "INTEGER",
+    },
     "mhclg_imd_lsoa": {
         **{c: "VARCHAR" for c in ("lsoa_code", "lsoa_name", "lad_code", "lad_name")},
         **{

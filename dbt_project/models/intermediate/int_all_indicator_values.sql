@@ -1,5 +1,6 @@
 -- Every indicator value, published or computed here, in one shape. Fingertips rows are
--- published values; local rows are computed from partner data (int_local_indicator_values).
+-- published values; local rows are computed from partner data (int_local_indicator_values,
+-- and int_life_expectancy_local, int_preventable_mortality_local from death registrations).
 
 select
     indicator_id, area_code, area_type, period, period_sortable, sex, age, category_type,
@@ -12,5 +13,25 @@ union all by name
 select
     indicator_id, area_code, area_type, period, period_sortable, sex, age, category_type,
     category, numerator, denominator, value, lower_ci_95, upper_ci_95, lower_ci_99_8,
-    upper_ci_99_8, compared_to_england, value_note, source
+    upper_ci_99_8, compared_to_england, value_note, source,
+    is_partial, coverage_months, coverage_note
 from {{ ref('int_local_indicator_values') }}
+
+union all by name
+
+-- life expectancy, its inequality and preventable mortality, from PCMD death registrations
+select
+    indicator_id, area_code, area_type, period, period_sortable, sex, age, category_type,
+    category, numerator, denominator, value, lower_ci_95, upper_ci_95, lower_ci_99_8,
+    upper_ci_99_8, compared_to_england, value_note, source,
+    is_partial, coverage_months, coverage_note
+from {{ ref('int_life_expectancy_local') }}
+
+union all by name
+
+select
+    indicator_id, area_code, area_type, period, period_sortable, sex, age, category_type,
+    category, numerator, denominator, value, lower_ci_95, upper_ci_95, lower_ci_99_8,
+    upper_ci_99_8, compared_to_england, value_note, source,
+    is_partial, coverage_months, coverage_note
+from {{ ref('int_preventable_mortality_local') }}

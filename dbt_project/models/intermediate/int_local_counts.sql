@@ -2,29 +2,67 @@
 -- partner sends (LSOA or ward): one row per indicator, area, period and breakdown, with the
 -- numerator and denominator. Adding a local indicator is a catalogue row plus its block here.
 --
--- Denominators for rates per resident come from the IoD population denominators (File_6,
--- mid-2015), the only small-area populations loaded today: rates are per resident, not per
--- household (no household counts are loaded).
+-- Denominators for rates per resident are the ONS mid-year small-area estimates of the
+-- period's own year (int_population), in the indicator's age band: a calendar year or month
+-- takes its year's mid-year estimate, a financial year or financial quarter (2024-25 Q3) its
+-- start year's. A period after the latest estimate takes the latest, and says so
+-- (denominator_note, population_year). Rates are per resident, not per household (no
+-- household counts are loaded).
 
 with
 
+population_years as (
+
+    -- every year a period can fall in, and the mid-year estimate it takes: its own year's,
+    -- else the nearest published (the latest for a period newer than the estimates)
+    select
+        period_year,
+        greatest(least(period_year, latest_year), earliest_year) as population_year,
+        case
+            when period_year > latest_year
+                then
+                    'Denominator: mid-' || latest_year
+                    || ' population estimates (the latest published) for a period of '
+                    || period_year
+            when period_year < earliest_year
+                then
+                    'Denominator: mid-' || earliest_year
+                    || ' population estimates (the earliest loaded) for a period of '
+                    || period_year
+        end as denominator_note
+    from (
+        select
+            unnest(range(
+                min(population_year) - 10, greatest(max(population_year), year(current_date)) + 2
+            ))::integer as period_year,
+            min(population_year) as earliest_year,
+            max(population_year) as latest_year
+        from {{ ref('int_population') }}
+    ) as years
+
+),
+
 lsoa_population as (
 
+    -- one row per LSOA and year a period can fall in (period_year)
     select
-        lsoa_code, ward_code, population_total, population_aged_0_15, population_working_age
-    from {{ ref('int_lsoa_deprivation') }}
+        p.lsoa_code, p.ward_code, y.period_year, y.population_year, y.denominator_note,
+        p.population_total, p.population_aged_0_15, p.population_aged_16_64
+    from {{ ref('int_population') }} as p
+    inner join population_years as y on p.population_year = y.population_year
+    where p.sex = 'Persons'
 
 ),
 
 ward_population as (
 
     select
-        ward_code,
+        ward_code, period_year, population_year, denominator_note,
         sum(population_total) as population_total,
         sum(population_aged_0_15) as population_aged_0_15,
-        sum(population_working_age) as population_working_age
+        sum(population_aged_16_64) as population_aged_16_64
     from lsoa_population
-    group by ward_code
+    group by ward_code, period_year, population_year, denominator_note
 
 ),
 
@@ -43,21 +81,48 @@ eyfs as (
 
 ),
 
+family_hubs_quarter_months as (
+
+    -- the months of each financial quarter (Q1 = April to June) the hubs' monthly returns
+    -- cover: the quarterly count of children is over the months the hubs were reporting
+    select
+        fy || '-' || lpad(((fy + 1) % 100)::varchar, 2, '0') || ' Q' || fq as quarter_label,
+        count(distinct month_start) as coverage_months,
+        min(month_start) as first_month,
+        max(month_start) as last_month
+    from (
+        select
+            month_start,
+            year(month_start) - case when month(month_start) < 4 then 1 else 0 end as fy,
+            ((month(month_start) + 8) % 12) // 3 + 1 as fq
+        from {{ ref('stg_council_family_hubs__contacts') }}
+    ) as months
+    group by all
+
+),
+
 family_hubs as (
 
-    -- children reached in a financial year (April to March) per child aged 0-15
+    -- distinct children reached in a financial quarter per child aged 0-15: the hubs' counts
+    -- of children, not of contacts (a child seen many times counts once per hub; one reached
+    -- by two hubs counts in each). A quarter with no monthly returns behind it is whole.
     select
         'family_hubs_reach' as indicator_id, 'ward' as geography, c.ward_code as area_code,
-        c.fy || '/' || lpad(((c.fy + 1) % 100)::varchar, 2, '0') as period,
-        c.fy * 10000 as period_sortable,
+        c.quarter as period,
+        left(c.quarter, 4)::bigint * 10000 + right(c.quarter, 1)::bigint * 100 as period_sortable,
         'Persons' as sex, '0-15 yrs' as age, null as category_type, null as category,
-        sum(c.children_reached) as numerator, any_value(p.population_aged_0_15) as denominator
-    from (
-        select *, year(month_start) - case when month(month_start) < 4 then 1 else 0 end as fy
-        from {{ ref('stg_council_family_hubs__contacts') }}
-    ) as c
-    inner join ward_population as p using (ward_code)
-    group by c.ward_code, c.fy
+        sum(c.children_reached) as numerator, any_value(p.population_aged_0_15) as denominator,
+        any_value(p.population_year) as population_year,
+        any_value(p.denominator_note) as denominator_note,
+        {{ coverage_columns(
+            'coalesce(any_value(m.coverage_months), 3)',
+            'any_value(m.first_month)', 'any_value(m.last_month)', 3
+        ) }}
+    from {{ ref('stg_council_family_hubs__children_reached') }} as c
+    inner join ward_population as p
+        on c.ward_code = p.ward_code and left(c.quarter, 4)::integer = p.period_year
+    left join family_hubs_quarter_months as m on c.quarter = m.quarter_label
+    group by c.ward_code, c.quarter
 
 ),
 
@@ -78,9 +143,11 @@ claimants as (
         'claimant_rate' as indicator_id, 'lsoa' as geography, c.lsoa_code as area_code,
         c.month as period, replace(c.month, '-', '')::bigint * 100 as period_sortable,
         'Persons' as sex, '16-64 yrs' as age, null as category_type, null as category,
-        c.claimants as numerator, p.population_working_age as denominator
+        c.claimants as numerator, p.population_aged_16_64 as denominator,
+        p.population_year, p.denominator_note
     from {{ ref('stg_dwp_nomis__claimant_count') }} as c
-    inner join lsoa_population as p using (lsoa_code)
+    inner join lsoa_population as p
+        on c.lsoa_code = p.lsoa_code and left(c.month, 4)::integer = p.period_year
     where c.gender = 'Total'
 
 ),
@@ -97,16 +164,37 @@ job_shop_clients as (
 
 ),
 
+job_shop_year_months as (
+
+    -- the months of each calendar year in which delivered clients started: a year the
+    -- exports cover only in part (they began in April 2023) is partial
+    select
+        start_year,
+        count(distinct date_trunc('month', start_date)) as coverage_months,
+        min(date_trunc('month', start_date)) as first_month,
+        max(date_trunc('month', start_date)) as last_month
+    from job_shop_clients
+    group by start_year
+
+),
+
 job_shop_into_work as (
 
     -- headline and by barrier (a client with several barriers counts in each)
     select
-        'job_shop_into_work' as indicator_id, 'ward' as geography, area_code,
+        'job_shop_into_work' as indicator_id, 'ward' as geography, client_categories.area_code,
         start_year::varchar as period, start_year * 10000 as period_sortable,
-        'Persons' as sex, '16+ yrs' as age, category_type, category,
-        count(*) filter (where into_work) as numerator, count(*) as denominator
+        'Persons' as sex, '16+ yrs' as age,
+        client_categories.category_type, client_categories.category,
+        count(*) filter (where client_categories.into_work) as numerator,
+        count(*) as denominator,
+        {{ coverage_columns(
+            'any_value(m.coverage_months)', 'any_value(m.first_month)',
+            'any_value(m.last_month)', 12
+        ) }}
     from (
-        select *, null as category_type, null as category from job_shop_clients
+        -- union all by name matches columns by name (DuckDB), so blocks may differ
+        select *, null as category_type, null as category from job_shop_clients  -- noqa: AM07
         union all by name
         select *, 'Barrier' as category_type, barrier as category
         from job_shop_clients,
@@ -119,7 +207,10 @@ job_shop_into_work as (
             ]) as b (barrier)
         where barrier is not null
     ) as client_categories
-    group by area_code, start_year, category_type, category
+    inner join job_shop_year_months as m using (start_year)
+    group by
+        client_categories.area_code, start_year, client_categories.category_type,
+        client_categories.category
 
 ),
 
@@ -129,9 +220,19 @@ job_shop_reach as (
         'job_shop_reach' as indicator_id, 'ward' as geography, j.area_code,
         j.start_year::varchar as period, j.start_year * 10000 as period_sortable,
         'Persons' as sex, '16-64 yrs' as age, null as category_type, null as category,
-        count(*) as numerator, any_value(p.population_working_age) as denominator
+        -- clients, not episodes: a client who starts twice in a year counts once
+        count(distinct j.client_key) as numerator,
+        any_value(p.population_aged_16_64) as denominator,
+        any_value(p.population_year) as population_year,
+        any_value(p.denominator_note) as denominator_note,
+        {{ coverage_columns(
+            'any_value(m.coverage_months)', 'any_value(m.first_month)',
+            'any_value(m.last_month)', 12
+        ) }}
     from job_shop_clients as j
-    inner join ward_population as p on j.area_code = p.ward_code
+    inner join ward_population as p
+        on j.area_code = p.ward_code and j.start_year = p.period_year
+    inner join job_shop_year_months as m on j.start_year = m.start_year
     group by j.area_code, j.start_year
 
 ),
@@ -156,9 +257,11 @@ temporary_accommodation as (
         t.ward_code as area_code, t.quarter as period,
         left(t.quarter, 4)::bigint * 10000 + right(t.quarter, 1)::bigint * 100 as period_sortable,
         'Not applicable' as sex, 'All ages' as age, null as category_type, null as category,
-        t.households_in_ta as numerator, p.population_total as denominator
+        t.households_in_ta as numerator, p.population_total as denominator,
+        p.population_year, p.denominator_note
     from {{ ref('stg_council_housing__temporary_accommodation') }} as t
-    inner join ward_population as p using (ward_code)
+    inner join ward_population as p
+        on t.ward_code = p.ward_code and left(t.quarter, 4)::integer = p.period_year
 
 ),
 
@@ -179,9 +282,12 @@ crime as (
         'crime_rate' as indicator_id, 'lsoa' as geography, c.lsoa_code as area_code,
         left(c.month, 4) as period, left(c.month, 4)::bigint * 10000 as period_sortable,
         'Persons' as sex, 'All ages' as age, null as category_type, null as category,
-        sum(c.crimes) as numerator, any_value(p.population_total) as denominator
+        sum(c.crimes) as numerator, any_value(p.population_total) as denominator,
+        any_value(p.population_year) as population_year,
+        any_value(p.denominator_note) as denominator_note
     from {{ ref('stg_police__crimes_by_lsoa_month') }} as c
-    inner join lsoa_population as p using (lsoa_code)
+    inner join lsoa_population as p
+        on c.lsoa_code = p.lsoa_code and left(c.month, 4)::integer = p.period_year
     where left(c.month, 4) in (select complete_crime_years.crime_year from complete_crime_years)
     group by c.lsoa_code, left(c.month, 4)
 
@@ -206,7 +312,9 @@ child_measurements as (
 
 )
 
-select * from eyfs
+-- By name: a block without a coverage or note column gets NULL there (sqlfluff counts by
+-- position, hence the noqa).
+select * from eyfs  -- noqa: AM07
 union all by name
 select * from family_hubs
 union all by name

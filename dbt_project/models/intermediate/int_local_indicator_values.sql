@@ -70,7 +70,9 @@ by_area as (
 
     select
         indicator_id, area_code, 'lsoa' as area_type, period, period_sortable, sex, age,
-        category_type, category, numerator, denominator
+        category_type, category, is_partial, coverage_months, coverage_note,
+        denominator_note,
+        numerator, denominator
     from located
     where geography = 'lsoa'
 
@@ -78,7 +80,9 @@ by_area as (
 
     select
         indicator_id, ward_code, 'ward' as area_type, period, period_sortable, sex, age,
-        category_type, category, sum(numerator) as numerator, sum(denominator) as denominator
+        category_type, category, is_partial, coverage_months, coverage_note,
+        denominator_note,
+        sum(numerator) as numerator, sum(denominator) as denominator
     from located
     where ward_code is not null
     group by all
@@ -87,7 +91,8 @@ by_area as (
 
     select
         indicator_id, place_code, 'local_authority' as area_type, period, period_sortable,
-        sex, age, category_type, category,
+        sex, age, category_type, category, is_partial, coverage_months, coverage_note,
+        denominator_note,
         sum(numerator) as numerator, sum(denominator) as denominator
     from in_place
     group by all
@@ -99,6 +104,7 @@ by_area as (
         indicator_id, place_code, 'local_authority' as area_type, period, period_sortable,
         sex, age,
         'Local deprivation quintile' as category_type, local_quintile::varchar as category,
+        is_partial, coverage_months, coverage_note, denominator_note,
         sum(numerator) as numerator, sum(denominator) as denominator
     from in_place
     where category_type is null and local_quintile is not null
@@ -110,6 +116,7 @@ by_area as (
         indicator_id, place_code, 'local_authority' as area_type, period, period_sortable,
         sex, age,
         'National IMD decile' as category_type, imd_decile::varchar as category,
+        is_partial, coverage_months, coverage_note, denominator_note,
         sum(numerator) as numerator, sum(denominator) as denominator
     from in_place
     where category_type is null and imd_decile is not null and geography = 'lsoa'
@@ -156,6 +163,11 @@ select
         when 'rate' then {{ poisson_rate_upper('numerator', 0.998) }} / denominator * multiplier
     end as upper_ci_99_8,
     null::varchar as compared_to_england,
-    null::varchar as value_note,
+    -- a rate whose denominator is not of its own period (int_local_counts) says so
+    denominator_note::varchar as value_note,
+    -- blocks that deliver whole periods by construction (a month, a term) say nothing
+    coalesce(is_partial, false) as is_partial,
+    coverage_months::integer as coverage_months,
+    coverage_note::varchar as coverage_note,
     source
 from wanted

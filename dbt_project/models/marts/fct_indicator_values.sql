@@ -15,7 +15,8 @@ all_values as (
 
 catalogue as (
 
-    select indicator_id, polarity from {{ ref('stg_reference__indicator_catalogue') }}
+    select indicator_id, polarity, period_kind
+    from {{ ref('stg_reference__indicator_catalogue') }}
 
 ),
 
@@ -37,10 +38,17 @@ with_context as (
     select
         v.*,
         catalogue.polarity,
+        catalogue.period_kind,
+        {{ period_start('v.period', 'catalogue.period_kind') }} as period_start,
+        {{ period_end('v.period', 'catalogue.period_kind') }} as period_end,
         comparators.england_value,
         comparators.region_value,
-        lag(v.value) over series as previous_value,
-        lag(v.period) over series as previous_period
+        -- a partial period is compared with nothing, and whole periods only with whole ones
+        -- (a few months against a year would read as a fall): the series runs per is_partial
+        case when not coalesce(v.is_partial, false) then lag(v.value) over series end
+            as previous_value,
+        case when not coalesce(v.is_partial, false) then lag(v.period) over series end
+            as previous_period
 
     from all_values as v
     inner join catalogue using (indicator_id)
@@ -53,7 +61,7 @@ with_context as (
     window series as (
         partition by
             v.indicator_id, v.area_code, v.sex, v.age, v.category_type, v.category,
-            v.source
+            v.source, coalesce(v.is_partial, false)
         order by v.period_sortable, v.period
     )
 
@@ -68,6 +76,16 @@ select
     area_code::varchar as area_code,
     area_type::varchar as area_type,
     period::varchar as period,
+    period_kind::varchar as period_kind,
+    period_start::date as period_start,
+    period_end::date as period_end,
+    -- A period the delivered data cover only in part (int_local_counts) is partial: shown as
+    -- provisional, never taken as a latest value. Publishers' periods are whole.
+    coalesce(is_partial, false)::boolean as is_partial,
+    coalesce(
+        coverage_months, date_diff('month', period_start, period_end + interval 1 day)
+    )::integer as coverage_months,
+    coverage_note::varchar as coverage_note,
     period_sortable::bigint as period_sortable,
     sex::varchar as sex,
     age::varchar as age,

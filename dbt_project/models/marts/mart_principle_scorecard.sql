@@ -4,8 +4,10 @@
 --
 -- A series is an indicator for one sex; within a year each series counts once, at its latest
 -- period starting that year (period_year is the first year of the period, so a three-year
--- period 2017 - 19 counts in 2017). Counts add up: better + similar + worse +
--- other_comparison = series, and likewise for travel and for inequality.
+-- period 2017 - 19 counts in 2017). Only whole periods count: a partial one (is_partial, e.g.
+-- the first months of a year) is provisional and would be judged against whole years.
+-- Counts add up: better + similar + worse + other_comparison = series, and likewise for
+-- travel and for inequality.
 
 with
 
@@ -22,7 +24,7 @@ place_values as (
     from {{ ref('fct_indicator_values') }} as f
     inner join place using (area_code)
     inner join {{ ref('dim_indicator') }} as i using (indicator_id)
-    where f.category_type is null and f.value is not null
+    where f.category_type is null and f.value is not null and f.is_partial is not true
     qualify row_number() over (
         partition by f.indicator_id, f.sex, f.age, period_year order by f.period_sortable desc
     ) = 1

@@ -3,7 +3,11 @@
 -- need the service answers (a catalogue indicator), with the gradient of each and whether help
 -- rises with need.
 --
--- Both reach and need are taken at each ward's latest period and grouped by the wards' local
+-- Reach counts people, not contacts (the catalogue's reach indicators: distinct children,
+-- distinct clients), so reach per 1,000 can never exceed 1,000; reach_measure names it.
+--
+-- Both reach and need are taken at each ward's latest whole period (int_ward_latest_values:
+-- never a partial one) and grouped by the wards' local
 -- quintiles (1 = most deprived), so they are compared on the same areas. Where a ward value
 -- has counts, a quintile's value is its summed numerator over its summed denominator;
 -- otherwise the population-weighted mean of its wards.
@@ -23,7 +27,7 @@ services as (
 
 catalogue as (
 
-    select indicator_id, multiplier from {{ ref('dim_indicator') }}
+    select indicator_id, indicator_name, multiplier from {{ ref('dim_indicator') }}
 
 ),
 
@@ -116,6 +120,8 @@ select
     services.service_id::varchar as service_id,
     services.service_name::varchar as service_name,
     services.reach_indicator_id::varchar as reach_indicator_id,
+    -- what the reach (and so the proportionality ratio) is measured in
+    reach_catalogue.indicator_name::varchar as reach_measure,
     services.need_indicator_id::varchar as need_indicator_id,
     wide.quintile::integer as quintile,
     wide.population::double as population,
@@ -135,5 +141,7 @@ select
 from services
 inner join wide using (service_id)
 inner join ends using (service_id)
+inner join catalogue as reach_catalogue
+    on services.reach_indicator_id = reach_catalogue.indicator_id
 left join gradients as reach on services.service_id = reach.service_id and reach.kind = 'reach'
 left join gradients as need on services.service_id = need.service_id and need.kind = 'need'

@@ -1,5 +1,6 @@
 -- One row per ward of the place: its deprivation, and for every indicator/sex the latest
--- period with a value, judged against the place's value for the same period. The values are
+-- whole period with a value (a partial period, is_partial, is never the latest), judged
+-- against the place's value for the same period. The values are
 -- a JSON array (not one column per indicator) so that a new catalogue indicator shows up here
 -- without any change to this model.
 
@@ -43,6 +44,7 @@ latest_ward_values as (
     where
         headline_values.area_type = 'ward'
         and headline_values.value is not null
+        and headline_values.is_partial is not true
     -- latest period with a value; should an indicator carry several age bands, the
     -- catalogue's age wins, then the first by name, so the pick is deterministic
     qualify row_number() over (

@@ -47,7 +47,7 @@ areas as (
 classified as (
 
     select
-        facts.* exclude (facts.is_suppressed),
+        facts.* exclude (facts.is_suppressed, facts.period_kind),
         indicators.method,
         indicators.period_kind,
         areas.parent_area_code,
@@ -124,8 +124,11 @@ with_previous as (
 
     select
         *,
+        -- the period direction_of_travel compared with: the previous whole one (a partial
+        -- period is compared with none; marts.fct_indicator_values)
         lag(is_suppressed) over (
-            partition by indicator_id, area_code, sex, age, category_type, category, source
+            partition by
+                indicator_id, area_code, sex, age, category_type, category, source, is_partial
             order by period_sortable, period
         ) as previous_is_suppressed
     from decided
@@ -141,6 +144,10 @@ select
     period::varchar as period,
     {{ period_start('period', 'period_kind') }}::date as period_start,
     {{ period_end('period', 'period_kind') }}::date as period_end,
+    period_kind::varchar as period_kind,
+    is_partial::boolean as is_partial,
+    coverage_months::integer as coverage_months,
+    coverage_note::varchar as coverage_note,
     period_sortable::bigint as period_sortable,
     sex::varchar as sex,
     age::varchar as age,

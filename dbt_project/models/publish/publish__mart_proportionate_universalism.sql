@@ -134,6 +134,7 @@ select
     service_id::varchar as service_id,
     service_name::varchar as service_name,
     reach_indicator_id::varchar as reach_indicator_id,
+    reach_measure::varchar as reach_measure,
     need_indicator_id::varchar as need_indicator_id,
     quintile::integer as quintile,
     population::double as population,

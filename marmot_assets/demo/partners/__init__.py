@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from marmot_assets.partners.contract import get_contract
+
 
 def write_partner_demo(inbox: Path, place, lsoas) -> list[Path]:
     written: list[Path] = []
@@ -30,6 +32,12 @@ def drop_folder(inbox: Path, partner: str, dataset: str) -> Path:
     folder = Path(inbox) / partner / dataset
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def contract_header(name: str) -> list[str]:
+    """The header row a partner's export writes for dataset ``name`` ("partner/dataset"): each
+    column's first alias in the contract, which is the spelling of the partner's own system."""
+    return [c.aliases[0] if c.aliases else c.name for c in get_contract(name).columns]
 
 
 def children_by_ward(lsoas) -> dict[str, int]:

@@ -5,16 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from marmot_assets.demo.files import write_csv
-from marmot_assets.demo.partners import drop_folder, ward_table
+from marmot_assets.demo.partners import contract_header, drop_folder, ward_table
 
 QUARTERS = [f"{y}-{(y + 1) % 100:02d} Q{q}" for y in (2022, 2023) for q in (1, 2, 3, 4)]
-HEADER = [
-    "Ward code",
-    "Ward name",
-    "Quarter",
-    "Households in temporary accommodation",
-    "Households with children",
-]
+HEADER = contract_header("council_housing/temporary_accommodation")
 
 
 def write(inbox: Path, place, lsoas, rng) -> list[Path]:

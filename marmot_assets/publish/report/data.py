@@ -22,7 +22,10 @@ REASONS = {
     "rate_minimum": "too few events for a reliable rate",
     "publisher": "not published by its publisher",
 }
-PROVISIONAL_COLUMNS = ("is_provisional", "is_partial_period")
+# The column marking a period the data cover only in part (publish: is_partial), and what
+# it covers (coverage_note); older releases may lack them.
+PROVISIONAL_COLUMNS = ("is_partial", "is_provisional", "is_partial_period")
+COVERAGE_COLUMN = "coverage_note"
 
 
 def reason_text(reason: str | None) -> str:
@@ -99,11 +102,13 @@ def read_release(path: Path) -> Release:
         }
         provisional = next((c for c in PROVISIONAL_COLUMNS if c in fact_columns), None)
         flag = f"coalesce({provisional}, false)" if provisional else "false"
+        coverage = COVERAGE_COLUMN if COVERAGE_COLUMN in fact_columns else "null::varchar"
         place_values = _df(
             con,
             "select indicator_id, period, period_sortable, sex, age, value, lower_ci_95, "
             "upper_ci_95, england_value, region_value, compared_to_england, "
-            f"direction_of_travel, is_suppressed, suppression_reason, {flag} as provisional "
+            f"direction_of_travel, is_suppressed, suppression_reason, {flag} as provisional, "
+            f"{coverage} as coverage_note "
             "from fct_indicator_values where area_code = ? and category_type is null "
             "order by indicator_id, sex, period_sortable",
             [place["area_code"]],

@@ -37,10 +37,39 @@ def value_text(row, unit: str) -> str:
     return text
 
 
+def latest_row(s: pd.DataFrame) -> dict:
+    """The series' latest whole period; a provisional (partial) period only when there is no
+    whole one, since a few months are no measure of a year."""
+    ordered = s.sort_values("period_sortable")
+    whole = ordered[~ordered["provisional"].astype(bool)]
+    return (whole if len(whole) else ordered).iloc[-1].to_dict()
+
+
+def provisional_text(row) -> str:
+    """The label of a provisional period, with what it covers; "" for a whole period."""
+    if not row.get("provisional"):
+        return ""
+    note = row.get("coverage_note")
+    return f"provisional: {note}" if isinstance(note, str) and note else "provisional"
+
+
+def _trend_rows(series: pd.DataFrame, unit: str) -> list[dict]:
+    """The trend chart's values as a table, each provisional period labelled as such."""
+    return [
+        {
+            "sex": r["sex"] if r["sex"] not in ("Persons", "Not applicable") else "",
+            "period": r["period"],
+            "value": value_text(r, unit),
+            "provisional": provisional_text(r),
+        }
+        for r in series.sort_values(["sex", "period_sortable"]).to_dict("records")
+    ]
+
+
 def _headline(series: pd.DataFrame, unit: str) -> list[dict]:
     out = []
     for sex, s in series.groupby("sex", sort=False):
-        last = s.sort_values("period_sortable").iloc[-1].to_dict()
+        last = latest_row(s)
         out.append(
             {
                 "sex": sex if sex not in ("Persons", "Not applicable") else "",
@@ -142,6 +171,7 @@ def indicator_block(release: Release, ind: dict, placed_stories: set) -> dict:
         "polarity": (ind["polarity"] or "").replace("_", " "),
         "headline": _headline(series, unit) if len(series) else [],
         "trend": charts.trend(series, unit, place, f"{key}-trend") if len(series) else None,
+        "trend_rows": _trend_rows(series, unit),
         "gradients": _gradients(
             release.inequality[release.inequality.indicator_id == key], unit, key
         ),
