@@ -8,30 +8,21 @@ select
     upper_ci_99_8, compared_to_england, value_note, 'OHID Fingertips' as source
 from {{ ref('int_indicator_values') }}
 
-union all by name
+{#- The models computing values from partner data, all in the same shape (see
+    marmot_assets/transform/indicator_rows.py for the Python ones). -#}
+{%- set local_models = [
+    'int_local_indicator_values',
+    'int_life_expectancy_local',
+    'int_preventable_mortality_local',
+] %}
+{%- for model in local_models %}
 
-select
-    indicator_id, area_code, area_type, period, period_sortable, sex, age, category_type,
-    category, numerator, denominator, value, lower_ci_95, upper_ci_95, lower_ci_99_8,
-    upper_ci_99_8, compared_to_england, value_note, source,
-    is_partial, coverage_months, coverage_note
-from {{ ref('int_local_indicator_values') }}
+    union all by name
 
-union all by name
-
--- life expectancy, its inequality and preventable mortality, from PCMD death registrations
-select
-    indicator_id, area_code, area_type, period, period_sortable, sex, age, category_type,
-    category, numerator, denominator, value, lower_ci_95, upper_ci_95, lower_ci_99_8,
-    upper_ci_99_8, compared_to_england, value_note, source,
-    is_partial, coverage_months, coverage_note
-from {{ ref('int_life_expectancy_local') }}
-
-union all by name
-
-select
-    indicator_id, area_code, area_type, period, period_sortable, sex, age, category_type,
-    category, numerator, denominator, value, lower_ci_95, upper_ci_95, lower_ci_99_8,
-    upper_ci_99_8, compared_to_england, value_note, source,
-    is_partial, coverage_months, coverage_note
-from {{ ref('int_preventable_mortality_local') }}
+    select
+        indicator_id, area_code, area_type, period, period_sortable, sex, age, category_type,
+        category, numerator, denominator, value, lower_ci_95, upper_ci_95, lower_ci_99_8,
+        upper_ci_99_8, compared_to_england, value_note, source,
+        is_partial, coverage_months, coverage_note
+    from {{ ref(model) }}
+{%- endfor %}

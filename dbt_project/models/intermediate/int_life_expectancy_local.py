@@ -19,6 +19,8 @@ import hashlib
 import numpy as np
 import pandas as pd
 
+from marmot_assets.transform.indicator_rows import VALUE_COLUMNS, group_key
+
 GROUP = ["area_code", "area_type", "category_type", "category", "pool_years", "period"]
 # (pool years, start age) -> indicator id and its catalogue age label
 INDICATORS = {
@@ -29,17 +31,6 @@ INDICATORS = {
 }
 SII_INDICATOR = "life_expectancy_sii_local"
 SOURCE = "nhs_pcmd"
-COLUMNS = [
-    "indicator_id", "area_code", "area_type", "period", "period_sortable", "sex", "age",
-    "category_type", "category", "numerator", "denominator", "value", "lower_ci_95",
-    "upper_ci_95", "lower_ci_99_8", "upper_ci_99_8", "compared_to_england", "value_note",
-    "source", "is_partial", "coverage_months", "coverage_note",
-]  # fmt: skip
-
-
-def _key(value):
-    """A group key's part, NaN and None as None (pandas groups on NaN with dropna=False)."""
-    return None if value is None or (isinstance(value, float) and np.isnan(value)) else value
 
 
 def _reason(table: pd.DataFrame) -> str:
@@ -61,7 +52,7 @@ def life_expectancy_rows(inputs: pd.DataFrame) -> list[dict]:
             level: life_expectancy(deaths, residents, ages, confidence=level)
             for level in (0.95, 0.998)
         }
-        parts = dict(zip([*GROUP, "sex"], map(_key, key), strict=True))
+        parts = dict(zip([*GROUP, "sex"], map(group_key, key), strict=True))
         for start_age in (0, 65):
             indicator_id, age_label = INDICATORS[parts["pool_years"], start_age]
             at = {level: t.loc[t["start_age"] == start_age].iloc[0] for level, t in tables.items()}
@@ -150,8 +141,10 @@ def sii_rows(values: pd.DataFrame) -> list[dict]:
 def model(dbt, session):
     dbt.config(materialized="table")
     inputs = dbt.ref("int_life_expectancy_inputs").df()
-    values = pd.DataFrame(life_expectancy_rows(inputs), columns=COLUMNS)
-    frame = pd.concat([values, pd.DataFrame(sii_rows(values), columns=COLUMNS)], ignore_index=True)
+    values = pd.DataFrame(life_expectancy_rows(inputs), columns=VALUE_COLUMNS)
+    frame = pd.concat(
+        [values, pd.DataFrame(sii_rows(values), columns=VALUE_COLUMNS)], ignore_index=True
+    )
     frame["source"] = SOURCE
     frame["is_partial"] = False
     # Typed explicitly: all-empty columns must still be text, the numbers doubles.

@@ -8,22 +8,13 @@ cause that is also treatable counts half); denominator: the residents under 75 s
 the pooled years.
 """
 
-import numpy as np
 import pandas as pd
+
+from marmot_assets.transform.indicator_rows import VALUE_COLUMNS, group_key
 
 INDICATOR = "preventable_mortality_u75_local"
 GROUP = ["area_code", "area_type", "category_type", "category", "period"]
 UNDER_75 = 15  # ESP 2013 bands 0-4 ... 70-74
-COLUMNS = [
-    "indicator_id", "area_code", "area_type", "period", "period_sortable", "sex", "age",
-    "category_type", "category", "numerator", "denominator", "value", "lower_ci_95",
-    "upper_ci_95", "lower_ci_99_8", "upper_ci_99_8", "compared_to_england", "value_note",
-    "source", "is_partial", "coverage_months", "coverage_note",
-]  # fmt: skip
-
-
-def _key(value):
-    return None if value is None or (isinstance(value, float) and np.isnan(value)) else value
 
 
 def dsr_rows(inputs: pd.DataFrame) -> list[dict]:
@@ -42,7 +33,7 @@ def dsr_rows(inputs: pd.DataFrame) -> list[dict]:
             raise ValueError(f"{key}: {len(deaths)} age bands, not the {UNDER_75} under 75")
         weights = ESP2013[:UNDER_75]
         at_95, at_998 = (dsr(deaths, residents, weights, confidence=c) for c in (0.95, 0.998))
-        parts = dict(zip(GROUP, map(_key, key), strict=True))
+        parts = dict(zip(GROUP, map(group_key, key), strict=True))
         withheld = at_95.reason is not None
         rows.append(
             {
@@ -67,7 +58,7 @@ def dsr_rows(inputs: pd.DataFrame) -> list[dict]:
 def model(dbt, session):
     dbt.config(materialized="table")
     inputs = dbt.ref("int_preventable_mortality_inputs").df()
-    frame = pd.DataFrame(dsr_rows(inputs), columns=COLUMNS)
+    frame = pd.DataFrame(dsr_rows(inputs), columns=VALUE_COLUMNS)
     frame["source"] = "nhs_pcmd"
     frame["is_partial"] = False
     for column in ("compared_to_england", "value_note", "coverage_note", "category_type",
