@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import csv
 import functools
+import re
 from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -37,7 +38,14 @@ class Area(BaseModel):
     area_type: Literal["country", "region", "local_authority"]
 
 
+# LSOAs in England per census geography: the count of ranks in an IoD release on it.
+ENGLAND_LSOA_COUNT = {2011: 32_844, 2021: 33_755}
+
+
 class GeographyConfig(BaseModel):
+    """The ONS best-fit lookup LSOA -> ward -> local authority, one vintage of it: its name
+    (e.g. ``LSOA21_WD24_LAD24``) and field names change with every vintage."""
+
     vintage: str
     lsoa_field: str
     lsoa_name_field: str
@@ -47,9 +55,87 @@ class GeographyConfig(BaseModel):
     lad_name_field: str
     arcgis_query_url: str
 
+    @model_validator(mode="after")
+    def _one_census_year(self) -> GeographyConfig:
+        years = {_census_year(self.vintage, "vintage"), _census_year(self.lsoa_field, "lsoa_field")}
+        if len(years) > 1:
+            raise ValueError(
+                f"vintage {self.vintage} and lsoa_field {self.lsoa_field} name different "
+                "LSOA census years"
+            )
+        return self
+
+    @property
+    def lsoa_year(self) -> int:
+        """The census year of the place's LSOAs (2011 or 2021), from the lookup's vintage."""
+        return _census_year(self.vintage, "vintage")
+
+
+def _census_year(name: str, what: str) -> int:
+    """The LSOA census year a name like LSOA21_WD24_LAD24 or LSOA11CD says: 2011 or 2021."""
+    match = re.match(r"LSOA(\d\d)", name.upper())
+    year = 2000 + int(match.group(1)) if match else None
+    if year not in ENGLAND_LSOA_COUNT:
+        raise ValueError(f"{what} {name!r} must start LSOA11 or LSOA21 (the LSOA census geography)")
+    return year
+
+
+class DeprivationRelease(BaseModel):
+    """What one IoD release is: the LSOA geography it ranks and its files' default names."""
+
+    lsoa_year: int
+    imd_file: str
+    domains_file: str
+    population_file: str
+
+
+# MHCLG's file names per release. IoD2025 publishes File_1, File_2 and File_6 as workbooks
+# (File_7, all ranks, scores, deciles and denominators, also as CSV): the names here are their
+# CSV exports, which the source folder holds.
+DEPRIVATION_RELEASES = {
+    "IoD2019": DeprivationRelease(
+        lsoa_year=2011,
+        imd_file="File_1_-_IMD2019_Index_of_Multiple_Deprivation.csv",
+        domains_file="File_2_-_IoD2019_Domains_of_Deprivation.csv",
+        population_file="File_6_-_IoD2019_Population_Denominators.csv",
+    ),
+    "IoD2025": DeprivationRelease(
+        lsoa_year=2021,
+        imd_file="File_1_IoD2025_Index_of_Multiple_Deprivation.csv",
+        domains_file="File_2_IoD2025_Domains_of_Deprivation.csv",
+        population_file="File_6_IoD2025_Population_Denominators.csv",
+    ),
+}
+
 
 class DeprivationConfig(BaseModel):
-    release: str = "IoD2019"
+    """The IoD release and its files (under ``mhclg/deprivation`` of the source folder).
+
+    A file name left out takes the release's default; one set to null is not read (its
+    columns stay empty), e.g. an England file of IMD ranks only."""
+
+    release: Literal["IoD2019", "IoD2025"] = "IoD2025"
+    imd_file: str = ""
+    domains_file: str | None = ""
+    population_file: str | None = ""
+
+    @model_validator(mode="after")
+    def _release_defaults(self) -> DeprivationConfig:
+        defaults = DEPRIVATION_RELEASES[self.release]
+        for name in ("imd_file", "domains_file", "population_file"):
+            if getattr(self, name) == "":
+                setattr(self, name, getattr(defaults, name))
+        return self
+
+    @property
+    def lsoa_year(self) -> int:
+        """The census year of the LSOAs the release ranks."""
+        return DEPRIVATION_RELEASES[self.release].lsoa_year
+
+    @property
+    def england_lsoa_count(self) -> int:
+        """How many LSOAs the release ranks: ranks run 1 (most deprived) to this."""
+        return ENGLAND_LSOA_COUNT[self.lsoa_year]
 
 
 class FingertipsConfig(BaseModel):
@@ -90,6 +176,16 @@ class PlaceConfig(BaseModel):
     # contracts check values against (e.g. the place's family hubs).
     partners: dict[str, Partner] = {}
     lists: dict[str, list[str]] = {}
+
+    @model_validator(mode="after")
+    def _release_on_the_lookups_geography(self) -> PlaceConfig:
+        if self.deprivation.lsoa_year != self.geography.lsoa_year:
+            raise ValueError(
+                f"deprivation release {self.deprivation.release} ranks LSOAs "
+                f"({self.deprivation.lsoa_year}) but the geography {self.geography.vintage} "
+                f"is on LSOAs ({self.geography.lsoa_year}): their codes would not match"
+            )
+        return self
 
     @property
     def england(self) -> Area:

@@ -15,7 +15,7 @@ from marmot_assets.publish.report.asset import build_report_asset
 from marmot_assets.quality.fingertips_checks import fingertips_values_valid
 from marmot_assets.sources.fingertips import fingertips_indicator_values
 from marmot_assets.sources.mhclg import mhclg_imd_lsoa
-from marmot_assets.sources.ons import ons_lsoa_ward_lookup
+from marmot_assets.sources.ons import ons_lsoa11_lsoa21_lookup, ons_lsoa_ward_lookup
 from marmot_assets.sources.place import place_areas
 from marmot_assets.sources.population import ons_population_estimates
 from marmot_assets.transform.assets import build_dbt_assets, dbt_resource
@@ -41,6 +41,7 @@ def build_definitions() -> dg.Definitions:
             *partner_assets,
             place_areas,
             ons_lsoa_ward_lookup,
+            ons_lsoa11_lsoa21_lookup,
             ons_population_estimates,
             mhclg_imd_lsoa,
             fingertips_indicator_values,

@@ -17,11 +17,13 @@ from marmot_assets.demo.publishers.mhclg import (
     IMD_FILE_1,
     IMD_FILE_2,
     IMD_FILE_6,
+    LAYOUTS,
     N_LSOA_ENGLAND,
     imd_decile,
+    imd_file_paths,
 )
 from marmot_assets.demo.publishers.ohid_fingertips import FINGERTIPS_FILE
-from marmot_assets.demo.publishers.ons import LOOKUP_FILE
+from marmot_assets.demo.publishers.ons import CHANGES_FILE, LOOKUP_FILE
 from marmot_assets.methods import wilson_ci
 from marmot_assets.sources.population import DEMO_FILE as POPULATION_FILE
 
@@ -29,6 +31,9 @@ REFERENCE = Path(__file__).resolve().parents[1] / ".." / "shared" / "reference"
 ENGLAND_FILE_1 = (
     REFERENCE / "imd2019" / "File_1_-_IMD2019_Index_of_Multiple_Deprivation__England.csv"
 )
+ENGLAND_2025 = REFERENCE / "imd2025" / "IoD2025_IMD_LSOA21__England.csv"
+# ONS's LSOA (2021) -> ward (2024) -> LAD (2024) lookup, as the Open Geography Portal writes it.
+LOOKUP_HEADER = ["FID", "LSOA21CD", "LSOA21NM", "WD24CD", "WD24NM", "LAD24CD", "LAD24NM"]
 # Written out here (not imported) so the test pins the documented Fingertips API header.
 FINGERTIPS_HEADER = (
     "Indicator ID,Indicator Name,Parent Code,Parent Name,Area Code,Area Name,Area Type,Sex,Age,"
@@ -44,6 +49,20 @@ LOWER_95, UPPER_95 = "Lower CI 95.0 limit", "Upper CI 95.0 limit"
 @pytest.fixture(scope="module")
 def place():
     return load_place("E08000026")
+
+
+@pytest.fixture(scope="module")
+def place_2011(place):
+    """The same place on the older geography: LSOA 2011, wards 2019, IoD2019."""
+    geography = place.geography.model_copy(
+        update={
+            "vintage": "LSOA11_WD19_LAD19", "lsoa_field": "LSOA11CD",
+            "lsoa_name_field": "LSOA11NM", "ward_field": "WD19CD", "ward_name_field": "WD19NM",
+            "lad_field": "LAD19CD", "lad_name_field": "LAD19NM",
+        }
+    )  # fmt: skip
+    deprivation = type(place.deprivation)(release="IoD2019")
+    return place.model_copy(update={"geography": geography, "deprivation": deprivation})
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +93,7 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path, place, catalogue)
         update={"demo": place.demo.model_copy(update={"seed": place.demo.seed + 1})}
     )
     third = generate_demo_data(tmp_path / "c", other_place, catalogue)
-    expected = [LOOKUP_FILE, IMD_FILE_1, IMD_FILE_2, IMD_FILE_6, FINGERTIPS_FILE]
+    expected = [LOOKUP_FILE, CHANGES_FILE, IMD_FILE_1, IMD_FILE_2, IMD_FILE_6, FINGERTIPS_FILE]
     expected.append(Path(*POPULATION_FILE))
     assert [p.relative_to(tmp_path / "a") for p in first] == expected
     for a, b, c in zip(first, second, third, strict=True):
@@ -86,31 +105,30 @@ def test_lookup_has_the_real_wards_and_demo_lsoa_codes(demo_dir, place):
     raw = (demo_dir / LOOKUP_FILE).read_bytes()
     assert not raw.startswith(b"\xef\xbb\xbf") and b"\r\n" not in raw
     rows = _rows(demo_dir / LOOKUP_FILE)
-    header = ["FID", "LSOA11CD", "LSOA11NM", "WD19CD", "WD19NM", "LAD19CD", "LAD19NM"]
-    assert list(rows[0]) == header
-    wards = {(r["WD19CD"], r["WD19NM"]) for r in rows}
+    assert list(rows[0]) == LOOKUP_HEADER
+    wards = {(r["WD24CD"], r["WD24NM"]) for r in rows}
     assert wards == {(w.code, w.name) for w in place.demo.wards}
     assert len(wards) == 18
-    assert all(re.fullmatch(r"E0199\d{4}", r["LSOA11CD"]) for r in rows)
-    assert all(re.fullmatch(r"Coventry DEMO \d{3}[A-Z]", r["LSOA11NM"]) for r in rows)
+    assert all(re.fullmatch(r"E0199\d{4}", r["LSOA21CD"]) for r in rows)
+    assert all(re.fullmatch(r"Coventry DEMO \d{3}[A-Z]", r["LSOA21NM"]) for r in rows)
     assert [r["FID"] for r in rows] == [str(i) for i in range(1, len(rows) + 1)]
     per_ward = defaultdict(int)
     for r in rows:
-        per_ward[r["WD19CD"]] += 1
+        per_ward[r["WD24CD"]] += 1
     assert all(8 <= n <= 14 for n in per_ward.values())
 
 
 def test_imd_files_match_mhclg_layout(demo_dir):
     raw = (demo_dir / IMD_FILE_1).read_bytes()
-    assert raw.startswith(b"\xef\xbb\xbfLSOA code (2011),") and raw.endswith(b"\r\n")
-    assert re.search(rb',"\d{1,2},\d{3}",\d+\r\n', raw)  # a quoted thousands-separated rank
+    assert raw.startswith(b"\xef\xbb\xbfLSOA code (2021),") and raw.endswith(b"\r\n")
+    assert b'"' not in raw.split(b"\r\n", 1)[1]  # 2025 prints plain numbers
     file_2 = (demo_dir / IMD_FILE_2).read_bytes().decode("utf-8-sig")
     header_2 = next(csv.reader(io.StringIO(file_2)))
     assert len(header_2) == 20 and '"' not in file_2.split("\r\n", 1)[1]  # plain integers
     assert "Living Environment Decile (where 1 is most deprived 10% of LSOAs)" in header_2
     # The other authority's rows are there to be filtered out.
     file_1 = _rows(demo_dir / IMD_FILE_1, "utf-8-sig")
-    lads = {r["Local Authority District code (2019)"] for r in file_1}
+    lads = {r["Local Authority District code (2024)"] for r in file_1}
     assert lads == {"E08000026", "E08000025"}
     for r in _rows(demo_dir / IMD_FILE_6, "utf-8-sig"):
         total, young, middle, old, working = (_int(v) for v in list(r.values())[4:])
@@ -119,37 +137,60 @@ def test_imd_files_match_mhclg_layout(demo_dir):
 
 
 def test_imd_ranks_and_deciles(demo_dir):
-    lookup = {r["LSOA11CD"]: r["WD19NM"] for r in _rows(demo_dir / LOOKUP_FILE)}
+    lookup = {r["LSOA21CD"]: r["WD24NM"] for r in _rows(demo_dir / LOOKUP_FILE)}
     rows = _rows(demo_dir / IMD_FILE_2, "utf-8-sig")
     ranks = defaultdict(list)
     for r in rows:
         values = [int(v) for v in list(r.values())[4:]]
         for rank, decile in zip(values[::2], values[1::2], strict=True):
             assert 1 <= rank <= N_LSOA_ENGLAND and decile == imd_decile(rank)
-        if r["LSOA code (2011)"] in lookup:
-            ranks[lookup[r["LSOA code (2011)"]]].append(values[0])
+        if r["LSOA code (2021)"] in lookup:
+            ranks[lookup[r["LSOA code (2021)"]]].append(values[0])
     mean = {ward: sum(v) / len(v) for ward, v in ranks.items()}
     assert mean["Foleshill"] < mean["Wainbody"]
     place_ranks = [rank for v in ranks.values() for rank in v]
     assert 0.10 <= sum(imd_decile(r) == 1 for r in place_ranks) / len(place_ranks) <= 0.20
-    # File_1 carries the same IMD rank, printed with thousands separators.
-    file_1 = {r["LSOA code (2011)"]: _int(r["Index of Multiple Deprivation (IMD) Rank"])
+    # File_1 carries the same IMD rank.
+    rank = "Index of Multiple Deprivation (IMD) Rank (where 1 is most deprived)"
+    file_1 = {r["LSOA code (2021)"]: int(r[rank])
               for r in _rows(demo_dir / IMD_FILE_1, "utf-8-sig")}  # fmt: skip
-    assert file_1 == {r["LSOA code (2011)"]: int(list(r.values())[4]) for r in rows}
+    assert file_1 == {r["LSOA code (2021)"]: int(list(r.values())[4]) for r in rows}
 
 
-@pytest.mark.skipif(not ENGLAND_FILE_1.is_file(), reason="reference data not available")
+def test_a_place_on_iod2019_gets_the_2019_layout(tmp_path, place_2011, catalogue):
+    generate_demo_data(tmp_path, place_2011, catalogue)
+    file_1, file_2, file_6 = (tmp_path / p for p in imd_file_paths(place_2011))
+    assert file_1.name == "File_1_-_IMD2019_Index_of_Multiple_Deprivation.csv"
+    raw = file_1.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbfLSOA code (2011),") and raw.endswith(b"\r\n")
+    assert re.search(rb',"\d{1,2},\d{3}",\d+\r\n', raw)  # a quoted thousands-separated rank
+    assert list(_rows(tmp_path / LOOKUP_FILE)[0]) == [
+        "FID", "LSOA11CD", "LSOA11NM", "WD19CD", "WD19NM", "LAD19CD", "LAD19NM"
+    ]  # fmt: skip
+    ranks = [int(list(r.values())[4]) for r in _rows(file_2, "utf-8-sig")]
+    assert max(ranks) <= 32_844 < N_LSOA_ENGLAND  # ranked among 2011's LSOAs
+    for path, header in [
+        (file_1, LAYOUTS["IoD2019"].file_1_header),
+        (file_6, LAYOUTS["IoD2019"].file_6_header),
+    ]:
+        assert list(_rows(path, "utf-8-sig")[0]) == header
+
+
 def _first_line(path: Path) -> bytes:
     return path.read_bytes().split(b"\r\n", 1)[0]
 
 
-def test_decile_rule_and_headers_match_the_real_files(demo_dir):
+def test_decile_rule_and_headers_match_the_real_files(tmp_path, place_2011, catalogue):
     for r in _rows(ENGLAND_FILE_1, "utf-8-sig"):
         rank = _int(r["Index of Multiple Deprivation (IMD) Rank"])
-        assert imd_decile(rank) == int(r["Index of Multiple Deprivation (IMD) Decile"])
-    for demo_file in (IMD_FILE_1, IMD_FILE_2, IMD_FILE_6):
+        assert imd_decile(rank, 32_844) == int(r["Index of Multiple Deprivation (IMD) Decile"])
+    for r in _rows(ENGLAND_2025):
+        assert imd_decile(int(r["IMD_rank"]), 33_755) == int(r["IMD_decile"])
+    # The 2019 files' headers byte for byte (the 2025 ones are only published as workbooks).
+    generate_demo_data(tmp_path, place_2011, catalogue)
+    for demo_file in imd_file_paths(place_2011):
         real = REFERENCE / "imd2019" / demo_file.name.replace(".csv", "__Coventry_E08000026.csv")
-        assert _first_line(demo_dir / demo_file) == _first_line(real), demo_file.name
+        assert _first_line(tmp_path / demo_file) == _first_line(real), demo_file.name
 
 
 def test_fingertips_file(demo_dir, catalogue):

@@ -67,9 +67,8 @@ def door(tmp_path, reference, coventry):
         "create table raw.ons_lsoa_ward_lookup as select LSOA11CD as lsoa_code, "
         f"WD19CD as ward_code, LAD19CD as lad_code from read_csv('{lookup}', all_varchar=true)"
     )
-    yield Door(
-        con, place_codes(con, coventry.name, coventry.code, coventry.lists), tmp_path, CONTRACT
-    )
+    codes = place_codes(con, coventry.name, coventry.code, coventry.lists, lsoa_year=2011)
+    yield Door(con, codes, tmp_path, CONTRACT)
     con.close()
 
 

@@ -231,7 +231,7 @@ def test_a_huge_field_is_rejected_and_the_next_file_proceeds(home, warehouse):
 
 def test_a_month_reusing_crime_ids_is_quarantined(home, warehouse, demo_lookup):
     con, _ = warehouse
-    lsoa = demo_lookup[0]["LSOA11CD"]
+    lsoa = demo_lookup[0][get_settings().place_config.geography.lsoa_field]
     header = (
         "Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,"
         "LSOA name,Crime type,Last outcome category,Context"
@@ -383,14 +383,35 @@ def test_utf16_from_excel_is_read(home, warehouse):
     assert "UTF-16" in " ".join(verdicts["unicode.csv"].notes)
 
 
-def test_a_file_on_lsoa_2021_codes_is_named_as_such(home, warehouse):
+def test_a_file_on_lsoa_2011_codes_is_converted_and_other_codes_named(
+    home, warehouse, demo_root, coventry
+):
+    """The place is on LSOA 2021: a file on LSOA 2011 codes is converted (the verdict says so);
+    a file on codes of neither vintage is named plainly, with the place's vintage."""
+    from marmot_assets.demo.publishers.ons import CHANGES_FILE
+    from marmot_assets.sources.ons import parse_changes_csv
+
     con, _ = warehouse
+    changes = parse_changes_csv(demo_root / "demo" / CHANGES_FILE, coventry)  # noqa: F841
+    con.execute("create table raw.ons_lsoa11_lsoa21_lookup as select * from changes")
     contract, header = get_contract("council_education/eyfs_results"), EYFS_HEADER
-    rows = [f"E0103{4000 + i},Coventry {i},2023/24,FSM,10,5" for i in range(199)]
-    drop(contract, "lsoa21.csv", "\n".join([header, *rows]) + "\n")
+    old = sorted(set(changes["lsoa11_code"]) - set(changes["lsoa21_code"]))
+    rows = [f"{code},Coventry {i},2023/24,FSM,10,5" for i, code in enumerate(old)]
+    drop(contract, "lsoa11.csv", "\n".join([header, *rows]) + "\n")
+    foreign = [f"E0103{4000 + i},Coventry {i},2023/24,FSM,10,5" for i in range(199)]
+    drop(contract, "elsewhere.csv", "\n".join([header, *foreign]) + "\n")
     verdicts, _ = run_door(con, contract)
-    assert verdicts["lsoa21.csv"].status == "rejected"
-    assert "all 199 LSOA codes are LSOA 2021 codes" in verdicts["lsoa21.csv"].error
+    converted = verdicts["lsoa11.csv"]
+    assert converted.status == "loaded" and converted.lsoa_vintage == "LSOA 2011 (converted)"
+    assert f"LSOA 2011 codes: {len(old)} rows converted to LSOA 2021" in " ".join(converted.notes)
+    assert con.execute(
+        "select lsoa_vintage from raw.landing_manifest where original_name = 'lsoa11.csv'"
+    ).fetchall() == [("LSOA 2011 (converted)",)]
+    elsewhere = verdicts["elsewhere.csv"]
+    assert elsewhere.status == "rejected" and elsewhere.lsoa_vintage is None
+    assert "none of the 199 rows has an LSOA code of Coventry" in elsewhere.error
+    assert "the place is on LSOA 2021 and LSOA 2011 codes are converted" in elsewhere.error
+    assert "(LSOA 2011)" not in elsewhere.error
 
 
 def test_check_file_gives_the_doors_verdict(home, warehouse, capsys):

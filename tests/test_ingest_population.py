@@ -125,7 +125,7 @@ def test_live_fetch_pages_by_recordoffset(coventry, population_server, monkeypat
     queries = population_server.requests[PATH]
     assert [q["recordoffset"] for q in queries] == [["0"], ["182"], ["364"]]
     first = queries[0]
-    assert first["geography"] == ["E08000026TYPE298"]  # the place's LSOAs, its vintage
+    assert first["geography"] == ["E08000026TYPE151"]  # the place's LSOAs, its vintage (2021)
     assert first["select"] == ["date_name,geography_code,gender_name,c_age_name,obs_value"]
     assert (first["gender"], first["c_age"], first["measures"]) == (
         ["1,2"],
@@ -159,7 +159,7 @@ def test_demo_file_is_in_the_nomis_layout(demo_root, demo_again, demo_lookup):
     assert path.read_bytes() == demo_again.joinpath("demo", *DEMO_FILE).read_bytes()
     rows = csv_rows(path)[1:]
     assert {r[0] for r in rows} == {str(y) for y in range(2015, 2025)}
-    assert {r[1] for r in rows} == {x["LSOA11CD"] for x in demo_lookup}
+    assert {r[1] for r in rows} == {x["LSOA21CD"] for x in demo_lookup}
     assert {r[3] for r in rows} == set(LABELS)
 
 

@@ -78,8 +78,8 @@ def test_demo_months_load_and_staging_pivots_with_a_gradient(demo_root, demo_loo
     con.execute("create table wards as select * from read_csv(?)", [str(demo_lookup_file)])
     rates = dict(
         con.execute(
-            "select w.WD19NM, avg(s.claimants_percent_of_residents_16_64) from staged s "
-            "join wards w on w.LSOA11CD = s.lsoa_code group by 1"
+            "select w.WD24NM, avg(s.claimants_percent_of_residents_16_64) from staged s "
+            "join wards w on w.LSOA21CD = s.lsoa_code group by 1"
         ).fetchall()
     )
     assert rates["Foleshill"] > 2 * rates["Wainbody"]
@@ -101,7 +101,7 @@ def test_live_fetch_pages_by_recordoffset(
     queries = nomis_server.requests[PATH]
     assert [q["recordoffset"] for q in queries] == [["0"], ["4"], ["8"]]
     first = queries[0]
-    assert first["geography"] == ["E08000026TYPE298"]  # the place's 2011 LSOAs
+    assert first["geography"] == ["E08000026TYPE151"]  # the place's 2021 LSOAs
     assert first["select"] == [",".join(nomis.COLUMNS)]
     assert (first["measure"], first["measures"], first["gender"], first["age"]) == (
         ["1,2"],
@@ -172,8 +172,12 @@ def test_bad_rows_quarantined_and_earlier_data_unchanged(demo_root, door, tmp_pa
 
 def test_geography_type_follows_the_lookup_vintage(coventry):
     place = coventry
-    assert nomis.lsoa_type(place) == "TYPE298"
-    lsoa21 = place.model_copy(
-        update={"geography": place.geography.model_copy(update={"lsoa_field": "LSOA21CD"})}
+    assert nomis.lsoa_type(place) == "TYPE151"
+    lsoa11 = place.model_copy(
+        update={
+            "geography": place.geography.model_copy(
+                update={"vintage": "LSOA11_WD19_LAD19", "lsoa_field": "LSOA11CD"}
+            )
+        }
     )
-    assert nomis.query(lsoa21)["geography"] == "E08000026TYPE151"
+    assert nomis.query(lsoa11)["geography"] == "E08000026TYPE298"

@@ -28,6 +28,22 @@ CONTRACT = get_contract("nhs_icb/child_measurements")
 HEADER = ["ChildKey", "AcademicYear", "SchoolYear", "Sex", "PupilLSOACode", "PopulationBMIcategory"]
 
 
+@pytest.fixture
+def door(door, demo_root, coventry):
+    """The door, its warehouse also holding the demo's LSOA 2011 -> 2021 lookup: the ICB's
+    extracts before the last year name LSOAs by their 2011 codes, which the door converts."""
+    from marmot_assets.demo.publishers.ons import CHANGES_FILE
+    from marmot_assets.partners.door import place_codes
+    from marmot_assets.sources.ons import parse_changes_csv
+
+    changes = parse_changes_csv(demo_root / "demo" / CHANGES_FILE, coventry)  # noqa: F841
+    door.con.execute("create table raw.ons_lsoa11_lsoa21_lookup as select * from changes")
+    door.codes = place_codes(
+        door.con, coventry.name, coventry.code, coventry.lists, coventry.geography.lsoa_year
+    )
+    return door
+
+
 # --- the demo ----------------------------------------------------------------------------------
 def test_each_academic_year_loads_and_children_living_elsewhere_are_skipped(demo_root, door):
     assert [p.name for p in inbox_files(demo_root, CONTRACT)] == [
@@ -48,8 +64,22 @@ def test_each_academic_year_loads_and_children_living_elsewhere_are_skipped(demo
             0,
         )
         assert 100 < elsewhere and 7_000 < verdict.rows_accepted < 9_500
+        on_2011 = path.name != "ncmp_child_measurements_2023-24.csv"
+        assert verdict.lsoa_vintage == ("LSOA 2011 (converted)" if on_2011 else "LSOA 2021")
         loaded += verdict.rows_accepted
     assert door.rows("select count(*) from raw.nhs_icb__child_measurements")[0][0] == loaded
+    # Every child on an LSOA 2011 code was converted: the conversions account for each row.
+    converted = door.rows(
+        "select sum(rows_converted) from raw.lsoa_conversions where dataset = 'child_measurements'"
+    )[0][0]
+    assert (
+        converted
+        == door.rows(
+            "select count(*) from raw.nhs_icb__child_measurements m join raw.landing_manifest l "
+            "on l.sha256 = m._sha256 where l.lsoa_vintage = 'LSOA 2011 (converted)' "
+            "and m.lsoa_code is not null"
+        )[0][0]
+    )
     # Nobody from another place is kept; unmatched postcodes are kept with no LSOA.
     assert (
         door.rows(

@@ -237,7 +237,7 @@ con.execute("set threads = 2")
 con.execute("create schema raw")
 con.execute("create table raw.ons_lsoa_ward_lookup (lsoa_code varchar, ward_code varchar)")
 with lookup.open(newline="") as f:
-    rows = [(r["LSOA11CD"], r["WD19CD"]) for r in csv.DictReader(f)]
+    rows = [(r["LSOA21CD"], r["WD24CD"]) for r in csv.DictReader(f)]
 con.executemany("insert into raw.ons_lsoa_ward_lookup values (?, ?)", rows)
 codes = place_codes(con, place.name, place.code, place.lists)
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # imports and lookup

@@ -27,7 +27,7 @@ import numpy as np
 from marmot_assets.config import PlaceConfig
 from marmot_assets.demo.publishers.mhclg import DOMAINS, N_LSOA_ENGLAND, write_imd_files
 from marmot_assets.demo.publishers.ohid_fingertips import write_fingertips
-from marmot_assets.demo.publishers.ons import write_lookup
+from marmot_assets.demo.publishers.ons import write_lookup, write_lsoa_changes
 from marmot_assets.demo.publishers.population import write_population
 
 # A second local authority's rows in the national files, so parsers must filter to the place.
@@ -62,7 +62,7 @@ def generate_demo_data(
     rng = np.random.default_rng(place.demo.seed)
     place_lsoas, other_lsoas = _demo_lsoas(rng, place)
     all_lsoas = place_lsoas + other_lsoas
-    _assign_ranks(rng, all_lsoas)
+    _assign_ranks(rng, all_lsoas, place.deprivation.england_lsoa_count)
     _assign_populations(rng, all_lsoas)
     # Real MHCLG files list LSOAs in code order, so the other authority's rows come first.
     all_lsoas.sort(key=lambda lsoa: lsoa.code)
@@ -70,7 +70,8 @@ def generate_demo_data(
     out_dir = Path(out_dir)
     written = [
         write_lookup(out_dir, place, place_lsoas),
-        *write_imd_files(out_dir, all_lsoas),
+        write_lsoa_changes(out_dir, place, lsoa_changes(place, place_lsoas)),
+        *write_imd_files(out_dir, all_lsoas, place),
         write_fingertips(out_dir, rng, place, catalogue, place_lsoas),
         write_population(out_dir, place, place_lsoas),
     ]
@@ -117,7 +118,9 @@ def _demo_lsoas(rng: np.random.Generator, place: PlaceConfig):
     return place_lsoas, other_lsoas
 
 
-def _assign_ranks(rng: np.random.Generator, lsoas: list[DemoLsoa]) -> None:
+def _assign_ranks(
+    rng: np.random.Generator, lsoas: list[DemoLsoa], n_england: int = N_LSOA_ENGLAND
+) -> None:
     # A latent normal score per LSOA (low = deprived) follows its ward's deprivation with noise;
     # tuned so the most deprived ward sits mostly in deciles 1-2, the least in 8-10, and about
     # 10-20% of a typical place's LSOAs in decile 1.
@@ -127,20 +130,22 @@ def _assign_ranks(rng: np.random.Generator, lsoas: list[DemoLsoa]) -> None:
     for _, rho in DOMAINS:
         # Each domain shares the IMD's latent score to its measured correlation (the IMD: 1).
         noise = rng.normal(0, imd_latent.std(), len(lsoas))
-        ranks_by_domain.append(_unique_ranks(rho * imd_latent + math.sqrt(1 - rho * rho) * noise))
+        latent = rho * imd_latent + math.sqrt(1 - rho * rho) * noise
+        ranks_by_domain.append(_unique_ranks(latent, n_england))
     for i, lsoa in enumerate(lsoas):
         lsoa.ranks = tuple(ranks[i] for ranks in ranks_by_domain)
 
 
-def _unique_ranks(latent: np.ndarray) -> list[int]:
-    """National ranks from latent normal scores; distinct, as no two LSOAs share a rank."""
+def _unique_ranks(latent: np.ndarray, n_england: int = N_LSOA_ENGLAND) -> list[int]:
+    """National ranks 1..n_england (the release's LSOAs in England) from latent normal scores;
+    distinct, as no two LSOAs share a rank."""
     used: set[int] = set()
     ranks = []
     for z in latent:
         share = 0.5 * (1 + math.erf(float(z) / math.sqrt(2)))
-        rank = min(max(math.ceil(share * N_LSOA_ENGLAND), 1), N_LSOA_ENGLAND)
+        rank = min(max(math.ceil(share * n_england), 1), n_england)
         while rank in used:
-            rank = rank % N_LSOA_ENGLAND + 1
+            rank = rank % n_england + 1
         used.add(rank)
         ranks.append(rank)
     return ranks
@@ -158,3 +163,63 @@ def _assign_populations(rng: np.random.Generator, lsoas: list[DemoLsoa]) -> None
         # 18-59/64 = 16-59 less the 16-17s, plus men aged 60-64.
         working = int(round(0.955 * middle + 0.09 * older))
         lsoa.population = (total, children, middle, older, working)
+
+
+# --- LSOA 2011 -> LSOA 2021 --------------------------------------------------------------------
+# 2011 codes of demo LSOAs that 2021 split or merged (2021 gave their parts new codes).
+LSOA11_ONLY_PREFIX = "E0197"
+SPLIT_EVERY, SPLIT_AT, MERGE_AT = 6, 1, 4  # which wards (by order) hold a split or a merge
+
+
+@dataclass(frozen=True)
+class LsoaChange:
+    """One row of ONS's LSOA 2011 -> LSOA 2021 lookup."""
+
+    lsoa11_code: str
+    lsoa11_name: str
+    lsoa21_code: str
+    lsoa21_name: str
+    change_indicator: str  # U unchanged, S split, M merged
+
+
+def lsoa_changes(place: PlaceConfig, lsoas: list[DemoLsoa]) -> list[LsoaChange]:
+    """The demo's LSOA 2011 -> 2021 changes, derived from the place's (2021) LSOAs alone, with
+    no random draw: in every sixth ward from the second, its first two LSOAs are the parts of
+    one 2011 LSOA that was split; from the fifth, its first LSOA merges two 2011 LSOAs; every
+    other LSOA is unchanged (ONS keeps the code). In ONS's order (2011 code, 2021 code)."""
+    wards: dict[str, list[DemoLsoa]] = {}
+    for lsoa in sorted(lsoas, key=lambda x: x.code):
+        wards.setdefault(lsoa.ward_code, []).append(lsoa)
+    rows: list[LsoaChange] = []
+    serial = 0
+
+    def old_code() -> tuple[str, str]:
+        nonlocal serial
+        serial += 1
+        return f"{LSOA11_ONLY_PREFIX}{serial:04d}", f"{place.name} DEMO 2011 {serial:03d}"
+
+    for ordinal, members in enumerate(wards.values()):
+        changed: set[str] = set()
+        if ordinal % SPLIT_EVERY == SPLIT_AT and len(members) >= 2:
+            code, name = old_code()
+            for part in members[:2]:
+                rows.append(LsoaChange(code, name, part.code, part.name, "S"))
+                changed.add(part.code)
+        elif ordinal % SPLIT_EVERY == MERGE_AT:
+            merged = members[0]
+            for _ in range(2):
+                code, name = old_code()
+                rows.append(LsoaChange(code, name, merged.code, merged.name, "M"))
+            changed.add(merged.code)
+        kept = [x for x in members if x.code not in changed]
+        rows += [LsoaChange(x.code, x.name, x.code, x.name, "U") for x in kept]
+    return sorted(rows, key=lambda r: (r.lsoa11_code, r.lsoa21_code))
+
+
+def lsoa11_codes(place: PlaceConfig, lsoas: list[DemoLsoa]) -> dict[str, list[str]]:
+    """Each place LSOA's 2011 code(s), as an extract made before 2021 would name it: itself
+    when unchanged, the 2011 LSOA a split part came from, the two 2011 LSOAs of a merge."""
+    codes: dict[str, list[str]] = {}
+    for change in lsoa_changes(place, lsoas):
+        codes.setdefault(change.lsoa21_code, []).append(change.lsoa11_code)
+    return codes

@@ -5,6 +5,9 @@ SHA-256, size, when it came, and its status (``loaded``, ``loaded_with_quarantin
 ``rejected``, ``duplicate``, ``withdrawn``). A delivery is *accepted* while its latest row
 says ``loaded`` or ``loaded_with_quarantine``. ``raw.quarantine`` holds the rows a contract
 refused, by row number, column and reason (never a value of a record-level dataset).
+``lsoa_vintage`` says which LSOA codes the door saw in a delivery (``LSOA 2021``, ``LSOA 2011
+(converted)``, ``mixed``, ``LSOA 2011`` on a place on LSOA 2011; null: none), and
+``raw.lsoa_conversions`` each LSOA 2011 code it converted to LSOA 2021 (partners/lsoa_conversion).
 """
 
 from __future__ import annotations
@@ -26,10 +29,17 @@ alter table raw.landing_manifest add column if not exists rows_other_places bigi
 alter table raw.landing_manifest add column if not exists rows_replaced bigint;
 alter table raw.landing_manifest add column if not exists notes varchar;
 alter table raw.landing_manifest add column if not exists actor varchar;
+alter table raw.landing_manifest add column if not exists lsoa_vintage varchar;
 create table if not exists raw.quarantine (
     partner varchar not null, dataset varchar not null, sha256 varchar not null,
     original_name varchar not null, row_number bigint, column_name varchar,
     reason varchar not null, value varchar, received_at timestamp not null
+);
+create table if not exists raw.lsoa_conversions (
+    partner varchar not null, dataset varchar not null, sha256 varchar not null,
+    original_name varchar not null, lsoa11_code varchar not null, lsoa21_code varchar not null,
+    change_indicator varchar not null, share double not null, rows_converted bigint not null,
+    weight_source varchar, received_at timestamp not null
 );
 """
 
@@ -54,6 +64,9 @@ class Verdict:
     notes: list[str] = field(default_factory=list)  # what the sender should know
     landing_path: str | None = None
     actor: str | None = None  # who withdrew a delivery
+    lsoa_vintage: str | None = None  # the LSOA codes the door saw (see the module's doc)
+    conversions: list[dict] = field(default_factory=list)  # rows of raw.lsoa_conversions
+    merged_lsoas: bool = False  # conversion brought rows of counts onto one LSOA (to add up)
     received_at: dt.datetime = field(
         default_factory=lambda: dt.datetime.now(dt.UTC).replace(tzinfo=None)
     )
@@ -82,8 +95,8 @@ def record_verdict(con, verdict: Verdict) -> None:
     con.execute(
         "insert into raw.landing_manifest (partner, dataset, original_name, sha256, bytes, "
         "received_at, status, rows_read, rows_accepted, rows_quarantined, error, landing_path, "
-        "rows_other_places, rows_replaced, notes, actor) "
-        "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "rows_other_places, rows_replaced, notes, actor, lsoa_vintage) "
+        "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             verdict.partner,
             verdict.dataset,
@@ -101,8 +114,22 @@ def record_verdict(con, verdict: Verdict) -> None:
             verdict.rows_replaced,
             "; ".join(verdict.notes) or None,
             verdict.actor,
+            verdict.lsoa_vintage,
         ],
     )
+    if verdict.conversions and verdict.status in ACCEPTED:
+        frame = pd.DataFrame(verdict.conversions)
+        for name, value in [
+            ("partner", verdict.partner),
+            ("dataset", verdict.dataset),
+            ("sha256", verdict.sha256),
+            ("original_name", verdict.original_name),
+            ("received_at", verdict.received_at),
+        ]:
+            frame[name] = value
+        con.register("_conversions", frame)
+        con.execute("insert into raw.lsoa_conversions by name select * from _conversions")
+        con.unregister("_conversions")
     if verdict.quarantine and verdict.status != "duplicate":
         frame = pd.DataFrame(verdict.quarantine)
         frame.insert(0, "original_name", verdict.original_name)

@@ -26,6 +26,12 @@ from marmot_assets.partners.load import ensure_table
 from marmot_assets.warehouse import WAREHOUSE_POOL
 
 LOOKUP_KEY = dg.AssetKey(["raw", "ons_lsoa_ward_lookup"])
+# LSOA 2011 codes are converted with ONS's 2011 -> 2021 lookup, splits shared by population.
+CONVERSION_KEYS = [
+    dg.AssetKey(["raw", "ons_lsoa11_lsoa21_lookup"]),
+    dg.AssetKey(["raw", "ons_population_estimates"]),
+    dg.AssetKey(["raw", "mhclg_imd_lsoa"]),
+]
 FILES_ACCEPTED, NO_QUARANTINE = "every_file_accepted", "no_rows_quarantined"
 SHOWN = 50  # quarantine rows shown in a check's metadata
 
@@ -54,7 +60,7 @@ def receive_all(contract: Contract, con, log) -> tuple[list[Verdict], list[str]]
     clean_incoming(settings.home / "landing" / contract.partner / contract.dataset)
     con.execute(MANIFEST_DDL)
     ensure_table(con, contract)
-    codes = place_codes(con, place.name, place.code, place.lists)
+    codes = place_codes(con, place.name, place.code, place.lists, place.geography.lsoa_year)
     verdicts, waiting = [], []
     for entry in scan_inbox(contract):
         name = drop.display_name(entry.path)
@@ -92,11 +98,13 @@ def _refusal_verdict(contract: Contract, entry: drop.Entry, name: str) -> Verdic
 
 
 def _outcome(verdicts: list[Verdict]) -> pd.DataFrame:
-    columns = ["file", "status", "rows_read", "accepted", "quarantined", "replaced", "error"]
+    columns = ["file", "status", "rows_read", "accepted", "quarantined", "replaced",
+               "lsoa_codes", "error"]  # fmt: skip
     return pd.DataFrame(
         [
             [v.original_name, v.status, v.rows_read, v.rows_accepted, v.rows_quarantined,
-             v.rows_replaced, (v.error or "") + "".join(f" Note: {n}" for n in v.notes)]
+             v.rows_replaced, v.lsoa_vintage or "",
+             (v.error or "") + "".join(f" Note: {n}" for n in v.notes)]
             for v in verdicts
         ],
         columns=columns,
@@ -136,6 +144,10 @@ def _checks(contract: Contract, verdicts: list[Verdict]) -> list[dg.AssetCheckRe
     ]
 
 
+def _has_lsoa(contract: Contract) -> bool:
+    return any(c.area == "lsoa" for c in contract.columns)
+
+
 def build_partner_asset(contract: Contract) -> dg.AssetsDefinition:
     place = get_settings().place_config
     partner = place.partners.get(contract.partner)
@@ -155,7 +167,7 @@ def build_partner_asset(contract: Contract) -> dg.AssetsDefinition:
         ),
         kinds={"python", "duckdb"},
         pool=WAREHOUSE_POOL,
-        deps=[LOOKUP_KEY],
+        deps=[LOOKUP_KEY, *(CONVERSION_KEYS if _has_lsoa(contract) else [])],
         metadata={
             "contract": f"marmot_assets/partners/contracts/{contract.name}.yaml",
             "record_level": contract.record_level,
@@ -193,6 +205,9 @@ def build_partner_asset(contract: Contract) -> dg.AssetsDefinition:
             "rows_quarantined": dg.MetadataValue.int(int(outcome["quarantined"].sum())),
             "files_waiting": dg.MetadataValue.md("\n".join(f"- {w}" for w in waiting) or "none"),
         }
+        vintages = sorted({v.lsoa_vintage for v in verdicts if v.lsoa_vintage})
+        if vintages:
+            metadata["lsoa_vintages"] = dg.MetadataValue.text(", ".join(vintages))
         return dg.MaterializeResult(metadata=metadata, check_results=_checks(contract, verdicts))
 
     return _partner_asset

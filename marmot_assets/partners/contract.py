@@ -31,6 +31,13 @@ PATTERNS = {
 }
 
 
+class CountWhen(BaseModel):
+    """The rows on which a number column holds a count: where ``column`` is ``value``."""
+
+    column: str
+    value: str
+
+
 class Column(BaseModel):
     name: str
     type: ColumnType = "string"
@@ -47,6 +54,10 @@ class Column(BaseModel):
     allowed_from_place: str | None = None
     # Text columns that may hold free text: never written to a log or a quarantine value.
     sensitive: bool = False
+    # A number column that is a count only on some rows (others hold a rate): where an LSOA
+    # 2011 row is shared out among the parts 2021 split it into, counts are apportioned and
+    # rates carried unchanged. Integer columns are always counts.
+    count_when: CountWhen | None = None
 
     def header_names(self) -> list[str]:
         return [self.name, *self.aliases]

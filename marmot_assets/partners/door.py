@@ -39,6 +39,7 @@ from marmot_assets.partners.contract import PATTERNS, Contract
 from marmot_assets.partners.delivery import CHUNK_ROWS, read_delivery
 from marmot_assets.partners.inbox import _refusal, display_name
 from marmot_assets.partners.load import Staging
+from marmot_assets.partners.lsoa_conversion import Converter, load_conversion
 from marmot_assets.partners.screen import find_identifiers
 from marmot_assets.partners.validate import DuplicateTracker, PlaceCodes, validate_chunk
 from marmot_assets.reading.errors import SourceFileError
@@ -50,6 +51,7 @@ QUARANTINE_KEPT = 10_000  # per delivery; beyond this only the count is kept
 # contract reading keeps the two passes over a 200 MB file within the door's memory.
 SCREEN_CHUNK_ROWS = 10_000
 # LSOA codes above E01033768 were created for the 2021 geography (the 2011 set ends there).
+# A file of them for a place on LSOA 2011 is named as such.
 LSOA21_ONLY = (33_769, 36_000)
 
 
@@ -114,11 +116,13 @@ def inspect(
 ) -> Verdict:
     """Read and check a delivery; hand accepted chunks to ``on_chunk``; fill the verdict."""
     duplicates, outside = DuplicateTracker(), _Outside(contract, place)
+    converter = Converter(contract, place.conversion, place.lsoa_year)
     try:
         for chunk in read_delivery(path, contract, chunk_rows):
             verdict.rows_read += len(chunk)
             outside.count(chunk)
             accepted, quarantine, elsewhere = validate_chunk(chunk, contract, place, duplicates)
+            accepted = converter.convert(accepted)
             verdict.rows_other_places += elsewhere
             verdict.rows_accepted += len(accepted)
             verdict.rows_quarantined += len({q["row_number"] for q in quarantine})
@@ -130,6 +134,7 @@ def inspect(
         verdict.status, verdict.error = "rejected", _named(str(exc), path, verdict)
         return verdict
     _notes(path, verdict)
+    _lsoa_verdict(converter, verdict)
     name = verdict.original_name
     hint = outside.hint(verdict.rows_read)
     if verdict.rows_read == 0:
@@ -147,6 +152,15 @@ def inspect(
     return verdict
 
 
+def _lsoa_verdict(converter: Converter, verdict: Verdict) -> None:
+    """Which LSOA codes the file was on; what conversion to LSOA 2021 did, for the record."""
+    verdict.lsoa_vintage = converter.vintage()
+    verdict.conversions = converter.conversions()
+    verdict.merged_lsoas = converter.merged and not converter.contract.record_level
+    if message := converter.message():
+        verdict.notes.append(message)
+
+
 class _Outside:
     """Counts LSOA codes that are not the place's, to name a file on another geography."""
 
@@ -158,14 +172,16 @@ class _Outside:
         if self.column is None or not self.place.lsoa:
             return
         codes = chunk[self.column].fillna("").astype(str).str.strip()
-        foreign = codes[codes.str.fullmatch(PATTERNS["lsoa"]) & ~codes.isin(self.place.lsoa)]
+        ours = codes.isin(self.place.lsoa) | codes.isin(self.place.lsoa11)
+        foreign = codes[codes.str.fullmatch(PATTERNS["lsoa"]) & ~ours]
         self.codes += len(foreign)
         numbers = foreign.str[3:].astype(int)
         self.newer += int(numbers.between(*LSOA21_ONLY).sum())
 
     @property
     def all_newer(self) -> bool:
-        return self.codes > 0 and self.newer == self.codes
+        """Every foreign code is one only LSOA 2021 has, and the place is on LSOA 2011."""
+        return self.place.lsoa_year == 2011 and self.codes > 0 and self.newer == self.codes
 
     def hint(self, rows: int) -> str | None:
         """Said when no row is the place's: a file for another area or another geography."""
@@ -175,9 +191,24 @@ class _Outside:
         if self.all_newer:
             return (
                 f"{words}: all {self.codes} LSOA codes are LSOA 2021 codes; this dataset "
-                "expects the place's geography (LSOA 2011)"
+                f"expects the place's geography ({_vintage(self.place)})"
             )
-        return f"{words} (is it on another geography vintage, or for another area?)"
+        return (
+            f"{words} (the place is on {_vintage(self.place)}{_converts(self.place)}: is the "
+            "file on another geography vintage, or for another area?)"
+        )
+
+
+def _vintage(place: PlaceCodes) -> str:
+    return f"LSOA {place.lsoa_year}" if place.lsoa_year else "its LSOA geography"
+
+
+def _converts(place: PlaceCodes) -> str:
+    if place.lsoa_year != 2021:
+        return ""
+    if place.conversion is None:
+        return "; LSOA 2011 codes are converted once ONS's LSOA 2011 to 2021 lookup is loaded"
+    return " and LSOA 2011 codes are converted"
 
 
 def _notes(path: Path, verdict: Verdict) -> None:
@@ -266,6 +297,8 @@ def receive(
             _inspect_landed(landed, contract, place, verdict, chunk_rows, staging)
             _judge_control(path, contract, verdict, control)
         if verdict.status in ACCEPTED:
+            if verdict.merged_lsoas:
+                staging.consolidate()
             staging.enforce_unique()
             if verdict.rows_accepted == 0 and verdict.rows_other_places < verdict.rows_read:
                 verdict.status = "rejected"
@@ -320,8 +353,18 @@ def _hold_restricted(path: Path, home: Path, contract: Contract, verdict: Verdic
         held.chmod(FILE_MODE)
 
 
-def place_codes(con: duckdb.DuckDBPyConnection, name: str, code: str, lists: dict) -> PlaceCodes:
-    codes = PlaceCodes(name=name, local_authority={code}, lists=lists)
+def place_codes(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    code: str,
+    lists: dict,
+    lsoa_year: int | None = None,
+) -> PlaceCodes:
+    """The place's codes from the warehouse; on LSOA 2021 (``lsoa_year``, by default the
+    configured place's), the conversion of LSOA 2011 codes once its lookup is loaded."""
+    if lsoa_year is None:
+        lsoa_year = get_settings().place_config.geography.lsoa_year
+    codes = PlaceCodes(name=name, local_authority={code}, lists=lists, lsoa_year=lsoa_year)
     exists = con.execute(
         "select count(*) from information_schema.tables "
         "where table_schema = 'raw' and table_name = 'ons_lsoa_ward_lookup'"
@@ -332,4 +375,6 @@ def place_codes(con: duckdb.DuckDBPyConnection, name: str, code: str, lists: dic
         ).fetchall():
             codes.lsoa.add(lsoa)
             codes.ward.add(ward)
+    if lsoa_year == 2021:
+        codes.conversion = load_conversion(con, codes.lsoa)
     return codes

@@ -15,7 +15,7 @@ import getpass
 import duckdb
 import pandas as pd
 
-from marmot_assets.landing.manifest import ACCEPTED, Verdict, record_verdict
+from marmot_assets.landing.manifest import ACCEPTED, MANIFEST_DDL, Verdict, record_verdict
 from marmot_assets.partners.contract import Contract
 
 SQL_TYPES = {
@@ -90,6 +90,45 @@ class Staging:
         if self.contract.revisions == "replace_periods":
             where += f' and "{self.contract.period}" not in {self._periods_sql()}'
         return f"select * from raw.{self.contract.table} where {where}"
+
+    def consolidate(self) -> None:
+        """Rows of counts that LSOA conversion brought onto one key (2011 LSOAs merged into
+        one 2021 LSOA) become one row: counts added up, rates averaged, the first row's
+        number and text kept."""
+        key = self.contract.key
+        if not key:
+            return
+        select = []
+        for c in self.contract.columns:
+            name = f'"{c.name}"'
+            if c.name in key:
+                select.append(name)
+            elif c.count_when is not None:
+                # a count on the rows the contract names, a rate on the others
+                value = c.count_when.value.replace("'", "''")
+                select.append(
+                    f"case when min(\"{c.count_when.column}\") = '{value}' then sum({name}) "
+                    f"else avg({name}) end as {name}"
+                )
+            elif c.type == "integer" and c.area is None:
+                select.append(f"sum({name}) as {name}")
+            elif c.type == "number":
+                select.append(f"avg({name}) as {name}")
+            else:
+                select.append(f"arg_min({name}, _row_number) as {name}")
+        select += [
+            "min(_row_number) as _row_number",
+            "any_value(_sha256) as _sha256",
+            "any_value(_received_at) as _received_at",
+        ]
+        keys = ", ".join(f'"{k}"' for k in key)
+        self.con.execute(
+            f"create or replace temp table _consolidated as select {', '.join(select)} "
+            f"from {STAGED} group by {keys}"
+        )
+        self.con.execute(f"delete from {STAGED}")
+        self.con.execute(f"insert into {STAGED} by name select * from _consolidated")
+        self.con.execute("drop table _consolidated")
 
     def enforce_unique(self, kept: int = 10_000) -> None:
         """Quarantine rows repeating a ``unique`` value, in the file or in rows that stay
@@ -180,6 +219,7 @@ def withdraw(con: duckdb.DuckDBPyConnection, landing_id: str, reason: str, actor
     if len({m[2] for m in matches}) > 1:
         raise LookupError(f"{landing_id} is ambiguous: {sorted({m[2] for m in matches})}")
     partner, dataset, sha, name, size, landing_path, _ = matches[0]
+    con.execute(MANIFEST_DDL)  # raw.lsoa_conversions of a warehouse older than it
     table = f"raw.{partner}__{dataset}"
     verdict = Verdict(partner, dataset, name, sha, size, status="withdrawn", error=reason)
     verdict.landing_path, verdict.actor = landing_path, actor or getpass.getuser()
@@ -189,6 +229,10 @@ def withdraw(con: duckdb.DuckDBPyConnection, landing_id: str, reason: str, actor
             f"select count(*) from {table} where _sha256 = ?", [sha]
         ).fetchone()[0]
         con.execute(f"delete from {table} where _sha256 = ?", [sha])
+        con.execute(
+            "delete from raw.lsoa_conversions where partner = ? and dataset = ? and sha256 = ?",
+            [partner, dataset, sha],
+        )
         record_verdict(con, verdict)
         con.execute("commit")
     except BaseException:

@@ -42,16 +42,12 @@ COLUMNS = [
     "MEASURES_NAME",
     "OBS_VALUE",
 ]
-LSOA_TYPES = {"11": "TYPE298", "21": "TYPE151"}  # LSOA vintage -> Nomis geography type
+LSOA_TYPES = {2011: "TYPE298", 2021: "TYPE151"}  # LSOA census year -> Nomis geography type
 
 
 def lsoa_type(place: PlaceConfig) -> str:
-    """Nomis geography type of the place's LSOAs, from the lookup field (LSOA11CD, LSOA21CD)."""
-    field = place.geography.lsoa_field.upper()
-    vintage = field.removeprefix("LSOA")[:2]
-    if vintage not in LSOA_TYPES:
-        raise ValueError(f"no Nomis LSOA geography type for lookup field {field!r}")
-    return LSOA_TYPES[vintage]
+    """Nomis geography type of the place's LSOAs (the census year of its lookup's vintage)."""
+    return LSOA_TYPES[place.geography.lsoa_year]
 
 
 def query(place: PlaceConfig) -> dict[str, str]:

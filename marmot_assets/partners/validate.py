@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from marmot_assets.partners.contract import PATTERNS, Contract
+from marmot_assets.partners.lsoa_conversion import LsoaConversion
 from marmot_assets.reading.cells import TYPE_WORDS, convert
 
 
@@ -26,6 +27,20 @@ class PlaceCodes:
     ward: set[str] = field(default_factory=set)
     lsoa: set[str] = field(default_factory=set)
     lists: dict[str, list[str]] = field(default_factory=dict)  # e.g. family_hubs
+    # The census year of the place's LSOAs (2011 or 2021; None: not known) and, on LSOA 2021,
+    # the conversion of LSOA 2011 codes (from raw.ons_lsoa11_lsoa21_lookup, once loaded).
+    lsoa_year: int | None = None
+    conversion: LsoaConversion | None = None
+
+    @property
+    def lsoa11(self) -> set[str]:
+        """LSOA 2011 codes the door converts to the place's LSOA 2021 codes."""
+        return self.conversion.lsoa11_only if self.conversion is not None else set()
+
+    def codes(self, area: str) -> set[str]:
+        """The codes a file may hold in a column of this kind of area."""
+        codes = getattr(self, area)
+        return codes | self.lsoa11 if area == "lsoa" and codes else codes
 
 
 @dataclass
@@ -80,7 +95,7 @@ def validate_chunk(
             )
             problems.append((wrong, column.name, f"is not {kind}"))
             ok &= ~wrong
-            codes = getattr(place, column.area) if column.area else None
+            codes = place.codes(column.area) if column.area else None
             if codes:
                 elsewhere = ok & ~text.isin(codes)
                 if column.name == contract.keep_only_place:

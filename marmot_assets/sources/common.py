@@ -17,8 +17,9 @@ from marmot_assets.warehouse import replace_raw_table
 PREVIEW_ROWS = 10
 
 
-def publisher_asset(table: str, *, group: str, owner: str, description: str):
-    """The decorator of every publisher's asset: key ``raw/<table>``, the warehouse pool."""
+def publisher_asset(table: str, *, group: str, owner: str, description: str, deps: Sequence = ()):
+    """The decorator of every publisher's asset: key ``raw/<table>``, the warehouse pool;
+    ``deps``: raw tables it reads while parsing (e.g. the lookup that filters a national file)."""
     from marmot_assets.warehouse import WAREHOUSE_POOL
 
     return dg.asset(
@@ -28,6 +29,7 @@ def publisher_asset(table: str, *, group: str, owner: str, description: str):
         description=description,
         kinds={"python", "duckdb"},
         pool=WAREHOUSE_POOL,
+        deps=list(deps),
     )
 
 

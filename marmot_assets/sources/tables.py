@@ -24,6 +24,17 @@ RAW_TABLES: dict[str, dict[str, str]] = {
         "lad_name": "VARCHAR",
         "geography_vintage": "VARCHAR",
     },
+    # ONS's LSOA (2011) -> LSOA (2021) -> LAD (2022) lookup, rows touching the place: one row
+    # per pair of related LSOAs, with ONS's change indicator (U, S, M or X).
+    "ons_lsoa11_lsoa21_lookup": {
+        "lsoa11_code": "VARCHAR",
+        "lsoa11_name": "VARCHAR",
+        "lsoa21_code": "VARCHAR",
+        "lsoa21_name": "VARCHAR",
+        "change_indicator": "VARCHAR",
+        "lad_code": "VARCHAR",
+        "lad_name": "VARCHAR",
+    },
     "ons_population_estimates": {
         "mid_year": "INTEGER",
         "lsoa_code": "VARCHAR",

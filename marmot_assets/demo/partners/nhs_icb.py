@@ -3,7 +3,9 @@
 Pseudonymised at source: the NHS number becomes ChildKey (keyed HMAC-SHA-256); names, date of
 birth and postcode are not sent. Overweight and obesity rise with deprivation and from
 Reception to Year 6, as the NCMP shows nationally. A few children at the city's schools live
-in a neighbouring authority (skipped by the door) and a few postcodes match no LSOA.
+in a neighbouring authority (skipped by the door) and a few postcodes match no LSOA. The
+ICB's extracts before the last year still name LSOAs by their 2011 codes (as older real
+extracts do) when the place is on LSOA 2021: the door converts them.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from marmot_assets.demo.files import write_csv
-from marmot_assets.demo.generator import OTHER_LSOA_PREFIX
+from marmot_assets.demo.generator import OTHER_LSOA_PREFIX, lsoa11_codes
 from marmot_assets.demo.partners import drop_folder
 from marmot_assets.demo.partners.council_job_shop import demo_keys
 
@@ -20,6 +22,7 @@ from marmot_assets.demo.partners.council_job_shop import demo_keys
 DEMO_ONLY_HMAC_KEY = b"DEMO-ONLY-nhs-icb-ncmp-key-never-use-for-real-data"
 
 ACADEMIC_YEARS = ["2021/22", "2022/23", "2023/24"]
+ON_LSOA_2011 = ACADEMIC_YEARS[:-1]  # extracts made before the ICB moved to LSOA 2021
 CATEGORIES = ["Underweight", "Healthy weight", "Overweight", "Living with obesity"]
 HEADER = ["ChildKey", "AcademicYear", "SchoolYear", "Sex", "PupilLSOACode", "PopulationBMIcategory"]
 
@@ -38,6 +41,8 @@ def write(inbox: Path, place, lsoas, rng) -> list[Path]:
     folder = drop_folder(inbox, "nhs_icb", "child_measurements")
     keys = demo_keys("NCMP", DEMO_ONLY_HMAC_KEY)
     written = []
+    on_2021 = place.geography.lsoa_year == 2021
+    old_codes = lsoa11_codes(place, lsoas) if on_2021 else {}
     for step, year in enumerate(ACADEMIC_YEARS):
         rows = []
         for lsoa in lsoas:
@@ -70,7 +75,18 @@ def write(inbox: Path, place, lsoas, rng) -> list[Path]:
                             CATEGORIES[int(category)],
                         ]
                     )
+        if year in ON_LSOA_2011 and old_codes:
+            _to_lsoa11(rows, old_codes)
         path = folder / f"ncmp_child_measurements_{year.replace('/', '-')}.csv"
         rows.sort(key=lambda r: (r[2], r[0]))  # by year group, then key
         written.append(write_csv(path, HEADER, rows))
     return written
+
+
+def _to_lsoa11(rows: list[list[str]], old_codes: dict[str, list[str]]) -> None:
+    """Each row's LSOA as a 2011 extract names it; a merged LSOA's children alternate between
+    its two 2011 LSOAs (by row, so no random draw changes the other rows)."""
+    for i, row in enumerate(rows):
+        codes = old_codes.get(row[4])
+        if codes:
+            row[4] = codes[i % len(codes)]

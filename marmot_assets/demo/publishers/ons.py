@@ -9,7 +9,7 @@ from marmot_assets.config import PlaceConfig
 from marmot_assets.demo.files import write_csv
 
 if TYPE_CHECKING:
-    from marmot_assets.demo.generator import DemoLsoa
+    from marmot_assets.demo.generator import DemoLsoa, LsoaChange
 
 LOOKUP_FILE = Path("ons/geography/lsoa_ward_lad_lookup.csv")
 
@@ -31,3 +31,29 @@ def write_lookup(out_dir: Path, place: PlaceConfig, lsoas: list[DemoLsoa]) -> Pa
         for fid, x in enumerate(lsoas, start=1)
     )
     return write_csv(out_dir / LOOKUP_FILE, header, rows, line_end="\n")
+
+
+CHANGES_FILE = Path("ons/geography/lsoa11_lsoa21_lad22_lookup.csv")
+CHANGES_HEADER = [
+    "FID",
+    "LSOA11CD",
+    "LSOA11NM",
+    "LSOA21CD",
+    "LSOA21NM",
+    "CHGIND",
+    "LAD22CD",
+    "LAD22NM",
+    "LAD22NMW",
+]
+
+
+def write_lsoa_changes(out_dir: Path, place: PlaceConfig, changes: list[LsoaChange]) -> Path:
+    """ONS's "LSOA (2011) to LSOA (2021) to Local Authority District (2022) Best Fit Lookup for
+    EW (V3)" for the place, in its layout: no BOM, LF; LAD22NMW (the Welsh name) is empty for
+    an English authority."""
+    rows = (
+        [fid, c.lsoa11_code, c.lsoa11_name, c.lsoa21_code, c.lsoa21_name, c.change_indicator,
+         place.code, place.name, ""]
+        for fid, c in enumerate(changes, start=1)
+    )  # fmt: skip
+    return write_csv(out_dir / CHANGES_FILE, CHANGES_HEADER, rows, line_end="\n")
