@@ -15,7 +15,6 @@ import re
 import duckdb
 import pytest
 import yaml
-from helpers import refreshed_home
 
 from marmot_assets.config import DBT_PROJECT_DIR
 
@@ -46,11 +45,11 @@ def disclosure_rules() -> dict:
 
 
 @pytest.fixture(scope="module")
-def warehouse(tmp_path_factory):
-    with refreshed_home(tmp_path_factory, "disclosure") as run:
-        assert run["success"], {name: ok for name, ok in run["checks"].items() if not ok}
-        with duckdb.connect(str(run["home"] / "warehouse.duckdb"), read_only=True) as con:
-            yield con
+def warehouse(demo_refresh):
+    run = demo_refresh
+    assert run["success"], {name: ok for name, ok in run["checks"].items() if not ok}
+    with duckdb.connect(str(run["home"] / "warehouse.duckdb"), read_only=True) as con:
+        yield con
 
 
 def rows(con, sql):

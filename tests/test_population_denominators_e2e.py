@@ -8,7 +8,7 @@ import re
 from collections import defaultdict
 
 import pytest
-from helpers import refreshed_home, warehouse_rows
+from helpers import warehouse_rows
 
 # indicator -> the ages its denominator counts (inclusive; 90 = 90 and over)
 AGE_BANDS = {
@@ -21,9 +21,8 @@ AGE_BANDS = {
 
 
 @pytest.fixture(scope="module")
-def refreshed(tmp_path_factory):
-    with refreshed_home(tmp_path_factory, "denominators") as run:
-        yield run
+def refreshed(demo_refresh):
+    return demo_refresh
 
 
 def period_year(period: str) -> int:

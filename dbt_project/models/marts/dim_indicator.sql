@@ -19,6 +19,7 @@ select
     source,
     geography_levels,
     fingertips_id,
+    comparable_fingertips_id,
     sexes,
     age,
     period_kind

@@ -25,10 +25,23 @@ place as (
 
 ),
 
+residents as (
+
+    -- residents by ONS's latest mid-year small-area estimate (the IMD's own denominators,
+    -- population_total, are of the release's year: mid-2015 for IoD2019)
+    select ward_code, population_year, sum(population_total) as residents
+    from {{ ref('int_population') }}
+    where sex = 'Persons'
+    group by ward_code, population_year
+    qualify population_year = max(population_year) over ()
+
+),
+
 headline_values as (
 
-    -- headline rows only: category rows (e.g. England by deprivation decile) are breakdowns
-    select * from {{ ref('fct_indicator_values') }}
+    -- headline rows only: category rows (e.g. England by deprivation decile) are breakdowns;
+    -- the judgement against the place is made below, on the ward's latest period
+    select * exclude (place_value, compared_to_place) from {{ ref('fct_indicator_values') }}
     where category_type is null
 
 ),
@@ -123,6 +136,8 @@ final as (
         wards.ward_code,
         wards.ward_name,
         wards.population_total,
+        residents.residents,
+        residents.population_year as residents_mid_year,
         wards.lsoa_count,
         wards.imd_rank_population_weighted,
         wards.deprivation_rank_in_place,
@@ -133,6 +148,7 @@ final as (
 
     from wards
     left join per_ward on wards.ward_code = per_ward.ward_code
+    left join residents on wards.ward_code = residents.ward_code
 
 )
 
@@ -140,6 +156,8 @@ select
     ward_code::varchar as ward_code,
     ward_name::varchar as ward_name,
     population_total::bigint as population_total,
+    residents::bigint as residents,
+    residents_mid_year::integer as residents_mid_year,
     lsoa_count::integer as lsoa_count,
     imd_rank_population_weighted::double as imd_rank_population_weighted,
     deprivation_rank_in_place::integer as deprivation_rank_in_place,

@@ -11,6 +11,7 @@ select
     source,
     geography_levels,
     fingertips_id,
+    comparable_fingertips_id,
     sexes,
     age,
     period_kind,

@@ -9,8 +9,10 @@
 -- 1-7 suppresses the cell; counts and denominators are published rounded to 5; a crude rate on
 -- fewer than 3 events or a standardised rate on fewer than 10 is withheld. Values and limits
 -- are computed (upstream) from the unrounded counts and withheld wherever the cell is
--- suppressed; so are compared_to_england, and direction_of_travel when this or the previous
--- period is suppressed.
+-- suppressed; so are compared_to_england, compared_to_region and compared_to_place, and
+-- direction_of_travel when this or the previous period is suppressed. place_value (the place's
+-- own value beside a ward, LSOA or deprivation quantile) and compared_to_place are withheld
+-- too where the place's row itself is suppressed.
 --
 -- Secondary suppression: a group of sibling cells that add up to a published total, with
 -- exactly one cell hidden, gets its smallest visible non-zero sibling hidden too, so no hidden
@@ -133,6 +135,34 @@ with_previous as (
         ) as previous_is_suppressed
     from decided
 
+),
+
+place_hidden as (
+
+    -- the place's own rows (the comparator of its wards, LSOAs and deprivation quantiles)
+    -- that disclosure control hides
+    select indicator_id, period, sex, age, source, true as place_is_suppressed
+    from decided
+    where
+        disclosure_applied and is_suppressed
+        and area_type = 'local_authority' and category_type is null
+
+),
+
+with_place as (
+
+    select
+        with_previous.*,
+        coalesce(place_hidden.place_is_suppressed, false) as place_is_suppressed
+    from with_previous
+    left join place_hidden
+        on
+            with_previous.indicator_id = place_hidden.indicator_id
+            and with_previous.period = place_hidden.period
+            and with_previous.sex = place_hidden.sex
+            and with_previous.age = place_hidden.age
+            and with_previous.source = place_hidden.source
+
 )
 
 select
@@ -179,8 +209,20 @@ select
     england_value::double as england_value,
     region_value::double as region_value,
     case
+        when place_is_suppressed then null else place_value
+    end::double as place_value,
+    case
         when disclosure_applied and is_suppressed then null else compared_to_england
     end::varchar as compared_to_england,
+    case
+        when disclosure_applied and is_suppressed then null else compared_to_region
+    end::varchar as compared_to_region,
+    case
+        when
+            (disclosure_applied and is_suppressed) or place_is_suppressed
+            then null
+        else compared_to_place
+    end::varchar as compared_to_place,
     previous_period::varchar as previous_period,
     case
         when disclosure_applied and (is_suppressed or coalesce(previous_is_suppressed, false))
@@ -193,4 +235,4 @@ select
     {{ disclosure_rules_version() }}::varchar as disclosure_rules_version,
     value_note::varchar as value_note,
     source::varchar as source
-from with_previous
+from with_place

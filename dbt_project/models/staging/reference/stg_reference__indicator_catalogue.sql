@@ -15,6 +15,8 @@ renamed as (
         trim(indicator_id)::varchar as indicator_id,
         principle_id::integer as principle_id,
         fingertips_id::integer as fingertips_id,
+        -- a local indicator's Fingertips counterpart of the same definition (or NULL)
+        comparable_fingertips_id::integer as comparable_fingertips_id,
 
         ---------- text
         trim(indicator_name)::varchar as indicator_name,
