@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import PROJECT_DIR
-from helpers import refreshed_home, warehouse_rows
+from helpers import warehouse_rows
 
 from marmot_assets.methods import life_expectancy, sii
 from marmot_assets.methods.life_expectancy import LE_START_AGES
@@ -22,10 +22,9 @@ e2e = pytest.mark.e2e  # the tests that read the warehouse of a whole refresh
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    with refreshed_home(tmp_path_factory, "life_expectancy") as run:
-        assert run["success"]
-        yield run
+def run(demo_refresh):
+    assert demo_refresh["success"]
+    return demo_refresh
 
 
 def frame(run, sql: str, columns: list[str]) -> pd.DataFrame:
@@ -327,3 +326,126 @@ def test_preventable_mortality_is_withheld_under_ten_deaths():
     inputs.loc[inputs["start_age"] == 70, "deaths"] = 5.5  # 10 deaths: published
     (row,) = module.dsr_rows(inputs)
     assert row["value"] > 0 and row["value_note"] is None
+
+
+# --- the inequality mart and the scorecard -----------------------------------------------------
+LE_SCHEMES = {
+    ("life_expectancy_birth_local", "National IMD decile"),
+    ("life_expectancy_65_local", "National IMD decile"),
+    ("life_expectancy_birth_local_5y", "Local deprivation quintile"),
+    ("life_expectancy_65_local_5y", "Local deprivation quintile"),
+}
+
+
+@e2e
+def test_inequality_mart_holds_the_methods_gap_and_sii_of_the_quantile_values(run):
+    columns = [
+        "indicator_id", "quantile_scheme", "period", "sex", "age", "is_partial", "quantiles",
+        "most_deprived_value", "least_deprived_value", "absolute_gap", "sii", "sii_lower",
+        "sii_upper", "sii_indicator_id", "previous_period", "gap_trend",
+    ]  # fmt: skip
+    mart = frame(
+        run,
+        f"select {', '.join(columns)} from marts.mart_inequality "
+        "where indicator_id like 'life_expectancy_%_local%' order by indicator_id, "
+        "quantile_scheme, sex, period_sortable",
+        columns,
+    )
+    assert set(zip(mart["indicator_id"], mart["quantile_scheme"], strict=True)) == LE_SCHEMES
+    for (_, _), rows in mart.groupby(["indicator_id", "quantile_scheme"]):
+        assert set(rows["sex"]) == {"Male", "Female"}
+    published_sii = values(run, "indicator_id = 'life_expectancy_sii_local'").set_index(
+        ["period", "sex"]
+    )
+    for row in mart.itertuples():
+        cells = values(run, f"indicator_id = '{row.indicator_id}' and area_code = '{PLACE}' "
+                            f"and category_type = '{row.quantile_scheme}' and period = "
+                            f"'{row.period}' and sex = '{row.sex}'")  # fmt: skip
+        cells = cells.assign(q=cells["category"].astype(int)).sort_values("q")
+        present = cells[cells["value"].notna()]
+        least = cells["q"].max()  # the scheme's least deprived quantile, with a value or not
+        by = cells.set_index("q")["value"]
+        assert row.most_deprived_value == pytest.approx(by[1], abs=1e-9)
+        assert row.least_deprived_value == pytest.approx(by[least], abs=1e-9)
+        # gap = most minus least deprived: life expectancy is shorter in the most deprived
+        assert row.absolute_gap == pytest.approx(by[1] - by[least], abs=1e-9)
+        assert row.absolute_gap < 0
+        expected_sii = sii(present["value"], present["denominator"], present["lower_ci_95"],
+                           present["upper_ci_95"], repetitions=100_000, seed=7)  # fmt: skip
+        assert row.quantiles == len(present) >= 5
+        assert row.sii == pytest.approx(expected_sii["sii"], abs=1e-9)
+        assert row.sii > 0 and row.sii_lower < row.sii < row.sii_upper
+        if (row.indicator_id, row.quantile_scheme) == (
+            "life_expectancy_birth_local",
+            "National IMD decile",
+        ):
+            # the SII is life_expectancy_sii_local's, value and limits: the tables agree
+            own = published_sii.loc[(row.period, row.sex)]
+            assert row.sii_indicator_id == "life_expectancy_sii_local"
+            assert (row.sii, row.sii_lower, row.sii_upper) == pytest.approx(
+                (own["value"], own["lower_ci_95"], own["upper_ci_95"]), abs=1e-9
+            )
+        else:
+            assert row.sii_indicator_id is None or pd.isna(row.sii_indicator_id)
+            assert row.sii_lower == pytest.approx(expected_sii["sii_lower"], abs=0.1)
+            assert row.sii_upper == pytest.approx(expected_sii["sii_upper"], abs=0.1)
+    # the gap trend: each whole period against the previous whole one, on the intervals
+    for _, rows in mart.groupby(["indicator_id", "quantile_scheme", "sex"]):
+        whole = rows[~rows["is_partial"].astype(bool)].reset_index(drop=True)
+        assert whole["gap_trend"].iloc[0] == "not compared"
+        steps = zip(whole.iloc[:-1].itertuples(), whole.iloc[1:].itertuples(), strict=True)
+        for before, now in steps:
+            assert now.previous_period == before.period
+            apart = now.sii_lower > before.sii_upper or now.sii_upper < before.sii_lower
+            narrower = abs(now.sii) < abs(before.sii)
+            expected = ("narrowed" if narrower else "widened") if apart else "held"
+            assert now.gap_trend == expected, (now.indicator_id, now.period, now.sex)
+
+
+@e2e
+def test_the_scorecard_counts_each_life_expectancy_outcome_once(run):
+    def place_series(year: int) -> set[tuple]:
+        return set(
+            warehouse_rows(
+                run["home"],
+                "select distinct f.indicator_id, f.sex, f.age from marts.fct_indicator_values f "
+                "join marts.dim_area a using (area_code) join marts.dim_indicator i using "
+                "(indicator_id) where a.is_place and f.category_type is null and f.value is not "
+                f"null and not f.is_partial and i.principle_id = 0 and "
+                f"f.period_sortable // 10000 = {year}",
+            )
+        )
+
+    board = {
+        r[0]: r[1:]
+        for r in warehouse_rows(
+            run["home"],
+            "select period_year, series, series_not_counted, inequality_narrowing + "
+            "inequality_widening + inequality_held from marts.mart_principle_scorecard "
+            "where principle_id = 0",
+        )
+    }
+    # 2019: Fingertips' life expectancy and its SII are replaced by ours (same definitions),
+    # our five-year pools (at birth and at 65, two sexes) repeat the three-year ones
+    every = place_series(2019)
+    repeats = {
+        s for s in every if s[0] in ("life_expectancy_birth", "life_expectancy_inequality_sii")
+    }
+    repeats |= {s for s in every if s[0].endswith("_local_5y")}
+    assert len(repeats) == 8
+    series, not_counted, judged = board[2019]
+    assert (series, not_counted) == (len(every - repeats), len(repeats))
+    assert ("life_expectancy_birth_local", "Male", "All ages") in every - repeats
+    # 2022: our three-year series alone, each judged on its decile gap trend where it has one
+    every = place_series(2022)
+    assert {s[0] for s in every} >= {"life_expectancy_birth_local", "life_expectancy_65_local"}
+    series, not_counted, judged = board[2022]
+    assert (series, not_counted) == (len(every), 0)
+    with_trend = warehouse_rows(
+        run["home"],
+        "select count(distinct (indicator_id, sex, age)) from marts.mart_inequality where "
+        "period_sortable // 10000 = 2022 and not is_partial and gap_trend in "
+        "('narrowed', 'widened', 'held') and indicator_id in (select indicator_id from "
+        "marts.dim_indicator where principle_id = 0)",
+    )[0][0]
+    assert judged == with_trend >= 4  # life expectancy at birth and at 65, two sexes

@@ -16,7 +16,6 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pytest
-from helpers import refreshed_home
 from PIL import Image
 from pypdf import PdfReader
 
@@ -28,17 +27,17 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory):
-    with refreshed_home(tmp_path_factory, "report") as run:
-        assert run["success"], run["checks"]
-        home = run["home"]
-        release_id = rel.served_release_id(home)
-        folder = home / "reports" / release_id
-        html = (folder / "index.html").read_text(encoding="utf-8")
-        tree = Elements()
-        tree.feed(html)
-        yield {"home": home, "release_id": release_id, "folder": folder, "html": html,
-               "tree": tree}  # fmt: skip
+def report(demo_refresh):
+    run = demo_refresh
+    assert run["success"], run["checks"]
+    home = run["home"]
+    release_id = rel.served_release_id(home)
+    folder = home / "reports" / release_id
+    html = (folder / "index.html").read_text(encoding="utf-8")
+    tree = Elements()
+    tree.feed(html)
+    return {"home": home, "release_id": release_id, "folder": folder, "html": html,
+            "tree": tree}  # fmt: skip
 
 
 class Elements(HTMLParser):
@@ -217,3 +216,108 @@ def test_without_chromium_the_html_still_renders(report, tmp_path, monkeypatch):
     assert out["html"].is_file() and out["pdf"] is None
     assert "chromium" in out["pdf_error"]
     assert not (home / "reports" / report["release_id"] / "report.pdf").exists()
+
+
+# --- the outcomes: the life expectancy gap over time, by sex ----------------------------------
+def figure_html(html: str, start_marker: str) -> str:
+    start = html.index(start_marker)
+    return html[start : html.index("</figure>", start)]
+
+
+def drawn_points(figure: str, sex: str) -> int:
+    """The markers drawn on a sex's line of a gap-trend chart (a NaN is never drawn)."""
+    start = figure.index(f'<g id="gap-trend-series-{sex}">')
+    end = figure.find('<g id="', start + 1)
+    return figure[start : end if end > 0 else len(figure)].count("<use ")
+
+
+def test_the_outcomes_section_draws_the_life_expectancy_gap_trend_by_sex(report):
+    html = report["html"]
+    start = html.index('<section id="principle-0"')
+    section = html[start : html.index("</section>", start)]
+    rows = release_rows(
+        report["home"], report["release_id"],
+        "select distinct sex, period, period_sortable, is_partial, measures_withheld, sii, "
+        "previous_period, gap_trend from mart_inequality where indicator_id = "
+        "'life_expectancy_birth_local' and quantile_scheme = 'National IMD decile' "
+        "order by sex, period_sortable",
+    )  # fmt: skip
+    sexes = sorted({r[0] for r in rows})
+    assert sexes == ["Female", "Male"]
+    figure = figure_html(
+        section,
+        '<figure class="chart chart-gap-trend" data-indicator="life_expectancy_birth_local" '
+        'data-scheme="National IMD decile"',
+    )
+    assert f'data-sexes="{" ".join(sexes)}"' in figure
+    assert "<svg" in figure
+    for sex in sexes:
+        assert figure.count(f'id="gap-trend-series-{sex}"') == 1, sex
+        # one point per period with a published SII, none for a withheld one
+        shown = [r for r in rows if r[0] == sex and r[5] is not None and not r[4]]
+        assert drawn_points(figure, sex) == len(shown) >= 2, sex
+        # the verdict in words: the latest whole period against the one it was compared with
+        whole = [r for r in rows if r[0] == sex and not r[3]]
+        _, period, _, _, withheld, _, previous, trend = whole[-1]
+        verdict = re.search(r'<span class="verdict">(.*?)</span>', figure, re.S).group(1)
+        if withheld:
+            assert f"{sex}: {period}: withheld" in verdict
+        elif trend == "not compared":
+            assert f"{sex}: the gap in {period}" in verdict and "not compared" in verdict
+        else:
+            assert f"{sex}: the gap {trend} between {previous} and {period}" in verdict
+    # the five-year quintiles (most against least deprived fifth) have their chart too
+    quintiles = figure_html(
+        section,
+        '<figure class="chart chart-gap-trend" data-indicator="life_expectancy_birth_local_5y" '
+        'data-scheme="Local deprivation quintile"',
+    )
+    assert 'data-sexes="Female Male"' in quintiles
+    # no other principle carries a gap-trend chart
+    assert html.count("chart-gap-trend") == section.count("chart-gap-trend")
+
+
+def test_a_withheld_or_provisional_gap_is_never_drawn_as_a_whole_value():
+    import pandas as pd
+
+    from marmot_assets.publish.report.render import _gap_trends
+
+    def row(sex, period, sii, *, withheld=False, partial=False, trend="held", note=None):
+        year = int(period[:4])
+        return {
+            "indicator_id": "le", "period": period, "period_sortable": year * 10_000,
+            "sex": sex, "age": "All ages", "quantile_scheme": "National IMD decile",
+            "provisional": partial, "measures_withheld": withheld, "quantiles": 10,
+            "absolute_gap": None if sii is None else -sii, "sii": sii,
+            "sii_lower": None if sii is None else sii - 1, "sii_upper": None if sii is None
+            else sii + 1, "sii_note": note, "previous_period": None if partial else "x",
+            "gap_trend": "not compared" if partial else trend,
+        }  # fmt: skip
+
+    rows = pd.DataFrame(
+        [
+            row("Male", "2019 - 21", 12.0, trend="not compared"),
+            row("Male", "2020 - 22", None, withheld=True),
+            row("Male", "2021 - 23", 9.0, trend="narrowed"),
+            row("Male", "2022 - 24", 8.0, partial=True),
+            row("Female", "2019 - 21", 8.0, trend="not compared"),
+            row("Female", "2020 - 22", None, note="fewer than 5 quantiles"),
+            row("Female", "2021 - 23", 8.5),
+        ]
+    )
+    [block] = _gap_trends(rows, "years", "le")
+    assert block["sexes"] == ["Female", "Male"]  # one line per sex, in order
+    assert drawn_points(block["svg"], "Male") == 3  # the withheld period is not drawn
+    assert drawn_points(block["svg"], "Female") == 2
+    # each missing point is named, with its sex and why
+    assert ">Male: withheld<" in block["svg"] and ">Female: not calculated<" in block["svg"]
+    assert "Male: provisional" in block["svg"]  # the partial period drawn hollow, labelled
+    female, male = block["verdicts"]
+    # the latest whole period is judged, never the provisional one
+    assert male.startswith("Male: the gap narrowed between x and 2021 - 23")
+    assert female.startswith("Female: the gap held between x and 2021 - 23")
+    table = {(r["sex"], r["period"]): r for r in block["rows"]}
+    assert table["Male", "2020 - 22"]["sii"].startswith("withheld")
+    assert table["Male", "2020 - 22"]["gap"] == "withheld"
+    assert table["Female", "2020 - 22"]["sii"] == "not calculated: fewer than 5 quantiles"
+    assert table["Male", "2022 - 24"]["provisional"] == "provisional"

@@ -1,5 +1,8 @@
 -- The place's indicator values by deprivation quantile (quantile 1 = most deprived), the
 -- input of the inequality measures: national IMD deciles of its LSOAs and local quintiles.
+-- Published and computed values alike (so life expectancy computed from death registrations
+-- comes in by its deciles and quintiles). A quantile of a partial period (the data cover the
+-- period only in part) is marked, so the gap trend can leave it out.
 
 with
 
@@ -12,7 +15,7 @@ place as (
 
 catalogue as (
 
-    select indicator_id, method, polarity, multiplier
+    select indicator_id, principle_id, method, polarity, multiplier
     from {{ ref('stg_reference__indicator_catalogue') }}
 
 )
@@ -30,6 +33,9 @@ select
     v.upper_ci_95,
     -- the quantile's population for the indicator: its denominator
     v.denominator as population,
+    coalesce(v.is_partial, false) as is_partial,
+    v.source,
+    catalogue.principle_id,
     catalogue.method,
     catalogue.polarity,
     catalogue.multiplier

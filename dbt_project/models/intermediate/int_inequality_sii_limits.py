@@ -11,7 +11,9 @@ import hashlib
 import pandas as pd
 
 KEY = ["indicator_id", "period", "sex", "age", "quantile_scheme"]
-VALUE_TYPES = {"proportion": 2, "rate": 1}  # logit for proportions, log for rates
+# logit for proportions, log for rates (directly standardised ones too, as phe_sii's
+# value_type 1); none for the rest (life expectancy, means: value_type 0)
+VALUE_TYPES = {"proportion": 2, "rate": 1, "dsr": 1}
 
 
 def model(dbt, session):

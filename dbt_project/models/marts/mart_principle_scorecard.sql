@@ -2,10 +2,27 @@
 -- series the place has, how many are better, similar or worse than England, improving or
 -- worsening, and whether inequality within the place is narrowing or widening.
 --
--- A series is an indicator for one sex; within a year each series counts once, at its latest
--- period starting that year (period_year is the first year of the period, so a three-year
--- period 2017 - 19 counts in 2017). Only whole periods count: a partial one (is_partial, e.g.
--- the first months of a year) is provisional and would be judged against whole years.
+-- A series is an indicator for one sex (and age); within a year each series counts once, at
+-- its latest period starting that year (period_year is the first year of the period, so a
+-- three-year period 2017 - 19 counts in 2017). Only whole periods count: a partial one
+-- (is_partial, e.g. the first months of a year) is provisional and would be judged against
+-- whole years.
+--
+-- One outcome counts once a year. Two kinds of series repeat another and are left out (and
+-- counted in series_not_counted), since the board would otherwise read one outcome as two or
+-- three (life expectancy at birth for males: Fingertips', ours over three years and ours
+-- over five, all starting in 2019):
+-- * a published (Fingertips) series, in a year when a series computed here to the same
+--   definition (its catalogue comparable_fingertips_id) has a value for the same sex and age:
+--   the computed one is kept, as it continues past Fingertips' last period with the same
+--   method and has its inequality measured across the place's own deciles and quintiles;
+-- * a five-year pooled series (pooled so long for wards and quintiles) in a year when the
+--   three-year pool of the same outcome (same principle, source, method, sex and age)
+--   counts: the three-year one is the headline, as Fingertips pools it.
+--
+-- Inequality of a series: its gap trend across local deprivation quintiles where it has
+-- them, else across national IMD deciles (life expectancy over three pooled years has only
+-- deciles, and its SII there is life_expectancy_sii_local's), from whole periods only.
 -- Counts add up: better + similar + worse + other_comparison = series, and likewise for
 -- travel and for inequality.
 
@@ -20,7 +37,15 @@ place as (
 
 place_values as (
 
-    select f.*, i.principle_id, f.period_sortable // 10000 as period_year
+    select
+        f.*,
+        i.principle_id,
+        i.source as catalogue_source,
+        i.method,
+        i.fingertips_id,
+        i.comparable_fingertips_id,
+        i.period_kind as catalogue_period_kind,
+        f.period_sortable // 10000 as period_year
     from {{ ref('fct_indicator_values') }} as f
     inner join place using (area_code)
     inner join {{ ref('dim_indicator') }} as i using (indicator_id)
@@ -31,51 +56,101 @@ place_values as (
 
 ),
 
+repeats as (
+
+    select
+        pv.indicator_id, pv.sex, pv.age, pv.period_year,
+        exists (
+            select 1 from place_values as computed
+            where
+                computed.comparable_fingertips_id = pv.fingertips_id
+                and computed.sex = pv.sex
+                and computed.age = pv.age
+                and computed.period_year = pv.period_year
+        )
+        or (
+            pv.catalogue_period_kind = 'five_calendar_years'
+            and exists (
+                select 1 from place_values as three
+                where
+                    three.catalogue_period_kind = 'three_calendar_years'
+                    and three.principle_id = pv.principle_id
+                    and three.catalogue_source = pv.catalogue_source
+                    and three.method = pv.method
+                    and three.sex = pv.sex
+                    and three.age = pv.age
+                    and three.period_year = pv.period_year
+            )
+        ) as is_repeat
+    from place_values as pv
+
+),
+
 inequality as (
 
     select indicator_id, sex, age, period_sortable // 10000 as period_year, gap_trend
     from {{ ref('mart_inequality') }}
-    where quantile_scheme = 'Local deprivation quintile'
+    where is_partial is not true
     qualify row_number() over (
-        partition by indicator_id, sex, age, period_year order by period_sortable desc
+        partition by indicator_id, sex, age, period_year
+        order by quantile_scheme = 'Local deprivation quintile' desc, period_sortable desc
     ) = 1
 
 ),
 
 series as (
 
-    select place_values.*, inequality.gap_trend
+    select place_values.*, repeats.is_repeat, inequality.gap_trend
     from place_values
+    inner join repeats using (indicator_id, sex, age, period_year)
     left join inequality using (indicator_id, sex, age, period_year)
+
+),
+
+counted as (
+
+    select * from series
+    where not is_repeat
+
+),
+
+left_out as (
+
+    select principle_id, period_year, count(*) as series_not_counted
+    from series
+    where is_repeat
+    group by all
 
 )
 
 select
-    series.principle_id::integer as principle_id,
+    counted.principle_id::integer as principle_id,
     p.principle_name::varchar as principle_name,
-    series.period_year::integer as period_year,
-    count(distinct series.indicator_id)::integer as indicators,
+    counted.period_year::integer as period_year,
+    count(distinct counted.indicator_id)::integer as indicators,
     count(*)::integer as series,
-    count(*) filter (where series.compared_to_england = 'better')::integer
+    count(*) filter (where counted.compared_to_england = 'better')::integer
         as better_than_england,
-    count(*) filter (where series.compared_to_england = 'similar')::integer
+    count(*) filter (where counted.compared_to_england = 'similar')::integer
         as similar_to_england,
-    count(*) filter (where series.compared_to_england = 'worse')::integer
+    count(*) filter (where counted.compared_to_england = 'worse')::integer
         as worse_than_england,
     count(*) filter (
-        where series.compared_to_england not in ('better', 'similar', 'worse')
+        where counted.compared_to_england not in ('better', 'similar', 'worse')
     )::integer as other_comparison,
-    count(*) filter (where series.direction_of_travel = 'improving')::integer as improving,
-    count(*) filter (where series.direction_of_travel = 'worsening')::integer as worsening,
+    count(*) filter (where counted.direction_of_travel = 'improving')::integer as improving,
+    count(*) filter (where counted.direction_of_travel = 'worsening')::integer as worsening,
     count(*) filter (
-        where series.direction_of_travel not in ('improving', 'worsening')
+        where counted.direction_of_travel not in ('improving', 'worsening')
     )::integer as no_change_or_not_compared,
-    count(*) filter (where series.gap_trend = 'narrowed')::integer as inequality_narrowing,
-    count(*) filter (where series.gap_trend = 'widened')::integer as inequality_widening,
-    count(*) filter (where series.gap_trend = 'held')::integer as inequality_held,
+    count(*) filter (where counted.gap_trend = 'narrowed')::integer as inequality_narrowing,
+    count(*) filter (where counted.gap_trend = 'widened')::integer as inequality_widening,
+    count(*) filter (where counted.gap_trend = 'held')::integer as inequality_held,
     count(*) filter (
-        where series.gap_trend is null or series.gap_trend = 'not compared'
-    )::integer as inequality_not_assessed
-from series
+        where counted.gap_trend is null or counted.gap_trend = 'not compared'
+    )::integer as inequality_not_assessed,
+    coalesce(any_value(left_out.series_not_counted), 0)::integer as series_not_counted
+from counted
 inner join {{ ref('dim_principle') }} as p using (principle_id)
+left join left_out using (principle_id, period_year)
 group by all

@@ -5,9 +5,11 @@
 --
 -- The measures are computed (in the mart) from unrounded values. They are shown only when no
 -- quantile of the scheme is suppressed (primary, complement, denominator, secondary or rate
--- minimum) in that period or the previous one, since a gap or a slope with the other
--- quantiles' values could reveal a suppressed quantile; otherwise they are NULL and
--- measures_withheld is true.
+-- minimum) in that period or the previous one its gap trend compares it with (the previous
+-- whole period: a partial period is compared with nothing), since a gap or a slope with the
+-- other quantiles' values could reveal a suppressed quantile; otherwise they are NULL and
+-- measures_withheld is true. A value withheld under OHID's rules (e.g. life expectancy of a
+-- population of 5,000 or less) is NULL with its reason in value_note.
 
 with
 
@@ -41,7 +43,7 @@ with_cells as (
         cells.upper_ci_95,
         cells.is_suppressed,
         cells.suppression_reason,
-        cells.source
+        cells.value_note
     from inequality
     inner join quantile_cells as cells
         on
@@ -57,7 +59,7 @@ schemes as (
 
     select
         indicator_id, period, sex, age, quantile_scheme,
-        any_value(period_sortable) as period_sortable,
+        any_value(previous_period) as previous_period,
         bool_or(is_suppressed) as any_suppressed
     from with_cells
     group by all
@@ -66,17 +68,19 @@ schemes as (
 
 schemes_with_previous as (
 
+    -- withheld when a quantile is suppressed in this period or in the one it is compared with
     select
-        *,
-        coalesce(
-            any_suppressed
-            or lag(any_suppressed) over (
-                partition by indicator_id, sex, age, quantile_scheme
-                order by period_sortable, period
-            ),
-            any_suppressed
-        ) as measures_withheld
-    from schemes
+        s.*,
+        coalesce(s.any_suppressed or compared.any_suppressed, s.any_suppressed)
+            as measures_withheld
+    from schemes as s
+    left join schemes as compared
+        on
+            s.indicator_id = compared.indicator_id
+            and s.sex = compared.sex
+            and s.age = compared.age
+            and s.quantile_scheme = compared.quantile_scheme
+            and s.previous_period = compared.period
 
 ),
 
@@ -86,7 +90,8 @@ final as (
         c.*,
         s.measures_withheld
     from with_cells as c
-    inner join schemes_with_previous as s using (indicator_id, period, sex, age, quantile_scheme)
+    inner join schemes_with_previous as s
+        using (indicator_id, period, sex, age, quantile_scheme)
 
 )
 
@@ -99,6 +104,7 @@ select
     cast(sex as varchar) as sex,
     cast(age as varchar) as age,
     cast(quantile_scheme as varchar) as quantile_scheme,
+    cast(is_partial as boolean) as is_partial,
     cast(quantiles as integer) as quantiles,
     cast(quantile as integer) as quantile,
     cast(numerator as double) as numerator,
@@ -108,6 +114,7 @@ select
     cast(upper_ci_95 as double) as upper_ci_95,
     cast(is_suppressed as boolean) as is_suppressed,
     cast(suppression_reason as varchar) as suppression_reason,
+    cast(value_note as varchar) as value_note,
     cast(measures_withheld as boolean) as measures_withheld,
     cast(case when not measures_withheld then most_deprived_value end as double)
         as most_deprived_value,
@@ -125,6 +132,7 @@ select
         when measures_withheld then 'withheld: a quantile is suppressed' else sii_note
     end as varchar)
         as sii_note,
+    cast(sii_indicator_id as varchar) as sii_indicator_id,
     cast(previous_period as varchar) as previous_period,
     cast(case when not measures_withheld then gap_trend end as varchar) as gap_trend,
     {{ disclosure_rules_version() }}::varchar as disclosure_rules_version,

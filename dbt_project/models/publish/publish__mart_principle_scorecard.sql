@@ -18,5 +18,6 @@ select
     inequality_widening,
     inequality_held,
     inequality_not_assessed,
+    series_not_counted,
     {{ disclosure_rules_version() }}::varchar as disclosure_rules_version
 from {{ ref('mart_principle_scorecard') }}

@@ -105,9 +105,14 @@ def trend(series: pd.DataFrame, unit: str, place: str, salt: str) -> str:
 
 def _mark_suppressed(ax, positions) -> None:
     """Write "suppressed" up the foot of the axes at each x position where no value is shown."""
-    for xi in positions:
+    _mark_missing(ax, {xi: "suppressed" for xi in positions})
+
+
+def _mark_missing(ax, labels: dict) -> None:
+    """Write each label up the foot of the axes at its x position, where no value is drawn."""
+    for xi, text in labels.items():
         ax.annotate(
-            "suppressed",
+            text,
             (xi, 0.02),
             xycoords=("data", "axes fraction"),
             rotation=90,
@@ -204,4 +209,69 @@ def wards(rows: pd.DataFrame, unit: str, place_name: str, salt: str) -> str:
     ax.set_xlabel(unit)
     ax.grid(axis="x", alpha=0.3)
     fig.legend(fontsize=8, frameon=False, ncols=2, loc="outside lower center")
+    return to_svg(fig, salt)
+
+
+SEX_COLOURS = {"Male": PLACE, "Female": REGION}
+
+
+def gap_trend(rows: pd.DataFrame, unit: str, salt: str) -> str:
+    """The slope index of inequality of one indicator and deprivation scheme over its periods,
+    one line per sex, with 95% limits as error bars; provisional (partial) periods hollow. A
+    period whose SII is withheld (a suppressed group) or not calculated (OHID's rules) is not
+    drawn: it is labelled "withheld" or "not calculated" (with the sex) at the foot of the axes."""
+    periods = rows.drop_duplicates("period").sort_values(["period_sortable", "period"])
+    position = {p: i for i, p in enumerate(periods["period"])}
+    sexes = list(dict.fromkeys(rows["sex"]))
+    fig = _figure(6.4, 2.8)
+    ax = fig.axes[0]
+    offsets = np.linspace(-0.08, 0.08, len(sexes)) if len(sexes) > 1 else [0.0]
+    missing: dict[float, str] = {}
+    for offset, sex in zip(offsets, sexes, strict=True):
+        s = rows[rows["sex"] == sex].sort_values(["period_sortable", "period"])
+        x = np.array([position[p] for p in s["period"]], dtype=float) + offset
+        withheld = s["measures_withheld"].fillna(False).astype(bool).to_numpy()
+        values = np.where(withheld, np.nan, s["sii"].to_numpy(dtype=float))
+        lower = s["sii_lower"].to_numpy(dtype=float)
+        upper = s["sii_upper"].to_numpy(dtype=float)
+        shown = ~np.isnan(values)
+        colour = SEX_COLOURS.get(sex, ENGLAND)
+        label = sex if sex not in ("Persons", "Not applicable") else "SII"
+        (line,) = ax.plot(x, values, color=colour, marker="o", markersize=4, label=label)
+        line.set_gid(f"gap-trend-series-{sex}")
+        bars = shown & ~np.isnan(lower) & ~np.isnan(upper)
+        if bars.any():
+            ax.errorbar(
+                x[bars],
+                values[bars],
+                yerr=[values[bars] - lower[bars], upper[bars] - values[bars]],
+                fmt="none",
+                ecolor=colour,
+                alpha=0.6,
+                capsize=3,
+            )
+        provisional = s["provisional"].fillna(False).astype(bool).to_numpy() & shown
+        if provisional.any():
+            ax.plot(
+                x[provisional],
+                values[provisional],
+                linestyle="none",
+                marker="o",
+                markersize=7,
+                markerfacecolor="white",
+                color=colour,
+                label=f"{label}: provisional",
+            )
+        for xi, w in zip(x[~shown], withheld[~shown], strict=True):
+            why = "withheld" if w else "not calculated"
+            missing[xi] = f"{label}: {why}" if len(sexes) > 1 else why
+    _mark_missing(ax, missing)
+    ax.axhline(0, color=ENGLAND, linewidth=0.6)
+    ax.set_xticks(range(len(position)), list(position), rotation=45 if len(position) > 6 else 0)
+    if len(position) == 1:
+        ax.set_xlim(-1, 1)
+    ax.set_ylabel(f"SII ({unit})")
+    ax.set_xlabel(f"{rows['quantile_scheme'].iloc[0]}: gap across deprivation, by period")
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=7, frameon=False, loc="best")
     return to_svg(fig, salt)

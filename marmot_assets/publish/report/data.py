@@ -49,6 +49,8 @@ class Release:
     evidence: pd.DataFrame
     provisional_column: str | None = None
     areas: dict = field(default_factory=dict)
+    # mart_inequality's measures per indicator, period, sex, age and scheme, every period
+    inequality_trend: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def connect(path: Path) -> duckdb.DuckDBPyConnection:
@@ -103,6 +105,13 @@ def read_release(path: Path) -> Release:
         provisional = next((c for c in PROVISIONAL_COLUMNS if c in fact_columns), None)
         flag = f"coalesce({provisional}, false)" if provisional else "false"
         coverage = COVERAGE_COLUMN if COVERAGE_COLUMN in fact_columns else "null::varchar"
+        inequality_columns = {
+            r[0]
+            for r in con.execute(
+                "select column_name from duckdb_columns() where table_name = 'mart_inequality'"
+            ).fetchall()
+        }
+        partial = "coalesce(is_partial, false)" if "is_partial" in inequality_columns else "false"
         place_values = _df(
             con,
             "select indicator_id, period, period_sortable, sex, age, value, lower_ci_95, "
@@ -122,11 +131,23 @@ def read_release(path: Path) -> Release:
             scorecard=_df(
                 con, "select * from mart_principle_scorecard order by principle_id, period_year"
             ),
+            # the latest period of each scheme, a partial one too: it is drawn as provisional
             inequality=_df(
                 con,
-                "select * from mart_inequality qualify period_sortable = max(period_sortable) "
-                "over (partition by indicator_id, sex, quantile_scheme) "
-                "order by indicator_id, sex, quantile_scheme, quantile",
+                f"select *, {partial} as provisional from mart_inequality qualify "
+                "period_sortable = max(period_sortable) over (partition by indicator_id, sex, "
+                "quantile_scheme) order by indicator_id, sex, quantile_scheme, quantile",
+            ),
+            inequality_trend=_df(
+                con,
+                "select indicator_id, period, period_sortable, sex, age, quantile_scheme, "
+                f"bool_or({partial}) as provisional, bool_or(measures_withheld) as "
+                "measures_withheld, any_value(quantiles) as quantiles, any_value(absolute_gap) "
+                "as absolute_gap, any_value(sii) as sii, any_value(sii_lower) as sii_lower, "
+                "any_value(sii_upper) as sii_upper, any_value(sii_note) as sii_note, "
+                "any_value(previous_period) as previous_period, any_value(gap_trend) as "
+                "gap_trend from mart_inequality group by all "
+                "order by indicator_id, quantile_scheme, age, sex, period_sortable",
             ),
             wards=_df(
                 con,

@@ -12,6 +12,8 @@ from marmot_assets.publish.report.data import Release, reason_text
 
 CHANGE_TYPES = ["new", "revised", "significance moved", "withdrawn"]
 DETAILED_CHANGES = 40
+# The outcomes (life expectancy and its gap): their inequality is drawn over time, by sex.
+OUTCOMES_PRINCIPLE = 0
 
 
 def number(value, unit: str = "") -> str:
@@ -27,7 +29,12 @@ def _text(value, default: str = "not compared") -> str:
 
 
 def value_text(row, unit: str) -> str:
-    """A value with its 95% interval, or "suppressed (why)": never a hidden number."""
+    """A value with its 95% interval, or "suppressed (why)": never a hidden number. A value
+    its method withholds (OHID's rules, e.g. life expectancy of 5,000 people or fewer) says
+    so, with the reason."""
+    note = row.get("value_note")
+    if not row.get("is_suppressed") and pd.isna(row.get("value")) and isinstance(note, str):
+        return f"withheld ({note})"
     if row.get("is_suppressed") or pd.isna(row.get("value")):
         return f"suppressed ({reason_text(row.get('suppression_reason'))})"
     text = number(row["value"], unit)
@@ -107,6 +114,7 @@ def _gradients(rows: pd.DataFrame, unit: str, key: str) -> list[dict]:
                 "scheme": scheme,
                 "sex": sex if sex not in ("Persons", "Not applicable") else "",
                 "period": first["period"],
+                "provisional": bool(first.get("provisional", False)),
                 "sii": sii,
                 "svg": charts.gradient(g, unit, f"{key}-{scheme}-{sex}"),
                 "cells": [
@@ -114,7 +122,83 @@ def _gradients(rows: pd.DataFrame, unit: str, key: str) -> list[dict]:
                         "quantile": int(r["quantile"]),
                         "value": value_text(r, unit),
                         "suppressed": bool(r["is_suppressed"] or pd.isna(r["value"])),
-                        "reason": reason_text(r["suppression_reason"]),
+                        "reason": r["value_note"]
+                        if not r["is_suppressed"] and isinstance(r.get("value_note"), str)
+                        else reason_text(r["suppression_reason"]),
+                    }
+                    for r in g.to_dict("records")
+                ],
+            }
+        )
+    return out
+
+
+def _sii_text(row, unit: str) -> str:
+    """One period's SII with its interval, or why there is none."""
+    if row["measures_withheld"]:
+        return "withheld: a group is suppressed under disclosure control"
+    if pd.isna(row["sii"]):
+        note = row["sii_note"] if pd.notna(row["sii_note"]) else "fewer than 5 groups"
+        return f"not calculated: {note}"
+    text = number(row["sii"], unit)
+    if pd.notna(row["sii_lower"]) and pd.notna(row["sii_upper"]):
+        text += f" (95% interval {number(row['sii_lower'])} to {number(row['sii_upper'])})"
+    return text
+
+
+def _verdict(sex: str, s: pd.DataFrame, unit: str) -> str:
+    """The gap trend in words: the latest whole period against the one before it (as
+    mart_inequality judged it, on the SII's 95% intervals), and how the steps before went."""
+    who = f"{sex}: " if sex not in ("Persons", "Not applicable") else ""
+    whole = s[~s["provisional"].astype(bool)]
+    if not len(whole):
+        return f"{who}only provisional periods, which are not compared."
+    last = whole.iloc[-1]
+    if last["measures_withheld"] or pd.isna(last["gap_trend"]):
+        return f"{who}{last['period']}: {_sii_text(last, unit)}; the trend is not shown."
+    if last["gap_trend"] == "not compared" or pd.isna(last["previous_period"]):
+        text = f"{who}the gap in {last['period']} ({_sii_text(last, unit)}) is not compared"
+        return text + " with an earlier period."
+    text = (
+        f"{who}the gap {last['gap_trend']} between {last['previous_period']} and "
+        f"{last['period']} (slope index of inequality {_sii_text(last, unit)})"
+    )
+    steps = whole["gap_trend"].dropna()
+    steps = steps[steps.isin(["narrowed", "widened", "held"])]
+    if len(steps) > 1:
+        counts = steps.value_counts()
+        parts = [f"{k} {int(counts[k])}" for k in ("narrowed", "widened", "held") if k in counts]
+        text += f"; from {whole.iloc[0]['period']}, period to period: {', '.join(parts)}"
+    return text + "."
+
+
+def _gap_trends(rows: pd.DataFrame, unit: str, key: str) -> list[dict]:
+    """Per deprivation scheme with at least two periods: the SII over time, one line per sex,
+    the trend in words, and the values as a table."""
+    out = []
+    for (scheme, age), g in rows.groupby(["quantile_scheme", "age"], sort=False):
+        if g["period"].nunique() < 2:
+            continue
+        g = g.sort_values(["sex", "period_sortable"])
+        sexes = list(dict.fromkeys(g["sex"]))
+        out.append(
+            {
+                "scheme": scheme,
+                "sexes": sexes,
+                "svg": charts.gap_trend(g, unit, f"{key}-gap-{scheme}-{age}"),
+                "verdicts": [_verdict(sex, g[g["sex"] == sex], unit) for sex in sexes],
+                "first": g["period"].iloc[0],
+                "last": g.sort_values("period_sortable")["period"].iloc[-1],
+                "rows": [
+                    {
+                        "sex": r["sex"] if r["sex"] not in ("Persons", "Not applicable") else "",
+                        "period": r["period"],
+                        "sii": _sii_text(r, unit),
+                        "gap": "withheld"
+                        if r["measures_withheld"]
+                        else number(r["absolute_gap"], unit),
+                        "trend": "withheld" if r["measures_withheld"] else _text(r["gap_trend"]),
+                        "provisional": "provisional" if r["provisional"] else "",
                     }
                     for r in g.to_dict("records")
                 ],
@@ -175,6 +259,11 @@ def indicator_block(release: Release, ind: dict, placed_stories: set) -> dict:
         "gradients": _gradients(
             release.inequality[release.inequality.indicator_id == key], unit, key
         ),
+        "gap_trends": _gap_trends(
+            release.inequality_trend[release.inequality_trend.indicator_id == key], unit, key
+        )
+        if int(ind["principle_id"]) == OUTCOMES_PRINCIPLE and len(release.inequality_trend)
+        else [],
         "wards": _wards(release.wards[release.wards.indicator_id == key], unit, place, key),
         "changes": _change_counts(release.changes[release.changes.indicator_id == key]),
         "stories": story_cards,
