@@ -13,6 +13,7 @@ from marmot_assets.publish.assets import GROUP as PUBLICATION
 from marmot_assets.publish.assets import RELEASE, build_publication_definitions
 from marmot_assets.publish.report.asset import build_report_asset
 from marmot_assets.quality.fingertips_checks import fingertips_values_valid
+from marmot_assets.schedules import fingertips_schedule
 from marmot_assets.sources.fingertips import fingertips_indicator_values
 from marmot_assets.sources.mhclg import mhclg_imd_lsoa
 from marmot_assets.sources.ons import ons_lsoa11_lsoa21_lookup, ons_lsoa_ward_lookup
@@ -54,20 +55,16 @@ def build_definitions() -> dg.Definitions:
         sensors=partner_sensors,
         schedules=[
             *partner_schedules,
-            dg.ScheduleDefinition(
-                name="ohid_fingertips__schedule",
-                target=dg.AssetSelection.assets(fingertips_indicator_values).downstream(),
-                cron_schedule="0 6 5 * *",
-                execution_timezone="Europe/London",
-                description="Fingertips publishes monthly (first Tuesday): fetch its values and "
-                "rebuild what depends on them.",
-            ),
+            fingertips_schedule(dg.AssetSelection.assets(fingertips_indicator_values).downstream()),
+            # Stopped by default: every source has its own cadence (MHCLG and ONS lookups are
+            # refreshed on demand); a weekly whole refresh is there for who wants one.
             dg.ScheduleDefinition(
                 name="marmot_refresh_weekly",
                 job=refresh,
                 cron_schedule="0 5 * * 1",
                 execution_timezone="Europe/London",
-                description="Weekly refresh (Fingertips publishes monthly; MHCLG and ONS rarely).",
+                description="Weekly refresh of everything (stopped by default: each publisher "
+                "and partner source has its own schedule or sensor).",
             ),
         ],
         resources={"warehouse": warehouse_resource(), "dbt": dbt_resource()},

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import subprocess
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 import pytest
 
 from marmot_assets.definitions import build_definitions
+from marmot_assets.schedules import FINGERTIPS_SCHEDULE
 from marmot_assets.transform.project import dbt_project
+
+LONDON = ZoneInfo("Europe/London")
 
 RAW = ["place_areas", "ons_lsoa_ward_lookup", "mhclg_imd_lsoa", "fingertips_indicator_values"]
 
@@ -78,3 +83,35 @@ def test_fingertips_gate_is_blocking():
     [spec] = list(fingertips_values_valid.check_specs)
     assert spec.blocking
     assert spec.asset_key == dg.AssetKey(["raw", "fingertips_indicator_values"])
+
+
+@pytest.mark.parametrize(
+    ("moment", "runs"),
+    [
+        (datetime(2026, 12, 1, 9, tzinfo=LONDON), True),  # the first Tuesday of December
+        (datetime(2026, 12, 8, 9, tzinfo=LONDON), False),
+        (datetime(2027, 1, 5, 9, tzinfo=LONDON), True),
+        (datetime(2027, 1, 26, 9, tzinfo=LONDON), False),
+    ],
+)
+def test_fingertips_runs_on_the_first_tuesday_of_each_month_only(defs, moment, runs):
+    schedule = defs.resolve_schedule_def(FINGERTIPS_SCHEDULE)
+    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+    assert schedule.cron_schedule == "0 9 * * 2"  # it ticks on Tuesdays ...
+    with dg.build_schedule_context(scheduled_execution_time=moment) as context:
+        result = schedule.evaluate_tick(context)
+    # ... and runs on the first of the month only, once per month
+    if runs:
+        assert [r.run_key for r in result.run_requests] == [f"fingertips-{moment:%Y-%m}"]
+    else:
+        assert not result.run_requests and "not the first Tuesday" in result.skip_message
+
+
+def test_api_sources_are_scheduled_at_their_cadence_and_running(defs):
+    schedules = {s.name: s for s in defs.schedules}
+    nomis = schedules["dwp_nomis__claimant_count__schedule"]
+    assert nomis.default_status == dg.DefaultScheduleStatus.RUNNING
+    assert nomis.cron_schedule == "0 6 20 * *"  # the contract's api_schedule: monthly
+    # the weekly whole refresh is there on demand, not running by itself
+    weekly = schedules["marmot_refresh_weekly"]
+    assert weekly.default_status == dg.DefaultScheduleStatus.STOPPED

@@ -60,6 +60,8 @@ def build_schedule(contract: Contract) -> dg.ScheduleDefinition:
         target=dg.AssetSelection.assets(asset_key(contract)).downstream(),
         cron_schedule=contract.api_schedule,
         execution_timezone="Europe/London",
+        # an API source is fetched at its publisher's cadence without anyone switching it on
+        default_status=dg.DefaultScheduleStatus.RUNNING,
         description=(
             f"Fetch {contract.title} at its publication cadence ({contract.publication_cadence})."
         ),
