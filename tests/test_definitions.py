@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import subprocess
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import dagster as dg
 import pytest
 
 from marmot_assets.definitions import build_definitions
+from marmot_assets.freshness import WINDOWS
+from marmot_assets.partners.contract import get_contract
 from marmot_assets.schedules import FINGERTIPS_SCHEDULE
 from marmot_assets.transform.project import dbt_project
 
@@ -115,3 +117,27 @@ def test_api_sources_are_scheduled_at_their_cadence_and_running(defs):
     # the weekly whole refresh is there on demand, not running by itself
     weekly = schedules["marmot_refresh_weekly"]
     assert weekly.default_status == dg.DefaultScheduleStatus.STOPPED
+
+
+def _freshness(defs, key: list[str]):
+    return defs.resolve_assets_def(dg.AssetKey(key)).specs_by_key[dg.AssetKey(key)].freshness_policy
+
+
+def _windows(policy) -> tuple[timedelta, timedelta]:
+    """(warn, fail) of a time-window freshness policy, as plain timedeltas."""
+    return tuple(
+        timedelta(days=w.days, seconds=w.seconds, microseconds=w.microseconds)
+        for w in (policy.warn_window, policy.fail_window)
+    )
+
+
+def test_sources_and_marts_have_freshness_policies_from_their_cadence(defs):
+    assert _windows(_freshness(defs, ["raw", "fingertips_indicator_values"])) == WINDOWS["monthly"]
+    # a partner dataset's window follows its contract's publication cadence
+    housing = get_contract("council_housing/temporary_accommodation")
+    policy = _freshness(defs, ["raw", housing.table])
+    assert _windows(policy) == WINDOWS[housing.publication_cadence]
+    # on-demand sources (lookups, IoD releases) have none; the marts follow monthly sources
+    assert _freshness(defs, ["raw", "ons_lsoa_ward_lookup"]) is None
+    assert _windows(_freshness(defs, ["marts", "fct_indicator_values"])) == WINDOWS["monthly"]
+    assert _freshness(defs, ["staging", "stg_ons__lsoa_ward_lookup"]) is None

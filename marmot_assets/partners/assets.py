@@ -17,6 +17,7 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from marmot_assets.config import get_settings
+from marmot_assets.freshness import freshness_for
 from marmot_assets.landing.manifest import ACCEPTED, MANIFEST_DDL, Verdict, record_verdict
 from marmot_assets.landing.store import clean_incoming
 from marmot_assets.partners import inbox as drop
@@ -168,6 +169,7 @@ def build_partner_asset(contract: Contract) -> dg.AssetsDefinition:
         kinds={"python", "duckdb"},
         pool=WAREHOUSE_POOL,
         deps=[LOOKUP_KEY, *(CONVERSION_KEYS if _has_lsoa(contract) else [])],
+        freshness_policy=freshness_for(contract.publication_cadence),
         metadata={
             "contract": f"marmot_assets/partners/contracts/{contract.name}.yaml",
             "record_level": contract.record_level,

@@ -17,9 +17,19 @@ from marmot_assets.warehouse import replace_raw_table
 PREVIEW_ROWS = 10
 
 
-def publisher_asset(table: str, *, group: str, owner: str, description: str, deps: Sequence = ()):
+def publisher_asset(
+    table: str,
+    *,
+    group: str,
+    owner: str,
+    description: str,
+    deps: Sequence = (),
+    cadence: str | None = None,
+):
     """The decorator of every publisher's asset: key ``raw/<table>``, the warehouse pool;
-    ``deps``: raw tables it reads while parsing (e.g. the lookup that filters a national file)."""
+    ``deps``: raw tables it reads while parsing (e.g. the lookup that filters a national file);
+    ``cadence``: how often the publisher releases (its freshness policy), None: on demand."""
+    from marmot_assets.freshness import freshness_for
     from marmot_assets.warehouse import WAREHOUSE_POOL
 
     return dg.asset(
@@ -30,6 +40,7 @@ def publisher_asset(table: str, *, group: str, owner: str, description: str, dep
         kinds={"python", "duckdb"},
         pool=WAREHOUSE_POOL,
         deps=list(deps),
+        freshness_policy=freshness_for(cadence),
     )
 
 

@@ -209,6 +209,7 @@ def catalogue_fingertips_ids() -> list[int]:
     "fingertips_indicator_values",
     group="ohid_fingertips",
     owner="team:ohid",
+    cadence="monthly",
     description=(
         "Indicator values for the place, its comparators and its wards from the OHID "
         "Fingertips API (all_data/csv/by_indicator_id), carried exactly as published. "

@@ -165,6 +165,7 @@ def fetch_population(session: requests.Session, place: PlaceConfig) -> tuple[str
     "ons_population_estimates",
     group="ons",
     owner="team:ons-population",
+    cadence="annual",
     description=(
         "ONS mid-year small-area population estimates for every LSOA of the place by sex and "
         "single year of age (0..89, 90+), the last ten mid-years: the denominators of rates per "

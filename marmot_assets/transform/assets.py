@@ -11,6 +11,7 @@ from dagster_dbt import (
     dbt_assets,
 )
 
+from marmot_assets.freshness import MARTS_CADENCE, freshness_for
 from marmot_assets.transform.project import (
     dbt_environment,
     dbt_executable,
@@ -41,6 +42,14 @@ class MarmotDbtTranslator(DagsterDbtTranslator):
             if part in LAYER_GROUPS:
                 return LAYER_GROUPS[part]
         return super().get_group_name(dbt_resource_props)
+
+    def get_asset_spec(self, manifest, unique_id, project) -> dg.AssetSpec:
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        # the marts and what is published from them follow their monthly sources
+        fqn = manifest["nodes"].get(unique_id, {}).get("fqn", [])
+        if fqn[1:2] in (["marts"], ["publish"]):
+            spec = spec.replace_attributes(freshness_policy=freshness_for(MARTS_CADENCE))
+        return spec
 
 
 def build_dbt_assets() -> dg.AssetsDefinition:
