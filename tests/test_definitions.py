@@ -141,3 +141,39 @@ def test_sources_and_marts_have_freshness_policies_from_their_cadence(defs):
     assert _freshness(defs, ["raw", "ons_lsoa_ward_lookup"]) is None
     assert _windows(_freshness(defs, ["marts", "fct_indicator_values"])) == WINDOWS["monthly"]
     assert _freshness(defs, ["staging", "stg_ons__lsoa_ward_lookup"]) is None
+
+
+def _all_checks(defs) -> list[dg.AssetCheckSpec]:
+    specs = [s for a in defs.assets if hasattr(a, "check_specs") for s in a.check_specs]
+    return specs + [s for c in defs.asset_checks or [] for s in c.check_specs]
+
+
+def test_every_check_says_what_it_asserts(defs):
+    checks = _all_checks(defs)
+    assert len(checks) > 400
+    assert [c.key for c in checks if not (c.description or "").strip()] == []
+    by_key = {(c.asset_key.to_user_string(), c.name): c.description for c in checks}
+    assert (
+        by_key[("staging/stg_police__street_crime", "unique_stg_police__street_crime_crime_id")]
+        == "No two rows share a value of crime_id."
+    )
+    # a singular test is described by the comment its SQL opens with
+    reach = by_key[
+        ("intermediate/int_local_indicator_values", "assert_reach_within_eligible_population")
+    ]
+    assert reach.startswith("Reach counts distinct people")
+    # every singular test is a check of one asset (none arrives as a bare observation)
+    singular = {path.stem for path in (dbt_project().project_dir / "tests").glob("*.sql")}
+    assert singular <= {name for _, name in by_key}
+
+
+def test_dbt_tests_on_raw_tables_are_checks_of_their_source_assets(defs):
+    raw_checks = {
+        (c.asset_key.to_user_string(), c.name)
+        for c in _all_checks(defs)
+        if c.asset_key.path[0] == "raw" and c.name.startswith("source_")
+    }
+    assert (
+        "raw/ons_lsoa11_lsoa21_lookup",
+        "source_accepted_values_raw_ons_lsoa11_lsoa21_lookup_change_indicator__U__S__M__X",
+    ) in raw_checks

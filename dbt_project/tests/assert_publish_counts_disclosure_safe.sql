@@ -4,6 +4,8 @@
 -- count of 1-7, no denominator of 1-7, no complement of 1-7, every count a multiple of 5.
 -- The columns are read from the built tables (macros/disclosure.sql, disclosure_violations).
 -- Fails with the table, the column, the broken rule and the count.
+-- (A check of publish__fct_indicator_values in Dagster, the table every other one draws on.)
+{{ config(meta={'dagster': {'ref': {'name': 'publish__fct_indicator_values'}}}) }}
 
 {{ disclosure_violations([
     ref('publish__fct_indicator_values'),

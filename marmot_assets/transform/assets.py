@@ -12,6 +12,7 @@ from dagster_dbt import (
 )
 
 from marmot_assets.freshness import MARTS_CADENCE, freshness_for
+from marmot_assets.transform.check_descriptions import describe_dbt_test
 from marmot_assets.transform.project import (
     dbt_environment,
     dbt_executable,
@@ -43,6 +44,13 @@ class MarmotDbtTranslator(DagsterDbtTranslator):
                 return LAYER_GROUPS[part]
         return super().get_group_name(dbt_resource_props)
 
+    def get_asset_check_spec(self, asset_spec, manifest, unique_id, project):
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        if spec is None or spec.description:
+            return spec
+        # what the test asserts, so that no check is listed by its name alone
+        return spec._replace(description=describe_dbt_test(manifest["nodes"][unique_id]))
+
     def get_asset_spec(self, manifest, unique_id, project) -> dg.AssetSpec:
         spec = super().get_asset_spec(manifest, unique_id, project)
         # the marts and what is published from them follow their monthly sources
@@ -59,7 +67,11 @@ def build_dbt_assets() -> dg.AssetsDefinition:
         manifest=project.manifest_path,
         project=project,
         dagster_dbt_translator=MarmotDbtTranslator(
-            settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)
+            settings=DagsterDbtTranslatorSettings(
+                enable_asset_checks=True,
+                # tests on the raw tables are checks of their source assets, not bare observations
+                enable_source_tests_as_checks=True,
+            )
         ),
         pool=WAREHOUSE_POOL,
     )
