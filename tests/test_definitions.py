@@ -165,15 +165,3 @@ def test_every_check_says_what_it_asserts(defs):
     # every singular test is a check of one asset (none arrives as a bare observation)
     singular = {path.stem for path in (dbt_project().project_dir / "tests").glob("*.sql")}
     assert singular <= {name for _, name in by_key}
-
-
-def test_dbt_tests_on_raw_tables_are_checks_of_their_source_assets(defs):
-    raw_checks = {
-        (c.asset_key.to_user_string(), c.name)
-        for c in _all_checks(defs)
-        if c.asset_key.path[0] == "raw" and c.name.startswith("source_")
-    }
-    assert (
-        "raw/ons_lsoa11_lsoa21_lookup",
-        "source_accepted_values_raw_ons_lsoa11_lsoa21_lookup_change_indicator__U__S__M__X",
-    ) in raw_checks
