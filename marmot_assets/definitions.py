@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import dagster as dg
 
+from marmot_assets.automation import automation_sensor
 from marmot_assets.partners.assets import build_partner_definitions
 from marmot_assets.publish.assets import GROUP as PUBLICATION
 from marmot_assets.publish.assets import RELEASE, build_publication_definitions
 from marmot_assets.publish.report.asset import build_report_asset
 from marmot_assets.quality.fingertips_checks import fingertips_values_valid
+from marmot_assets.resilience import build_run_failure_sensor
 from marmot_assets.schedules import fingertips_schedule
 from marmot_assets.sources.fingertips import fingertips_indicator_values
 from marmot_assets.sources.mhclg import mhclg_imd_lsoa
@@ -52,7 +54,7 @@ def build_definitions() -> dg.Definitions:
         ],
         asset_checks=[fingertips_values_valid, *publication_checks],
         jobs=[refresh],
-        sensors=partner_sensors,
+        sensors=[*partner_sensors, automation_sensor(), build_run_failure_sensor()],
         schedules=[
             *partner_schedules,
             fingertips_schedule(dg.AssetSelection.assets(fingertips_indicator_values).downstream()),

@@ -65,6 +65,22 @@ def test_source_assets_are_described_and_owned(defs):
         assert node.pools == {"duckdb_warehouse"}
 
 
+def test_every_asset_has_description_owner_and_kinds(defs):
+    graph = defs.resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        assert node.description, key
+        assert node.owners, key
+        assert node.kinds, key
+        layer = key.path[0]
+        if layer in ("intermediate", "marts", "publish", "publication"):
+            assert node.owners == ["team:platform"], key
+        if layer in ("raw", "staging", "intermediate", "marts", "publish") and key.path[1] not in (
+            "place_areas",
+        ):
+            assert node.code_version, key
+
+
 # Publishing copies the audited release file into serving/: it never opens the warehouse, so
 # it need not wait for the warehouse's one writer slot.
 OUTSIDE_THE_POOL = {dg.AssetKey(["publication", "release"])}

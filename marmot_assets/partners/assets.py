@@ -24,6 +24,14 @@ from marmot_assets.partners import inbox as drop
 from marmot_assets.partners.contract import Contract, load_contracts
 from marmot_assets.partners.door import NotReceived, place_codes, receive
 from marmot_assets.partners.load import ensure_table
+from marmot_assets.partners.partitions import backfill_policy_for, months_of, partitions_for
+from marmot_assets.resilience import API_RETRY_POLICY
+from marmot_assets.ui_metadata import (
+    column_schema_from_contract,
+    contract_code_version,
+    is_small_count,
+    safe_preview,
+)
 from marmot_assets.warehouse import WAREHOUSE_POOL
 
 LOOKUP_KEY = dg.AssetKey(["raw", "ons_lsoa_ward_lookup"])
@@ -167,12 +175,17 @@ def build_partner_asset(contract: Contract) -> dg.AssetsDefinition:
             "rows go to raw.quarantine."
         ),
         kinds={"python", "duckdb"},
+        code_version=contract_code_version(contract),
         pool=WAREHOUSE_POOL,
         deps=[LOOKUP_KEY, *(CONVERSION_KEYS if _has_lsoa(contract) else [])],
         freshness_policy=freshness_for(contract.publication_cadence),
+        retry_policy=API_RETRY_POLICY if contract.fetcher else None,
+        partitions_def=partitions_for(contract),
+        backfill_policy=backfill_policy_for(contract),
         metadata={
             "contract": f"marmot_assets/partners/contracts/{contract.name}.yaml",
             "record_level": contract.record_level,
+            "dagster/column_schema": column_schema_from_contract(contract),
         },
         check_specs=[
             dg.AssetCheckSpec(
@@ -192,10 +205,11 @@ def build_partner_asset(contract: Contract) -> dg.AssetsDefinition:
     )
     def _partner_asset(context, warehouse: DuckDBResource):
         if get_settings().source_mode == "live" and contract.fetcher:
-            fetch_into_inbox(contract)
+            fetch_into_inbox(contract, months_of(context))
         with warehouse.get_connection() as con:
             verdicts, waiting = receive_all(contract, con, context.log)
             rows = con.execute(f"select count(*) from raw.{contract.table}").fetchone()[0]
+            preview = safe_preview(con, f"raw.{contract.table}", record_level=contract.record_level)
         outcome = _outcome(verdicts)
         metadata = {
             "dagster/row_count": dg.MetadataValue.int(int(rows)),
@@ -207,6 +221,10 @@ def build_partner_asset(contract: Contract) -> dg.AssetsDefinition:
             "rows_quarantined": dg.MetadataValue.int(int(outcome["quarantined"].sum())),
             "files_waiting": dg.MetadataValue.md("\n".join(f"- {w}" for w in waiting) or "none"),
         }
+        metadata["dagster/column_schema"] = column_schema_from_contract(contract)
+        metadata["preview"] = dg.MetadataValue.md(preview)
+        if contract.record_level and is_small_count(rows):  # 1-7 people: no count leaves
+            del metadata["dagster/row_count"]
         vintages = sorted({v.lsoa_vintage for v in verdicts if v.lsoa_vintage})
         if vintages:
             metadata["lsoa_vintages"] = dg.MetadataValue.text(", ".join(vintages))
@@ -215,7 +233,7 @@ def build_partner_asset(contract: Contract) -> dg.AssetsDefinition:
     return _partner_asset
 
 
-def fetch_into_inbox(contract: Contract) -> list[Path]:
+def fetch_into_inbox(contract: Contract, months: list[str] | None = None) -> list[Path]:
     """Live API sources: each payload is written to the drop folder and goes through the door
     like any delivered file (so it is landed, checked and recorded the same way)."""
     import importlib
@@ -227,7 +245,8 @@ def fetch_into_inbox(contract: Contract) -> list[Path]:
     folder = inbox(contract)
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, body in fetch(make_session(), get_settings().place_config, contract):
+    extra = {"months": months} if months else {}  # a backfill's partitions
+    for name, body in fetch(make_session(), get_settings().place_config, contract, **extra):
         partial = folder / f".{name}.part"
         partial.write_bytes(body)
         partial.rename(folder / name)

@@ -115,9 +115,20 @@ class Contract(BaseModel):
     # API sources: "module:function" returning [(file name, bytes)] for live mode; each
     # payload goes through the door exactly as a dropped file would.
     fetcher: str | None = None
+    # API sources whose publisher is asked for periods: the asset is partitioned by them
+    # ("monthly", keys YYYY-MM from `partitions_start`), a backfill of a range fetches the
+    # range in one run. Drop-folder sources are not: a delivery holds whatever periods the
+    # partner sent, so they are not chosen by the platform.
+    partitions: Literal["monthly"] | None = None
+    partitions_start: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}$")
 
     @model_validator(mode="after")
     def _names_exist(self) -> Contract:
+        if self.partitions and not (self.fetcher and self.partitions_start and self.period):
+            raise ValueError(
+                f"{self.partner}/{self.dataset}: partitions need a fetcher, a period and "
+                "partitions_start"
+            )
         names = {c.name for c in self.columns}
         named = [*self.key, *self.unique, *(r.left for r in self.row_rules)]
         named += [r.right for r in self.row_rules]

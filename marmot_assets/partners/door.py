@@ -34,6 +34,7 @@ from marmot_assets.landing.manifest import (
     accepted_before,
     record_verdict,
 )
+from marmot_assets.landing.receipts import record_receipt
 from marmot_assets.landing.store import FILE_MODE, land, private_folder, sha256_of
 from marmot_assets.partners.contract import PATTERNS, Contract
 from marmot_assets.partners.delivery import CHUNK_ROWS, read_delivery
@@ -281,6 +282,8 @@ def receive(
         verdict.status = "duplicate"
         verdict.error = "the same bytes were received before; not loaded again"
         record_verdict(con, verdict)
+        # (a delivery accepted before receipts existed, or whose receipt a crash lost)
+        record_receipt(home, contract.partner, contract.dataset, verdict.sha256)
         return verdict
     if screen_verdict(path, contract, verdict):
         _hold_restricted(path, home, contract, verdict)
@@ -308,6 +311,8 @@ def receive(
         staging.commit()
     finally:
         staging.drop()
+    if verdict.status in ACCEPTED:  # after the commit: a receipt never outruns the record
+        record_receipt(home, contract.partner, contract.dataset, verdict.sha256)
     return verdict
 
 

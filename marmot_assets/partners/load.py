@@ -11,11 +11,14 @@ module withdraws a delivery on request (``marmot withdraw``).
 from __future__ import annotations
 
 import getpass
+from pathlib import Path
 
 import duckdb
 import pandas as pd
 
+from marmot_assets.config import get_settings
 from marmot_assets.landing.manifest import ACCEPTED, MANIFEST_DDL, Verdict, record_verdict
+from marmot_assets.landing.receipts import forget_receipt
 from marmot_assets.partners.contract import Contract
 
 SQL_TYPES = {
@@ -197,10 +200,17 @@ class Staging:
             raise
 
 
-def withdraw(con: duckdb.DuckDBPyConnection, landing_id: str, reason: str, actor: str | None):
+def withdraw(
+    con: duckdb.DuckDBPyConnection,
+    landing_id: str,
+    reason: str,
+    actor: str | None,
+    home: Path | None = None,
+):
     """Take an accepted delivery's rows out of ``raw`` (staging follows, being views); the
     manifest records who and why; the landed bytes stay for audit. Returns the verdict row
-    recorded."""
+    recorded. Its receipt (``landing.receipts``) goes first, so the same file sent again
+    is judged again."""
     if len(landing_id) < 8:
         raise ValueError("give at least the first 8 characters of the delivery's SHA-256")
     matches = con.execute(
@@ -223,6 +233,7 @@ def withdraw(con: duckdb.DuckDBPyConnection, landing_id: str, reason: str, actor
     table = f"raw.{partner}__{dataset}"
     verdict = Verdict(partner, dataset, name, sha, size, status="withdrawn", error=reason)
     verdict.landing_path, verdict.actor = landing_path, actor or getpass.getuser()
+    forget_receipt(home or get_settings().home, partner, dataset, sha)
     con.execute("begin transaction")
     try:
         verdict.rows_replaced = con.execute(

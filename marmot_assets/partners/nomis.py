@@ -10,9 +10,9 @@ Request (brief, section 5):
   quarantines LSOAs the place does not have): TYPE298 = 2011 LSOAs, TYPE151 = 2021 LSOAs.
   Not checked against the live service from here (no network); should Nomis want its own
   numeric id as the parent instead of the GSS code, only ``query`` changes.
-- the last 12 months, total gender, all ages 16+, both the count (measure 1) and the share of
-  residents aged 16-64 (measure 2); revised months are fetched again and staging keeps the
-  latest delivery of each.
+- the last 12 months (or a backfill's months, its partitions), total gender, all ages 16+,
+  both the count (measure 1) and the share of residents aged 16-64 (measure 2); revised months
+  are fetched again and staging keeps the latest delivery of each.
 - ``select=`` pins the columns, so a Nomis default change cannot reshape the file.
 - Nomis returns at most 25,000 rows a call: page with ``recordoffset`` while a page is full.
 """
@@ -50,10 +50,11 @@ def lsoa_type(place: PlaceConfig) -> str:
     return LSOA_TYPES[place.geography.lsoa_year]
 
 
-def query(place: PlaceConfig) -> dict[str, str]:
+def query(place: PlaceConfig, months: list[str] | None = None) -> dict[str, str]:
+    """``months`` (YYYY-MM, a backfill's partitions) or else the latest 12."""
     return {
         "geography": f"{place.code}{lsoa_type(place)}",
-        "date": "latestMINUS11-latest",
+        "date": ",".join(months) if months else "latestMINUS11-latest",
         "gender": "0",
         "age": "0",
         "measure": "1,2",
@@ -73,11 +74,11 @@ def _without_header(page: bytes) -> bytes:
 
 
 def fetch_claimant_count(
-    session: requests.Session, place: PlaceConfig, contract
+    session: requests.Session, place: PlaceConfig, contract, months: list[str] | None = None
 ) -> list[tuple[str, bytes]]:
     """One CSV (the pages joined under the first page's header), named after the place and
     the payload's digest so each distinct download is one delivery."""
-    body = fetch_pages(session, get_settings().nomis_url, query(place))
+    body = fetch_pages(session, get_settings().nomis_url, query(place, months))
     digest = hashlib.sha256(body).hexdigest()[:12]
     return [(f"{DATASET}_{place.code}_{digest}.csv", body)]
 

@@ -15,6 +15,7 @@ import dagster as dg
 import duckdb
 from dagster_duckdb import DuckDBResource
 
+from marmot_assets.automation import follows_sources
 from marmot_assets.config import get_settings
 from marmot_assets.publish import audit
 from marmot_assets.publish import releases as rel
@@ -25,6 +26,7 @@ from marmot_assets.publish.build import (
     stage_release,
 )
 from marmot_assets.quality.expectations import SuiteOutcome, outcome_metadata
+from marmot_assets.ui_metadata import PLATFORM_OWNER
 from marmot_assets.warehouse import WAREHOUSE_POOL
 
 STAGED = dg.AssetKey(["publication", "staged_release"])
@@ -141,6 +143,9 @@ def build_publication_definitions(manifest_path: Path | None = None):
         key=STAGED,
         group_name=GROUP,
         deps=published_model_keys(manifest_path),
+        automation_condition=follows_sources(),
+        owners=[PLATFORM_OWNER],
+        kinds={"python", "duckdb"},
         pool=WAREHOUSE_POOL,
         description=f"Write: a new release file of every table of the warehouse schema "
         f"`{PUBLISHED_SCHEMA}`, with dbt descriptions as comments and `changes` against the "
@@ -168,6 +173,9 @@ def build_publication_definitions(manifest_path: Path | None = None):
         key=RELEASE,
         group_name=GROUP,
         deps=[STAGED],
+        automation_condition=follows_sources(),
+        owners=[PLATFORM_OWNER],
+        kinds={"python", "duckdb"},
         description="Publish: the audited release kept under serving/releases/ (with Parquet, "
         "CSV and its manifest) and swapped in atomically as serving/marmot.duckdb, the file "
         "BI tools read.",

@@ -25,23 +25,52 @@ def publisher_asset(
     description: str,
     deps: Sequence = (),
     cadence: str | None = None,
+    fetches: bool = False,
 ):
     """The decorator of every publisher's asset: key ``raw/<table>``, the warehouse pool;
     ``deps``: raw tables it reads while parsing (e.g. the lookup that filters a national file);
-    ``cadence``: how often the publisher releases (its freshness policy), None: on demand."""
+    ``cadence``: how often the publisher releases (its freshness policy), None: on demand;
+    ``fetches``: it calls the publisher's API in live mode, so its step is retried with backoff
+    (``marmot_assets.resilience.API_RETRY_POLICY``)."""
     from marmot_assets.freshness import freshness_for
+    from marmot_assets.resilience import API_RETRY_POLICY
+    from marmot_assets.transform.source_tests import check_specs
     from marmot_assets.warehouse import WAREHOUSE_POOL
 
-    return dg.asset(
-        key=["raw", table],
-        group_name=group,
-        owners=[owner],
-        description=description,
-        kinds={"python", "duckdb"},
-        pool=WAREHOUSE_POOL,
-        deps=list(deps),
-        freshness_policy=freshness_for(cadence),
-    )
+    def decorate(fn):
+        return dg.asset(
+            key=["raw", table],
+            group_name=group,
+            owners=[owner],
+            description=description,
+            kinds={"python", "duckdb"},
+            pool=WAREHOUSE_POOL,
+            deps=list(deps),
+            freshness_policy=freshness_for(cadence),
+            retry_policy=API_RETRY_POLICY if fetches else None,
+            # dbt's tests on this raw table, run by the asset itself (transform/source_tests.py)
+            check_specs=check_specs(table),
+            # the source module's text: a changed parser is a new version of the asset
+            code_version=source_version(fn),
+        )(fn)
+
+    return decorate
+
+
+def source_version(fn) -> str:
+    import hashlib
+    import inspect
+
+    return hashlib.sha256(inspect.getsource(inspect.getmodule(fn)).encode()).hexdigest()[:16]
+
+
+def source_checked(warehouse, table: str, metadata: dict) -> dg.MaterializeResult:
+    """The materialisation, with dbt's tests on ``raw.<table>`` run on what was just loaded."""
+    from marmot_assets.transform.source_tests import run_source_tests
+
+    with warehouse.get_connection() as con:
+        results = run_source_tests(con, table)
+    return dg.MaterializeResult(metadata=metadata, check_results=results)
 
 
 def refresh_table(
@@ -120,6 +149,15 @@ def load_publisher_table(
     return frame
 
 
+def safe_frame_preview(table: str, frame: pd.DataFrame) -> str:
+    """The first rows, any count of 1-7 shown as ``*`` (the event log is outside the
+    warehouse: no small count leaves it, even a publisher's own)."""
+    from marmot_assets.ui_metadata import is_count_column, mask_small_counts
+
+    counts = [name for name, type_ in RAW_TABLES[table].items() if is_count_column(name, type_)]
+    return mask_small_counts(frame.head(PREVIEW_ROWS), counts).to_markdown(index=False)
+
+
 def raw_metadata(table: str, frame: pd.DataFrame, landed: Sequence[LandedFile]) -> dict:
     schema = dg.TableSchema(
         columns=[dg.TableColumn(name, type_) for name, type_ in RAW_TABLES[table].items()]
@@ -128,7 +166,7 @@ def raw_metadata(table: str, frame: pd.DataFrame, landed: Sequence[LandedFile]) 
         "dagster/row_count": dg.MetadataValue.int(len(frame)),
         "dagster/column_schema": schema,
         "dagster/table_name": f"raw.{table}",
-        "preview": dg.MetadataValue.md(frame.head(PREVIEW_ROWS).to_markdown(index=False)),
+        "preview": dg.MetadataValue.md(safe_frame_preview(table, frame)),
         "source_mode": get_settings().source_mode,
         "landed_files": dg.MetadataValue.json(
             [{"path": str(f.path), "sha256": f.sha256, "bytes": f.bytes} for f in landed]

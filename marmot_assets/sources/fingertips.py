@@ -28,6 +28,7 @@ from marmot_assets.sources.common import (
     land_payloads,
     publisher_asset,
     refresh_table,
+    source_checked,
 )
 from marmot_assets.sources.http import get_bytes, make_session
 from marmot_assets.sources.tables import raw_columns
@@ -207,6 +208,7 @@ def catalogue_fingertips_ids() -> list[int]:
 
 @publisher_asset(
     "fingertips_indicator_values",
+    fetches=True,
     group="ohid_fingertips",
     owner="team:ohid",
     cadence="monthly",
@@ -236,4 +238,4 @@ def fingertips_indicator_values(warehouse: DuckDBResource) -> dg.MaterializeResu
     missing = sorted(set(ids) - set(frame["indicator_id"].astype(int)))
     metadata["indicators"] = dg.MetadataValue.int(frame["indicator_id"].nunique())
     metadata["catalogue_ids_without_data"] = dg.MetadataValue.json(missing)
-    return dg.MaterializeResult(metadata=metadata)
+    return source_checked(warehouse, "fingertips_indicator_values", metadata)

@@ -33,6 +33,7 @@ from marmot_assets.sources.common import (
     land_files,
     publisher_asset,
     refresh_table,
+    source_checked,
 )
 from marmot_assets.sources.tables import raw_columns
 
@@ -268,4 +269,4 @@ def mhclg_imd_lsoa(warehouse: DuckDBResource) -> dg.MaterializeResult:
     metadata["lsoas_in_national_decile_1"] = dg.MetadataValue.int(
         int((frame["imd_decile"] == 1).sum())
     )
-    return dg.MaterializeResult(metadata=metadata)
+    return source_checked(warehouse, "mhclg_imd_lsoa", metadata)

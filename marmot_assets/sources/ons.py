@@ -27,6 +27,7 @@ from marmot_assets.sources.common import (
     land_payloads,
     publisher_asset,
     refresh_table,
+    source_checked,
 )
 from marmot_assets.sources.http import get_json, make_session
 from marmot_assets.sources.tables import raw_columns
@@ -165,6 +166,7 @@ DEMO_LOOKUP = ("ons", "geography", "lsoa_ward_lad_lookup.csv")
 
 @publisher_asset(
     "ons_lsoa_ward_lookup",
+    fetches=True,
     group="ons",
     owner="team:ons-geography",
     description=(
@@ -187,7 +189,7 @@ def ons_lsoa_ward_lookup(warehouse: DuckDBResource) -> dg.MaterializeResult:
         warehouse, "ons", "geography", "ons_lsoa_ward_lookup", landed, parse
     )
     metadata["wards"] = dg.MetadataValue.int(frame["ward_code"].nunique())
-    return dg.MaterializeResult(metadata=metadata)
+    return source_checked(warehouse, "ons_lsoa_ward_lookup", metadata)
 
 
 # --- LSOA 2011 -> LSOA 2021 ------------------------------------------------------------------
@@ -271,6 +273,7 @@ def fetch_changes(
 
 @publisher_asset(
     "ons_lsoa11_lsoa21_lookup",
+    fetches=True,
     group="ons",
     owner="team:ons-geography",
     description=(
@@ -297,4 +300,4 @@ def ons_lsoa11_lsoa21_lookup(warehouse: DuckDBResource) -> dg.MaterializeResult:
     for indicator in CHANGE_INDICATORS:
         count = int((frame["change_indicator"] == indicator).sum())
         metadata[f"rows_{indicator}"] = dg.MetadataValue.int(count)
-    return dg.MaterializeResult(metadata=metadata)
+    return source_checked(warehouse, "ons_lsoa11_lsoa21_lookup", metadata)

@@ -7,8 +7,10 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from marmot_assets.config import get_settings
-from marmot_assets.sources.common import raw_metadata
+from marmot_assets.sources.common import raw_metadata, source_checked
 from marmot_assets.sources.tables import RAW_TABLES
+from marmot_assets.transform.source_tests import check_specs
+from marmot_assets.ui_metadata import PLATFORM_OWNER
 from marmot_assets.warehouse import WAREHOUSE_POOL, replace_raw_table
 
 
@@ -23,11 +25,13 @@ def place_areas_frame() -> pd.DataFrame:
 @dg.asset(
     key=["raw", "place_areas"],
     group_name="place",
+    owners=[PLATFORM_OWNER],
     description="The configured place (MARMOT_PLACE) and its comparators (England, region).",
     kinds={"python", "duckdb"},
     pool=WAREHOUSE_POOL,
+    check_specs=check_specs("place_areas"),
 )
 def place_areas(warehouse: DuckDBResource) -> dg.MaterializeResult:
     frame = place_areas_frame()
     replace_raw_table(warehouse, "place_areas", RAW_TABLES["place_areas"], frame)
-    return dg.MaterializeResult(metadata=raw_metadata("place_areas", frame, []))
+    return source_checked(warehouse, "place_areas", raw_metadata("place_areas", frame, []))

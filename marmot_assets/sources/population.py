@@ -39,6 +39,7 @@ from marmot_assets.sources.common import (
     land_payloads,
     publisher_asset,
     refresh_table,
+    source_checked,
 )
 from marmot_assets.sources.http import make_session
 from marmot_assets.sources.tables import raw_columns
@@ -163,6 +164,7 @@ def fetch_population(session: requests.Session, place: PlaceConfig) -> tuple[str
 
 @publisher_asset(
     "ons_population_estimates",
+    fetches=True,
     group="ons",
     owner="team:ons-population",
     cadence="annual",
@@ -189,4 +191,4 @@ def ons_population_estimates(warehouse: DuckDBResource) -> dg.MaterializeResult:
     )
     metadata["latest_mid_year"] = dg.MetadataValue.int(int(frame["mid_year"].max()))
     metadata["lsoas"] = dg.MetadataValue.int(frame["lsoa_code"].nunique())
-    return dg.MaterializeResult(metadata=metadata)
+    return source_checked(warehouse, "ons_population_estimates", metadata)

@@ -11,14 +11,19 @@ from dagster_dbt import (
     dbt_assets,
 )
 
+from marmot_assets.automation import follows_sources
+from marmot_assets.config import get_settings
 from marmot_assets.freshness import MARTS_CADENCE, freshness_for
 from marmot_assets.transform.check_descriptions import describe_dbt_test
 from marmot_assets.transform.project import (
     dbt_environment,
     dbt_executable,
     dbt_project,
+    keep_partial_parse,
     run_target_path,
+    seed_partial_parse,
 )
+from marmot_assets.ui_metadata import PLATFORM_OWNER, with_table_metadata
 from marmot_assets.warehouse import WAREHOUSE_POOL
 
 LAYER_GROUPS = {
@@ -51,12 +56,26 @@ class MarmotDbtTranslator(DagsterDbtTranslator):
         # what the test asserts, so that no check is listed by its name alone
         return spec._replace(description=describe_dbt_test(manifest["nodes"][unique_id]))
 
+    def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str] | None:
+        """Owners named in the model's meta; else a partner's staging model (its folder is the
+        partner's name) is the partner's, and everything else the platform team's."""
+        named = super().get_owners(dbt_resource_props)
+        if named:
+            return list(named)
+        fqn = dbt_resource_props.get("fqn", [])
+        folder = fqn[2] if fqn[1:2] == ["staging"] and len(fqn) > 3 else None
+        partner = get_settings().place_config.partners.get(folder) if folder else None
+        return [partner.owner] if partner else [PLATFORM_OWNER]
+
     def get_asset_spec(self, manifest, unique_id, project) -> dg.AssetSpec:
         spec = super().get_asset_spec(manifest, unique_id, project)
         # the marts and what is published from them follow their monthly sources
-        fqn = manifest["nodes"].get(unique_id, {}).get("fqn", [])
+        node = manifest["nodes"].get(unique_id, {})
+        fqn = node.get("fqn", [])
         if fqn[1:2] in (["marts"], ["publish"]):
             spec = spec.replace_attributes(freshness_policy=freshness_for(MARTS_CADENCE))
+        if node.get("resource_type") in ("model", "snapshot"):  # seeds are code, not data
+            spec = spec.replace_attributes(automation_condition=follows_sources())
         return spec
 
 
@@ -67,18 +86,34 @@ def build_dbt_assets() -> dg.AssetsDefinition:
         manifest=project.manifest_path,
         project=project,
         dagster_dbt_translator=MarmotDbtTranslator(
-            # Tests on the raw tables stay dbt's (reported as observations of the raw assets):
-            # as checks of those assets they split this one step into several, interleaved with
-            # the sources, and dbt then runs tests before the models they test exist.
+            # Tests on the raw tables are not dbt's to run here (exclude, below): as dbt checks
+            # of those assets they split this one step into several, interleaved with the
+            # sources, and dbt then runs tests before the models they test exist.
             settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)
         ),
         pool=WAREHOUSE_POOL,
+        # dbt's tests on the raw tables are run by the source assets, as their checks
+        # (transform/source_tests.py): dbt leaves them out.
+        exclude="source:*",
     )
     def marmot_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
         dbt_environment()
         # Artifacts under $MARMOT_HOME/dbt/target (pruned), not a new dbt_project/target/<run>.
         target = run_target_path(f"{context.op_execution_context.op.name}-{context.run_id[:8]}")
-        yield from dbt.cli(["build"], context=context, target_path=target).stream()
+        # dbt's unit tests check the models' code, not the data: they run in the test suite
+        # (tests/test_dbt_unit_tests.py), not on every refresh (27 of them cost ~10 s here).
+        seed_partial_parse(target)
+        invocation = dbt.cli(
+            ["build", "--exclude-resource-type", "unit_test"], context=context, target_path=target
+        )
+        # Each model's column schema, row count and preview, read once dbt has let go of the
+        # warehouse (see ui_metadata.with_table_metadata).
+        settings = get_settings()
+        yield from with_table_metadata(
+            invocation.stream(), invocation.manifest, settings.warehouse_path, settings.home,
+            context.log,
+        )  # fmt: skip
+        keep_partial_parse(target)
 
     return marmot_dbt_models
 

@@ -95,3 +95,26 @@ def run_target_path(name: str) -> Path:
         shutil.rmtree(old, ignore_errors=True)
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     return root / f"{stamp}-{name}-{uuid.uuid4().hex[:7]}"
+
+
+# dbt's partial parse is keyed to the profile, whose warehouse path is under MARMOT_HOME, so the
+# prepared dbt_project/target/partial_parse.msgpack never fits a run ("profile has changed")
+# and each run in its own target folder parsed the whole project again (~7 s). Each home keeps
+# the last run's parse state here and gives it to the next run.
+PARSE_STATE = "partial_parse.msgpack"
+
+
+def seed_partial_parse(target: Path) -> None:
+    kept = dbt_environment() / "dbt" / PARSE_STATE
+    if kept.is_file():
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(kept, target / PARSE_STATE)
+
+
+def keep_partial_parse(target: Path) -> None:
+    fresh = target / PARSE_STATE
+    if fresh.is_file():
+        kept = dbt_environment() / "dbt" / PARSE_STATE
+        tmp = kept.with_name(f".{PARSE_STATE}.{uuid.uuid4().hex[:8]}")
+        shutil.copyfile(fresh, tmp)
+        os.replace(tmp, kept)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import dagster as dg
 
+from marmot_assets.automation import follows_sources
 from marmot_assets.config import get_settings
 from marmot_assets.publish import releases as rel
+from marmot_assets.ui_metadata import PLATFORM_OWNER
 from marmot_assets.warehouse import WAREHOUSE_POOL
 
 REPORT = dg.AssetKey(["publication", "report"])
@@ -16,6 +18,9 @@ def build_report_asset(release_key: dg.AssetKey, group: str) -> dg.AssetsDefinit
         key=REPORT,
         group_name=group,
         deps=[release_key],
+        automation_condition=follows_sources(),
+        owners=[PLATFORM_OWNER],
+        kinds={"python", "html", "pdf"},
         # It reads only the release file, never the warehouse; in the pool all the same, as
         # every step but publication/release is (tests/test_definitions.py).
         pool=WAREHOUSE_POOL,
