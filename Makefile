@@ -57,9 +57,10 @@ browser:
 test: prepare lint browser
 	$(BIN)/python -m pytest
 
+# The UI and daemon on 127.0.0.1:3000 (marmot_assets/dev.py): Ctrl-C or SIGTERM ends every
+# process it started within 10 s.
 dev: prepare demo
-	$(BIN)/python -c "from marmot_assets.instance import ensure_dagster_home; ensure_dagster_home()"
-	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+	$(BIN)/marmot dev --host 127.0.0.1 --port 3000
 
 # Apache Superset on the serving file (bi/superset/start.sh): its own virtualenv (not .venv),
 # config and metadata under $(MARMOT_HOME)/superset, on 127.0.0.1:8088 (or a free port).

@@ -4,6 +4,7 @@ marmot demo      write the bundled demo partner data (seeded, byte-stable)
 marmot prepare   prepare the dbt manifest ahead of loading the code location
 marmot run       materialise every asset through Dagster, then print a summary
 marmot summary   print the summary of what the warehouse holds
+marmot dev       the Dagster UI and daemon on 127.0.0.1:3000 (Ctrl-C ends all of it)
 marmot check-file PARTNER/DATASET FILE
                  the door's verdict on a file, before sending it (loads nothing)
 marmot pseudonymise --columns A,B IN OUT
@@ -40,9 +41,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else settings.demo_dir
     inbox = Path(args.inbox) if args.inbox else settings.home / "inbox"
     files = generate_demo_data(out, settings.place_config, read_indicator_catalogue(), inbox)
-    print(f"Demo data for {settings.place_config.name} written to {out}:")
-    for f in files:
-        print(f"  {f}")
+    dropped = sum(1 for f in files if Path(f).is_relative_to(inbox))
+    print(
+        f"Demo data for {settings.place_config.name}: {len(files) - dropped} publisher files "
+        f"in {out}, {dropped} partner deliveries dropped in {inbox}"
+    )
     return 0
 
 
@@ -106,14 +109,26 @@ def run_refresh(*, supervise: bool = False):
             try:
                 wait = settings.warehouse_wait_seconds
                 wait_for_warehouse(instance, settings.warehouse_path, wait)
+                from marmot_assets.console import StepProgress, output_to
                 from marmot_assets.definitions import refresh_job
 
-                result = dg.execute_job(
-                    dg.reconstructable(refresh_job),
-                    instance=instance,
-                    run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
-                    tags=owner_tags(token),
-                )
+                # One line per step here; every message of the run is in the event log (the
+                # UI's run view) and in the log file `marmot run` names at its end.
+                quiet = output_to(printed_file(token)) if supervise else contextlib.nullcontext()
+                with quiet as say:
+                    progress = StepProgress(
+                        instance, lambda: run_with_token(instance, token), say or print
+                    )
+                    progress.start()
+                    try:
+                        result = dg.execute_job(
+                            dg.reconstructable(refresh_job),
+                            instance=instance,
+                            run_config={"loggers": {"console": {"config": {"log_level": CONSOLE}}}},
+                            tags=owner_tags(token),
+                        )
+                    finally:
+                        progress.finish()
                 run_id = result.run_id
                 if guard is not None:
                     guard.outcome(run_id)  # raises if the guard stopped the run
@@ -141,6 +156,16 @@ def run_refresh(*, supervise: bool = False):
             os.environ.pop(TOKEN_ENV, None)
         else:
             os.environ[TOKEN_ENV] = previous_token
+
+
+# What Dagster itself prints while `marmot run` goes: errors only (MARMOT_CONSOLE_LEVEL=INFO
+# brings back every message, dbt's node by node).
+CONSOLE = os.environ.get("MARMOT_CONSOLE_LEVEL", "ERROR")
+
+
+def printed_file(token: str) -> Path:
+    """Where a `marmot run` puts what its run prints, until the run's log file takes it."""
+    return get_settings().home / "logs" / f".printed-{token}.out"
 
 
 def check_outcomes(instance, run_id: str) -> dict[str, bool]:
@@ -188,12 +213,9 @@ def print_summary(summary: dict, checks: dict[str, bool] | None = None) -> None:
     areas = ", ".join(f"{n} {t}" for t, n in summary["areas"].items())
     print(f"  areas: {areas}")
     print(f"  periods: {summary['periods']}")
-    if checks is not None:
-        passed = sum(checks.values())
-        print(f"  checks passed: {passed} of {len(checks)}")
-        for name, ok in sorted(checks.items()):
-            if not ok:
-                print(f"    FAILED: {name}")
+    for name, ok in sorted((checks or {}).items()):
+        if not ok:
+            print(f"    check not passed: {name}")
 
 
 def _lock_holders_named_in_failures(run_id: str) -> list[str]:
@@ -230,20 +252,57 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"marmot run stopped by {exc} before its run started", file=sys.stderr)
         return exc.exit_code
     print(f"Dagster run {run_id}: {'succeeded' if success else 'FAILED'}")
+    log_file = _run_log(run_id)
     if not success:
         for holder in _lock_holders_named_in_failures(run_id):
             print(f"The warehouse file was locked by {holder}.", file=sys.stderr)
         print("See the run in the Dagster UI (`make dev`) for the failing step.", file=sys.stderr)
+        print(f"Full log: {log_file}", file=sys.stderr)
         return 1
     print_summary(warehouse_summary(), checks)
+    print_run_figures(run_id)
     print_publication()
+    print(f"Full log of the run: {log_file}")
     return 0 if all(checks.values()) else 1
+
+
+def _run_log(run_id: str):
+    import dagster as dg
+
+    from marmot_assets.console import write_run_log
+    from marmot_assets.instance import TOKEN_TAG
+
+    with dg.DagsterInstance.get() as instance:
+        run = instance.get_run_by_id(run_id)
+        token = run.tags.get(TOKEN_TAG) if run else None
+        printed = printed_file(token) if token else None
+        return write_run_log(instance, run_id, get_settings().home / "logs", printed)
+
+
+def print_run_figures(run_id: str) -> None:
+    import dagster as dg
+
+    from marmot_assets.console import figure_lines, run_figures
+
+    with dg.DagsterInstance.get() as instance:
+        figures = run_figures(instance, run_id)
+    print(f"Run {run_id} (as the Dagster UI shows it):")
+    print("\n".join(figure_lines(figures)))
 
 
 def print_publication() -> None:
     from marmot_assets.publish.summary import publication_lines, served_summary
 
     print("\n".join(publication_lines(served_summary(get_settings().home))))
+
+
+def cmd_dev(args: argparse.Namespace) -> int:
+    from marmot_assets.dev import run_dev
+
+    _export_home()
+    if not (DBT_PROJECT_DIR / "target" / "manifest.json").is_file():
+        prepare_manifest()
+    return run_dev(args.host, args.port, DBT_PROJECT_DIR.parent / "workspace.yaml")
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
@@ -291,7 +350,13 @@ def add_publication_commands(sub) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import warnings
+
     from marmot_assets.partners.commands import add_partner_commands
+
+    # Dagster's notes that an API is beta or preview are for who writes the code (the tests
+    # and the UI still show them), not for who runs a refresh.
+    warnings.filterwarnings("ignore", message=r".*is currently in (beta|preview)")
 
     parser = argparse.ArgumentParser(
         prog="marmot", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -306,6 +371,10 @@ def main(argv: list[str] | None = None) -> int:
         func=cmd_run
     )
     sub.add_parser("summary", help="summarise the warehouse").set_defaults(func=cmd_summary)
+    dev = sub.add_parser("dev", help="the Dagster UI and daemon (Ctrl-C stops all of it)")
+    dev.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback)")
+    dev.add_argument("--port", type=int, default=3000)
+    dev.set_defaults(func=cmd_dev)
     add_partner_commands(sub)
     add_publication_commands(sub)
     args = parser.parse_args(argv)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import socket
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -263,3 +264,10 @@ def warehouse_rows(home: Path, sql: str) -> list[tuple]:
 
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
         return con.execute(sql).fetchall()
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now (for a server a test starts)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -99,6 +99,17 @@ class Run:
                         return run.run_id
                 time.sleep(0.2)
 
+    def wait_for_dbt(self, timeout: float = RUN_S) -> None:
+        """Wait until `dbt build` runs: its step started and a dbt process carries the token."""
+        run_id = self.wait_for_step("marmot_dbt_models", timeout=timeout)
+        deadline = time.monotonic() + timeout
+        with instance_of(self.home) as instance:
+            token = instance.get_run_by_id(run_id).tags[TOKEN_TAG]
+        while not processes_with_token(token):  # (in one process: only dbt is a child)
+            assert self.proc.poll() is None, f"ended ({self.proc.returncode}):\n{self.tail()}"
+            assert time.monotonic() < deadline, f"no dbt process:\n{self.tail()}"
+            time.sleep(0.2)
+
     def kill(self, signum: int = signal.SIGKILL) -> float:
         """Send ``signum``; the seconds until the process ended."""
         sent = time.monotonic()
@@ -373,7 +384,7 @@ def test_runs_killed_at_any_moment_leave_nothing_the_next_run_cannot_clear(home)
 
     # 3. Killed in the middle of `dbt build`; dbt itself is left running, holding DuckDB.
     run = Run(home, "kill-dbt")
-    run.wait_for_output("Running dbt command", timeout=RUN_S)
+    run.wait_for_dbt()
     with instance_of(home) as instance:
         dbt_run = own_run(instance, run.proc.pid).run_id
     # That run found and failed the one killed before it, and freed its slot.
@@ -404,7 +415,7 @@ def test_a_live_run_holds_the_warehouse_and_sigterm_ends_it(home):
     assert live_run in second.output and f"PID {first.proc.pid}" in second.output, second.tail()
     assert first.proc.poll() is None, "the live run goes on"
 
-    first.wait_for_output("Running dbt command", timeout=RUN_S)
+    first.wait_for_dbt()
     time.sleep(2)
     took = first.kill(signal.SIGTERM)
     assert took < 10, f"{took:.1f} s\n{first.tail()}"
@@ -428,8 +439,9 @@ def test_after_all_that_a_run_succeeds_without_help(home):
     run = Run(home, "final")
     code = run.finish()
     assert code == 0, run.tail()
-    summary = re.search(r"checks passed: (\d+) of (\d+)", run.output)
-    assert summary and summary[1] == summary[2], run.tail()
+    summary = re.search(r"checks: (\d+) passed, (\d+) failed, (\d+) warned, of (\d+)", run.output)
+    assert summary and summary[1] == summary[4] and int(summary[4]) > 300, run.tail()
+    assert re.search(r"Full log of the run: (\S+\.log)", run.output), run.tail()
 
     assert not unfinished_runs(home)
     assert not pool_users(home)

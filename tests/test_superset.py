@@ -9,7 +9,6 @@ import importlib.util
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 import duckdb
 import pytest
 import sqlalchemy as sa
+from helpers import free_port
 
 from marmot_assets.publish import docs
 
@@ -114,12 +114,6 @@ def test_every_published_table_reads_through_duckdb_engine_read_only(tmp_path):
 
 
 # --- slow: a real Superset ---------------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def superset(tmp_path_factory):
     home = tmp_path_factory.mktemp("superset") / "marmot"
@@ -129,7 +123,7 @@ def superset(tmp_path_factory):
         **os.environ,
         "MARMOT_HOME": str(home),
         "MARMOT_SUPERSET_VENV": str(VENV),
-        "MARMOT_SUPERSET_PORT": str(_free_port()),
+        "MARMOT_SUPERSET_PORT": str(free_port()),
         "MARMOT_SUPERSET_ADMIN": "admin",
         "MARMOT_SUPERSET_ADMIN_PASSWORD": password,
     }
