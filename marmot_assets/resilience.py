@@ -257,6 +257,11 @@ def build_run_failure_sensor() -> dg.SensorDefinition:
         "summary is POSTed to it as JSON; only its host is logged.",
     )
     def marmot_run_failure_alert(context: dg.RunFailureSensorContext):
+        run = context.instance.get_run_by_id(context.dagster_run.run_id)
+        if run is not None and run.status == dg.DagsterRunStatus.CANCELED:
+            # Stopped on purpose (SIGTERM or Ctrl-C) and recorded canceled right after
+            # Dagster's "interrupted unexpectedly": no failure to alert on.
+            return
         record_failure(context)
 
     return marmot_run_failure_alert

@@ -13,7 +13,7 @@ from helpers import inbox_files
 
 from marmot_assets.config import get_settings
 from marmot_assets.definitions import build_definitions
-from marmot_assets.partners.assets import asset_key
+from marmot_assets.partners.assets import LOOKUP_KEY, asset_key, upstream_references
 from marmot_assets.partners.contract import get_contract
 from marmot_assets.partners.door import receive
 from marmot_assets.partners.load import withdraw
@@ -80,8 +80,14 @@ def _tick(sensor, context):
     return data.run_requests, data.skip_message
 
 
+@pytest.fixture
+def ephemeral_instance():
+    with dg.DagsterInstance.ephemeral() as instance:
+        yield instance
+
+
 def test_sensor_launches_nothing_for_files_already_received(
-    defs, warehouse, tmp_path, monkeypatch, demo_root
+    defs, warehouse, tmp_path, monkeypatch, demo_root, ephemeral_instance
 ):
     # the warehouse fixture's file is the settings' warehouse: MARMOT_HOME is its folder
     monkeypatch.setenv("MARMOT_HOME", str(tmp_path))
@@ -89,38 +95,43 @@ def test_sensor_launches_nothing_for_files_already_received(
     con, codes = warehouse
     contract = get_contract(HOUSING)
     sensor = build_inbox_sensor(contract)
-    graph = defs.get_repository_def().asset_graph
-    assert sensor.asset_selection.resolve(graph) == {asset_key(contract)}
+    key, references = asset_key(contract), upstream_references(contract)
+    assert LOOKUP_KEY in references
     delivery = inbox_files(demo_root, contract)[0]
     inbox = tmp_path / "inbox" / contract.partner / contract.dataset
     inbox.mkdir(parents=True)
     dropped = inbox / delivery.name
     shutil.copyfile(delivery, dropped)
 
-    context = dg.build_sensor_context(cursor=None, definitions=defs)
+    # A new instance, the place's geography never loaded: it comes first, in the same run.
+    instance = ephemeral_instance
+    context = dg.build_sensor_context(cursor=None, definitions=defs, instance=instance)
     requests, _ = _tick(sensor, context)
     assert len(requests) == 1  # a new file: a run
-    assert requests[0].asset_selection is None or set(requests[0].asset_selection) == {
-        asset_key(contract)
-    }
+    assert set(requests[0].asset_selection) == {key, *references}
+    for reference in references:
+        instance.report_runless_asset_event(dg.AssetMaterialization(reference))
+    context = dg.build_sensor_context(cursor=None, definitions=defs, instance=instance)
+    requests, _ = _tick(sensor, context)
+    assert [set(r.asset_selection) for r in requests] == [{key}]  # the partner's asset alone
 
     verdict = receive(dropped, contract, con, codes, tmp_path)
     assert verdict.status == "loaded"
     shutil.copyfile(delivery, dropped)  # the same bytes dropped again
     os.utime(dropped, ns=(1, 1))
-    context = dg.build_sensor_context(cursor=context.cursor, definitions=defs)
+    context = dg.build_sensor_context(cursor=context.cursor, definitions=defs, instance=instance)
     requests, skipped = _tick(sensor, context)
     assert requests == []
     assert "already received" in skipped and delivery.name in skipped
 
     dropped.write_bytes(delivery.read_bytes().replace(b"\n", b"\r\n"))  # other bytes: a run
-    context = dg.build_sensor_context(cursor=context.cursor, definitions=defs)
+    context = dg.build_sensor_context(cursor=context.cursor, definitions=defs, instance=instance)
     requests, _ = _tick(sensor, context)
-    assert len(requests) == 1
+    assert [set(r.asset_selection) for r in requests] == [{key}]
 
     shutil.copyfile(delivery, dropped)
     withdraw(con, verdict.sha256, "sent in error", "tester", home=tmp_path)
-    context = dg.build_sensor_context(cursor=context.cursor, definitions=defs)
+    context = dg.build_sensor_context(cursor=context.cursor, definitions=defs, instance=instance)
     requests, _ = _tick(sensor, context)
     assert len(requests) == 1  # withdrawn: the same bytes are judged again
     get_settings.cache_clear()

@@ -174,7 +174,7 @@ class RunGuard:
                 self.exit_code = 128 + signum
                 signalled_at = time.monotonic()
                 next_check = signalled_at
-                self._on_signal(instance, signum)
+                self._on_signal(instance, signum, run_id)
             if self._stop.is_set():
                 return
             now = time.monotonic()
@@ -221,18 +221,20 @@ class RunGuard:
             if step.run_id == run_id and step.assigned_timestamp is None
         ]
 
-    def _on_signal(self, instance, signum: int) -> None:
+    def _on_signal(self, instance, signum: int, run_id: str | None = None) -> None:
         name = signal.Signals(signum).name
-        run_id = self.run_id(instance)
+        # First mark the run CANCELING (Dagster then records the interrupted run as canceled,
+        # not failed), before anything else: the run's step is interrupted at this moment.
+        # If Dagster looks before this lands, `end_run` puts it right at the end.
+        with contextlib.suppress(Exception):
+            run_id = run_id or self.run_id(instance)
+            run = instance.get_run_by_id(run_id) if run_id else None
+            if run is not None and not run.is_finished:
+                instance.report_run_canceling(run, message=f"marmot run received {name}")
         self.say(
             f"{name} received: stopping run {run_id or '(not created yet)'} "
             f"(within {self.grace_seconds:g} s; again to stop at once)"
         )
-        run = instance.get_run_by_id(run_id) if run_id else None
-        if run is not None and not run.is_finished:
-            # Dagster then records the interrupted run as canceled, not failed.
-            with contextlib.suppress(Exception):
-                instance.report_run_canceling(run, message=f"marmot run received {name}")
 
     def _hard_stop(self, instance, why: str, *, canceled: bool) -> None:
         with self._lock:

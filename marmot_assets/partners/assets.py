@@ -157,6 +157,12 @@ def _has_lsoa(contract: Contract) -> bool:
     return any(c.area == "lsoa" for c in contract.columns)
 
 
+def upstream_references(contract: Contract) -> list[dg.AssetKey]:
+    """The reference assets the door reads for this contract: the place's codes, and for
+    files with LSOAs what converts LSOA 2011 codes."""
+    return [LOOKUP_KEY, *(CONVERSION_KEYS if _has_lsoa(contract) else [])]
+
+
 def build_partner_asset(contract: Contract) -> dg.AssetsDefinition:
     place = get_settings().place_config
     partner = place.partners.get(contract.partner)
@@ -177,7 +183,7 @@ def build_partner_asset(contract: Contract) -> dg.AssetsDefinition:
         kinds={"python", "duckdb"},
         code_version=contract_code_version(contract),
         pool=WAREHOUSE_POOL,
-        deps=[LOOKUP_KEY, *(CONVERSION_KEYS if _has_lsoa(contract) else [])],
+        deps=upstream_references(contract),
         freshness_policy=freshness_for(contract.publication_cadence),
         retry_policy=API_RETRY_POLICY if contract.fetcher else None,
         partitions_def=partitions_for(contract),

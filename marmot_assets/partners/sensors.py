@@ -7,7 +7,7 @@ import hashlib
 import dagster as dg
 
 from marmot_assets.partners import inbox as drop
-from marmot_assets.partners.assets import asset_key, inbox
+from marmot_assets.partners.assets import asset_key, inbox, upstream_references
 from marmot_assets.partners.contract import Contract
 from marmot_assets.partners.partitions import RECENT_MONTHS, recent_range
 
@@ -55,16 +55,25 @@ def already_received(contract: Contract, entries: list) -> str | None:
     return ", ".join(names)
 
 
+def never_materialised(instance, keys: list[dg.AssetKey]) -> list[dg.AssetKey]:
+    return [k for k in keys if instance.get_latest_materialization_event(k) is None]
+
+
 def build_inbox_sensor(contract: Contract) -> dg.SensorDefinition:
     # Only the partner's own asset: what is built from it follows by automation
-    # (marmot_assets/automation.py), once the delivery is in.
-    selection = dg.AssetSelection.assets(asset_key(contract))
+    # (marmot_assets/automation.py), once the delivery is in. The place's geography comes
+    # along only on a new instance where it was never loaded: without it the door could
+    # check area codes by pattern alone and convert no LSOA 2011 code.
+    key = asset_key(contract)
+    references = upstream_references(contract)
+    selection = dg.AssetSelection.assets(key, *references)
 
     @dg.sensor(
         name=f"{contract.table}__inbox",
         description=f"Runs raw/{contract.table} when a file arrives in "
         f"inbox/{contract.partner}/{contract.dataset}/ (what is built from it follows by "
-        "automation); files already received (same SHA-256) launch nothing.",
+        "automation; the place's geography first if it was never loaded); files already "
+        "received (same SHA-256) launch nothing.",
         asset_selection=selection,
         minimum_interval_seconds=30,
         default_status=dg.DefaultSensorStatus.RUNNING,
@@ -82,7 +91,12 @@ def build_inbox_sensor(contract: Contract) -> dg.SensorDefinition:
             return dg.SkipReason(
                 f"only files already received (same SHA-256), nothing to load: {received}"
             )
-        return dg.RunRequest(run_key=run_key, tags={"marmot/files": str(len(entries))})
+        missing = never_materialised(context.instance, references)
+        return dg.RunRequest(
+            run_key=run_key,
+            asset_selection=[*missing, key],
+            tags={"marmot/files": str(len(entries))},
+        )
 
     return _sensor
 
