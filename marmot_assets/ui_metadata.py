@@ -292,6 +292,7 @@ CHART_QUERIES = {
         select 'P' || principle_id || ' ' || min(principle_name) as label,
                100.0 * sum(worse_than_england) / sum(series) as value
         from marts.mart_principle_scorecard
+        where scorecard_line = 'indicators'
         group by principle_id having sum(series) > 0
         order by principle_id
         """,

@@ -32,6 +32,7 @@ PUBLISHED_TABLES = {
     "mart_allocation",
     "mart_stories",
     "mart_evidence",
+    "mart_system_measures",
 }
 REASONS = {"primary", "complement", "denominator", "secondary", "rate_minimum", "publisher"}
 HIDING = ("denominator", "primary", "complement", "secondary")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from helpers import assert_quarantine, csv_rows, inbox_bytes, inbox_files, write_csv
 
-from marmot_assets.demo.partners.council_procurement import REGISTER_HEADER
+from marmot_assets.demo.partners.council_procurement import LENS_FROM, REGISTER_HEADER
 from marmot_assets.partners.contract import get_contract
 
 REGISTER = get_contract("council_procurement/contracts_register")
@@ -75,14 +75,22 @@ def test_every_register_snapshot_loads_whole(demo_root, door):
         )[0][0]
         > 0
     )
+    # No lens before it came in; from then on it spreads, financial year after year.
     lens = dict(
         door.rows(
-            "select start_date >= date '2022-04-01', "
+            f"select start_date >= date '{LENS_FROM}', "
             "avg(health_inequalities_lens_review::int) "
             "from raw.council_procurement__contracts_register group by all"
         )
     )
-    assert lens[False] == 0 and lens[True] > 0.4
+    assert lens[False] == 0 and lens[True] > 0
+    by_year = door.rows(
+        "select year(start_date - interval 3 month), avg(health_inequalities_lens_review::int) "
+        "from raw.council_procurement__contracts_register "
+        f"where start_date >= date '{LENS_FROM}' group by 1 order by 1"
+    )
+    shares = [share for _, share in by_year]
+    assert len(shares) >= 2 and shares == sorted(shares) and shares[0] < shares[-1]
 
 
 def test_register_bad_rows_are_quarantined_with_row_column_and_value(demo_root, door, tmp_path):

@@ -7,6 +7,7 @@ work on a copy of its state or after it, in order.
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -218,10 +219,15 @@ def test_every_partner_delivery_came_through_the_door(pipeline):
 def test_every_mart_covers_all_principles_and_the_outcomes(pipeline):
     scorecard = {
         r[0]
-        for r in query(pipeline, "select distinct principle_id from marts.mart_principle_scorecard")
+        for r in query(
+            pipeline,
+            "select distinct principle_id from marts.mart_principle_scorecard "
+            "where scorecard_line = 'indicators'",
+        )
     }
     assert scorecard == set(range(9))
     for mart in (
+        "mart_system_measures",
         "mart_inequality",
         "mart_proportionate_universalism",
         "mart_allocation",
@@ -259,9 +265,98 @@ def test_scorecard_counts_add_up(pipeline):
     # every series counts once a year, or is named as the repeat of one that counts
     counted, repeats = query(
         pipeline,
-        "select sum(series), sum(series_not_counted) from marts.mart_principle_scorecard",
+        "select sum(series), sum(series_not_counted) from marts.mart_principle_scorecard "
+        "where scorecard_line = 'indicators'",
     )[0]
     assert counted + repeats == place_series and repeats > 0
+
+
+def _landed(pipeline, dataset: str) -> list:
+    return sorted((pipeline["home"] / "landing" / "council_procurement" / dataset).glob("*.*"))
+
+
+def test_contracts_count_in_the_year_let_and_the_reviewed_share_rises(pipeline):
+    """The demo's lens spreads year by year from LENS_FROM (LENS_RAMP): the mart's contracts
+    and reviews per year let are those of the landed registers, none reviewed before the
+    lens, and the share rises every year since; the scorecard's system line finds the first
+    year of the lens improving (its interval is above the previous year's 0)."""
+    import csv
+
+    from marmot_assets.demo.partners.council_procurement import LENS_FROM, LENS_RAMP
+
+    assert list(LENS_RAMP.values()) == sorted(LENS_RAMP.values())  # the generator's intent
+    contracts = {}
+    for path in _landed(pipeline, "contracts_register"):
+        with path.open(encoding="cp1252", newline="") as f:
+            for row in csv.DictReader(f):
+                contracts[row["Reference Number"]] = row  # a contract counts once
+    expected: dict[int, list[int]] = {}
+    for row in contracts.values():
+        year = int(row["Start Date"][-4:])  # dd/mm/yyyy: the year let
+        counts = expected.setdefault(year, [0, 0])
+        counts[0] += 1
+        counts[1] += row["Health Inequalities Lens Review"] == "Yes"
+    measured = {
+        year: [let, reviewed]
+        for year, let, reviewed in query(
+            pipeline,
+            "select period_year, contracts_let, contracts_reviewed from marts.mart_system_measures "
+            "where principle_id is null and contracts_let > 0",
+        )
+    }
+    assert measured == expected
+    before = [y for y in expected if y < LENS_FROM.year]
+    assert before and all(expected[y][1] == 0 for y in before)
+    lens_years = sorted(y for y in expected if y >= LENS_FROM.year)
+    shares = [expected[y][1] / expected[y][0] for y in lens_years]
+    assert len(shares) >= 3 and all(a < b for a, b in zip(shares[:-1], shares[1:], strict=True)), (
+        shares
+    )
+    travel = dict(
+        query(
+            pipeline,
+            "select period_year, improving from marts.mart_principle_scorecard "
+            "where scorecard_line = 'system'",
+        )
+    )
+    assert set(travel) == set(expected)
+    assert travel[LENS_FROM.year] == 1
+
+
+def test_every_principle_with_a_pledge_appears(pipeline):
+    """The principles the landed pledge lists serve (phrases of seed system_principles) are
+    exactly those with pledges in the mart; every business that ever pledged is new once."""
+    import csv
+    import json
+
+    seed = Path(__file__).parents[1] / "dbt_project" / "seeds" / "system_principles.csv"
+    with seed.open(encoding="utf-8") as f:
+        phrases = [r for r in csv.DictReader(f) if r["kind"] == "pledge"]
+    businesses = {}
+    for path in _landed(pipeline, "business_pledges"):
+        for record in json.loads(path.read_text(encoding="utf-8")):
+            businesses[record["business_name"]] = record
+    served = {
+        int(p["principle_id"])
+        for b in businesses.values()
+        for pledge in b["pledges"].split(";")
+        for p in phrases
+        if p["phrase"].lower() in pledge.lower()
+    }
+    in_mart = {
+        r[0]
+        for r in query(
+            pipeline,
+            "select distinct principle_id from marts.mart_system_measures "
+            "where principle_id is not null and pledges > 0",
+        )
+    }
+    assert served and in_mart == served
+    new = query(
+        pipeline,
+        "select sum(organisations_new) from marts.mart_system_measures where principle_id is null",
+    )[0][0]
+    assert new == len(businesses)
 
 
 def test_family_hubs_reach_rises_with_deprivation(pipeline):

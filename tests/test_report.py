@@ -7,6 +7,7 @@ kind of chart, and work offline. Chromium is a Debian package (``make browser``)
 
 from __future__ import annotations
 
+import csv
 import re
 import shutil
 import time
@@ -138,6 +139,50 @@ def test_stories_and_evaluations_sit_beside_their_indicators(report):
     )  # fmt: skip
     start = html.index(f'<article id="indicator-{indicator}"')
     assert f'data-evaluation="{evaluation}"' in html[start : html.index("</article>", start)]
+
+
+def test_the_system_section_shows_contracts_pledges_and_their_stories(report):
+    """The Marmot approach itself: a row per year of the release's whole-system measures
+    (latest six), the reviewed share with its interval where published, every story whose
+    text mentions procurement or businesses beside them, and no supplier named."""
+    from marmot_assets.publish.report.render import SYSTEM_STORY_WORDS, SYSTEM_YEARS
+
+    html = report["html"]
+    start = html.index('<section id="system"')
+    section = html[start : html.index("</section>", start)]
+    years = release_rows(
+        report["home"], report["release_id"],
+        "select period_year, reviewed_share, reviewed_share_lower_95 from mart_system_measures "
+        "where principle_id is null order by period_year desc",
+    )  # fmt: skip
+    assert years
+    for year, share, lower in years[:SYSTEM_YEARS]:
+        row = section[section.index(f'<tr data-year="{year}">') :]
+        row = row[: row.index("</tr>")]
+        if share is not None:
+            assert f"{100 * share:.0f}% (95% interval {100 * lower:.0f}%" in row, year
+    stories = release_rows(
+        report["home"], report["release_id"],
+        "select distinct story_id, title, body from mart_stories",
+    )  # fmt: skip
+    mentioning = {
+        sid for sid, title, body in stories if SYSTEM_STORY_WORDS.search(f"{title} {body}")
+    }
+    shown = set(re.findall(r'data-story="([^"]+)"', section))
+    assert mentioning and shown == mentioning
+    principles = release_rows(
+        report["home"], report["release_id"],
+        "select distinct principle_id from mart_system_measures where principle_id is not null "
+        "and period_year = (select max(period_year) from mart_system_measures)",
+    )  # fmt: skip
+    for (pid,) in principles:
+        assert f'<tr data-principle="{pid}">' in section, pid
+    suppliers = set()
+    landed = report["home"] / "landing" / "council_procurement" / "contracts_register"
+    for path in landed.glob("*.csv"):
+        with path.open(encoding="cp1252", newline="") as f:
+            suppliers |= {r["Supplier Name"] for r in csv.DictReader(f)}
+    assert suppliers and not [name for name in suppliers if name in html]
 
 
 def test_the_pdf_has_pages(report):

@@ -25,6 +25,13 @@
 -- deciles, and its SII there is life_expectancy_sii_local's), from whole periods only.
 -- Counts add up: better + similar + worse + other_comparison = series, and likewise for
 -- travel and for inequality.
+--
+-- Beside the principles' lines (scorecard_line 'indicators'), one 'system' line a year
+-- (principle_id null) for the Marmot approach itself (mart_system_measures): its one series
+-- is the share of the contracts let that year reviewed through a health inequalities lens,
+-- improving or worsening as an indicator is, when the previous year's share lies outside
+-- this year's Wilson 95% interval. It has no England comparison nor inequality (other_comparison,
+-- inequality_not_assessed).
 
 with
 
@@ -121,36 +128,112 @@ left_out as (
     where is_repeat
     group by all
 
+),
+
+indicator_lines as (
+
+    select
+        'indicators' as scorecard_line,
+        counted.principle_id::integer as principle_id,
+        p.principle_name::varchar as principle_name,
+        counted.period_year::integer as period_year,
+        count(distinct counted.indicator_id)::integer as indicators,
+        count(*)::integer as series,
+        count(*) filter (where counted.compared_to_england = 'better')::integer
+            as better_than_england,
+        count(*) filter (where counted.compared_to_england = 'similar')::integer
+            as similar_to_england,
+        count(*) filter (where counted.compared_to_england = 'worse')::integer
+            as worse_than_england,
+        count(*) filter (
+            where counted.compared_to_england not in ('better', 'similar', 'worse')
+        )::integer as other_comparison,
+        count(*) filter (where counted.direction_of_travel = 'improving')::integer as improving,
+        count(*) filter (where counted.direction_of_travel = 'worsening')::integer as worsening,
+        count(*) filter (
+            where counted.direction_of_travel not in ('improving', 'worsening')
+        )::integer as no_change_or_not_compared,
+        count(*) filter (where counted.gap_trend = 'narrowed')::integer as inequality_narrowing,
+        count(*) filter (where counted.gap_trend = 'widened')::integer as inequality_widening,
+        count(*) filter (where counted.gap_trend = 'held')::integer as inequality_held,
+        count(*) filter (
+            where counted.gap_trend is null or counted.gap_trend = 'not compared'
+        )::integer as inequality_not_assessed,
+        coalesce(any_value(left_out.series_not_counted), 0)::integer as series_not_counted
+    from counted
+    inner join {{ ref('dim_principle') }} as p using (principle_id)
+    left join left_out using (principle_id, period_year)
+    group by all
+
+),
+
+system_years as (
+
+    select
+        period_year,
+        reviewed_share,
+        reviewed_share_lower_95,
+        reviewed_share_upper_95,
+        lag(reviewed_share) over (order by period_year) as previous_share
+    from {{ ref('mart_system_measures') }}
+    where principle_id is null and contracts_let > 0
+
+),
+
+system_lines as (
+
+    select
+        period_year,
+        {{ direction_of_travel(
+            'reviewed_share_lower_95', 'reviewed_share_upper_95', 'previous_share',
+            "'higher_is_better'"
+        ) }} as direction_of_travel
+    from system_years
+
 )
 
 select
-    counted.principle_id::integer as principle_id,
-    p.principle_name::varchar as principle_name,
-    counted.period_year::integer as period_year,
-    count(distinct counted.indicator_id)::integer as indicators,
-    count(*)::integer as series,
-    count(*) filter (where counted.compared_to_england = 'better')::integer
-        as better_than_england,
-    count(*) filter (where counted.compared_to_england = 'similar')::integer
-        as similar_to_england,
-    count(*) filter (where counted.compared_to_england = 'worse')::integer
-        as worse_than_england,
-    count(*) filter (
-        where counted.compared_to_england not in ('better', 'similar', 'worse')
-    )::integer as other_comparison,
-    count(*) filter (where counted.direction_of_travel = 'improving')::integer as improving,
-    count(*) filter (where counted.direction_of_travel = 'worsening')::integer as worsening,
-    count(*) filter (
-        where counted.direction_of_travel not in ('improving', 'worsening')
-    )::integer as no_change_or_not_compared,
-    count(*) filter (where counted.gap_trend = 'narrowed')::integer as inequality_narrowing,
-    count(*) filter (where counted.gap_trend = 'widened')::integer as inequality_widening,
-    count(*) filter (where counted.gap_trend = 'held')::integer as inequality_held,
-    count(*) filter (
-        where counted.gap_trend is null or counted.gap_trend = 'not compared'
-    )::integer as inequality_not_assessed,
-    coalesce(any_value(left_out.series_not_counted), 0)::integer as series_not_counted
-from counted
-inner join {{ ref('dim_principle') }} as p using (principle_id)
-left join left_out using (principle_id, period_year)
-group by all
+    scorecard_line::varchar as scorecard_line,
+    principle_id,
+    principle_name,
+    period_year,
+    indicators,
+    series,
+    better_than_england,
+    similar_to_england,
+    worse_than_england,
+    other_comparison,
+    improving,
+    worsening,
+    no_change_or_not_compared,
+    inequality_narrowing,
+    inequality_widening,
+    inequality_held,
+    inequality_not_assessed,
+    series_not_counted
+from indicator_lines
+
+union all
+
+select
+    'system'::varchar as scorecard_line,
+    null::integer as principle_id,
+    'The Marmot approach: contracts reviewed through a health inequalities lens'::varchar
+        as principle_name,
+    period_year::integer as period_year,
+    1::integer as indicators,
+    1::integer as series,
+    0::integer as better_than_england,
+    0::integer as similar_to_england,
+    0::integer as worse_than_england,
+    1::integer as other_comparison,
+    (direction_of_travel = 'improving')::integer as improving,
+    (direction_of_travel = 'worsening')::integer as worsening,
+    (direction_of_travel not in ('improving', 'worsening'))::integer
+        as no_change_or_not_compared,
+    0::integer as inequality_narrowing,
+    0::integer as inequality_widening,
+    0::integer as inequality_held,
+    1::integer as inequality_not_assessed,
+    0::integer as series_not_counted
+from system_lines

@@ -1,7 +1,10 @@
 -- mart_principle_scorecard as it leaves the warehouse. Its counts are counts of indicator
 -- series (better than England, improving, ...), not of people, so disclosure control does not
--- apply to them; it is built on the place's own headline values only.
+-- apply to them; it is built on the place's own headline values only. The system line's one
+-- series is a share of contracts, published with its counts under control in
+-- publish__mart_system_measures.
 select
+    scorecard_line,
     principle_id,
     principle_name,
     period_year,

@@ -115,6 +115,18 @@ REGISTER_HEADER = [
 ]
 
 
+# The health inequalities lens: from April 2022, applied to a growing share of the contracts
+# let each financial year (a fraction of its eventual reach), so the reviewed share rises.
+LENS_FROM = dt.date(2022, 4, 1)
+LENS_RAMP = {2022: 0.4, 2023: 0.6, 2024: 0.8, 2025: 1.0}
+
+
+def lens_ramp(start: dt.date) -> float:
+    """The share of its eventual reach the lens had in the financial year of ``start``."""
+    fy = start.year if start.month >= 4 else start.year - 1
+    return LENS_RAMP.get(fy, 0.0)
+
+
 def _pick(rng, items):
     return items[int(rng.integers(len(items)))]
 
@@ -142,9 +154,10 @@ def _contracts(wards, rng) -> list[dict]:
         if vcse and rng.random() < 0.4:
             company = ""  # a charity that is not a company
         value = round(float(rng.lognormal(11.5, 1.4)), -2) + 5_000
-        # The lens came in from 2022-23; health and care commissioning uses it most.
-        lens_share = 0.85 if department in CARE else 0.45
-        lens = start >= dt.date(2022, 4, 1) and rng.random() < lens_share
+        # The lens came in from 2022-23 and spreads a little more every year (LENS_RAMP);
+        # health and care commissioning uses it most.
+        lens_share = (0.85 if department in CARE else 0.45) * lens_ramp(start)
+        lens = start >= LENS_FROM and rng.random() < lens_share
         commitments = []
         if value > 100_000 or rng.random() < 0.3:
             for _ in range(int(rng.integers(1, 4))):

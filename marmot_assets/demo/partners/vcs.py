@@ -73,7 +73,9 @@ STORIES = [
         True,
         False,
         "The shared plot now feeds the pantry every week from June to October. Volunteers from "
-        "eleven countries garden side by side and swap recipes as well as seeds.",
+        "eleven countries garden side by side and swap recipes as well as seeds. The new raised "
+        "beds came from a council contract's social value commitment to community food "
+        "projects.",
     ),
     (
         "New Neighbours Welcome Project",
@@ -119,7 +121,8 @@ STORIES = [
         False,
         "Drop-in advice sessions helped households claim benefits they were entitled to but not "
         "receiving; the most common were Pension Credit and the carer element of Universal "
-        "Credit.",
+        "Credit. Two local businesses that signed the Fairer Coventry pledge now host sessions "
+        "for their staff.",
     ),
     (
         "Learning Together Homework Club",

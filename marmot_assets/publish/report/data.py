@@ -28,6 +28,11 @@ PROVISIONAL_COLUMNS = ("is_partial", "is_provisional", "is_partial_period")
 COVERAGE_COLUMN = "coverage_note"
 
 
+# The Marmot approach itself (contracts, social value, business pledges); optional, as a
+# release made before it has no such table.
+SYSTEM_TABLE = "mart_system_measures"
+
+
 def reason_text(reason: str | None) -> str:
     return REASONS.get(reason or "", reason or "not shown")
 
@@ -51,6 +56,8 @@ class Release:
     areas: dict = field(default_factory=dict)
     # mart_inequality's measures per indicator, period, sex, age and scheme, every period
     inequality_trend: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # mart_system_measures (the Marmot approach itself); empty in releases made before it
+    system: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def connect(path: Path) -> duckdb.DuckDBPyConnection:
@@ -112,6 +119,16 @@ def read_release(path: Path) -> Release:
             ).fetchall()
         }
         partial = "coalesce(is_partial, false)" if "is_partial" in inequality_columns else "false"
+        tables = {r[0] for r in con.execute("select table_name from duckdb_tables()").fetchall()}
+        system = (
+            _df(
+                con,
+                "select * from mart_system_measures "
+                "order by principle_id nulls first, period_year desc",
+            )
+            if SYSTEM_TABLE in tables
+            else pd.DataFrame()
+        )
         place_values = _df(
             con,
             "select indicator_id, period, period_sortable, sex, age, value, lower_ci_95, "
@@ -159,6 +176,7 @@ def read_release(path: Path) -> Release:
             evidence=_df(con, "select * from mart_evidence order by intervention"),
             provisional_column=provisional,
             areas=names,
+            system=system,
         )
     for frame in ("stories", "evidence"):  # text for the template: missing is None, not NaN
         df = getattr(release, frame)

@@ -19,7 +19,11 @@ import jinja2
 from marmot_assets.publish import releases as rel
 from marmot_assets.publish.report import chromium
 from marmot_assets.publish.report.data import missing_tables, read_release
-from marmot_assets.publish.report.render import changes_summary, principle_sections
+from marmot_assets.publish.report.render import (
+    changes_summary,
+    principle_sections,
+    system_section,
+)
 
 HTML_FILE = "index.html"
 PDF_FILE = "report.pdf"
@@ -44,6 +48,7 @@ def render_html(release_file: Path) -> str:
         place=release.place,
         sections=principle_sections(release),
         changes=changes_summary(release),
+        system=system_section(release),
         provisional_column=release.provisional_column,
     )
 

@@ -4,6 +4,7 @@ the stories and evaluations beside it, and what changed since the last release."
 from __future__ import annotations
 
 import math
+import re
 
 import pandas as pd
 
@@ -329,4 +330,116 @@ def changes_summary(release: Release) -> dict:
         "previous": previous.iloc[0] if len(previous) else None,
         "detailed": detailed,
         "more": int((changes.change_type != "new").sum()) - len(detailed),
+    }
+
+
+# A story speaks to the Marmot approach itself when it mentions the council's spending or the
+# city's businesses (procurement, contracts, social value, pledging employers).
+SYSTEM_STORY_WORDS = re.compile(
+    r"procure|contract|social value|business|employer|pledge|supplier", re.IGNORECASE
+)
+SYSTEM_LINE = "system"
+SYSTEM_YEARS = 6
+
+
+def _count_text(value) -> str:
+    """A published count: NULL is a count of 1-7 the release suppressed, never a number."""
+    if value is None or pd.isna(value):
+        return "suppressed (1-7)"
+    return f"{int(value):,}"
+
+
+def _share_text(row) -> str:
+    if row.get("reviewed_is_suppressed"):
+        return f"suppressed ({reason_text(row.get('reviewed_suppression_reason'))})"
+    share = row.get("reviewed_share")
+    if share is None or pd.isna(share):
+        return "no contracts let"
+    low, high = row.get("reviewed_share_lower_95"), row.get("reviewed_share_upper_95")
+    return f"{100 * share:.0f}% (95% interval {100 * low:.0f}% to {100 * high:.0f}%)"
+
+
+def _gbp_text(value) -> str:
+    if value is None or pd.isna(value):
+        return "withheld"
+    return f"£{value:,.0f}"
+
+
+def system_section(release: Release) -> dict | None:
+    """The Marmot approach itself: per year the contracts let and the share reviewed through a
+    health inequalities lens (with the scorecard's system line), social value and business
+    pledges, the services' offers, and the stories that mention procurement or businesses.
+    None for a release made before mart_system_measures."""
+    system = release.system
+    if system.empty:
+        return None
+    whole = system[system.principle_id.isna()].sort_values("period_year", ascending=False)
+    by_principle = system[system.principle_id.notna()]
+    scorecard = release.scorecard
+    travel = {}
+    if "scorecard_line" in scorecard.columns:
+        line = scorecard[scorecard.scorecard_line == SYSTEM_LINE]
+        travel = {
+            int(r["period_year"]): (
+                "improving"
+                if r["improving"]
+                else "worsening"
+                if r["worsening"]
+                else "no significant change or not compared"
+            )
+            for r in line.to_dict("records")
+        }
+    years = [
+        {
+            "year": int(r["period_year"]),
+            "contracts": _count_text(r["contracts_let"]),
+            "value": _gbp_text(r["contract_value_let_gbp"]),
+            "reviewed": _share_text(r),
+            "value_weighted": (
+                f"{100 * r['reviewed_share_value_weighted']:.0f}%"
+                if pd.notna(r.get("reviewed_share_value_weighted"))
+                else "not shown"
+            ),
+            "travel": travel.get(int(r["period_year"]), "not judged (no contracts let)"),
+            "commitments": _count_text(r["social_value_commitments"]),
+            "signed_up": _count_text(r["organisations_signed_up"]),
+            "new": _count_text(r["organisations_new"]),
+            "lapsed": _count_text(r["organisations_lapsed"]),
+        }
+        for r in whole.head(SYSTEM_YEARS).to_dict("records")
+    ]
+    latest = int(by_principle.period_year.max()) if len(by_principle) else None
+    names = dict(
+        zip(release.principles.principle_id, release.principles.principle_name, strict=True)
+    )
+    principles = [
+        {
+            "id": int(r["principle_id"]),
+            "name": names.get(r["principle_id"], r["principle_name"]),
+            "signed_up": _count_text(r["organisations_signed_up"]),
+            "pledges": _count_text(r["pledges"]),
+            "commitments": _count_text(r["social_value_commitments"]),
+        }
+        for r in by_principle[by_principle.period_year == latest]
+        .sort_values("principle_id")
+        .to_dict("records")
+    ]
+    services = whole.iloc[0].to_dict() if len(whole) else {}
+    stories = release.stories.drop_duplicates("story_id")
+    mentioning = [
+        s
+        for s in stories.to_dict("records")
+        if SYSTEM_STORY_WORDS.search(f"{s['title']} {s['body'] or ''}")
+    ]
+    return {
+        "years": years,
+        "latest": latest,
+        "principles": principles,
+        "services": {
+            "services": services.get("services"),
+            "both": services.get("services_with_both_offers"),
+            "reach": services.get("services_with_reach_data"),
+            "rises": services.get("services_help_rises_with_need"),
+        },
+        "stories": mentioning,
     }
