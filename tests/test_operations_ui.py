@@ -203,9 +203,17 @@ def ui(tmp_path_factory):
 def test_the_ui_button_materialises_everything_and_publishes(ui):
     # The drop folders' sensors are switched off (as an engineer can in the UI) so that the
     # demo's deliveries are taken by this run alone; one is switched on again below.
-    for sensor in ui.sensors():
-        if sensor["name"].endswith("__inbox"):
+    # A sensor's evaluation in flight when it is stopped can write its state back as
+    # running: stop until they stay stopped for longer than an evaluation takes.
+    deadline, quiet_since = time.monotonic() + 120, None
+    while quiet_since is None or time.monotonic() - quiet_since < 8:
+        assert time.monotonic() < deadline, "inbox sensors do not stay stopped"
+        inbox_running = [s for s in ui.sensors() if s["name"].endswith("__inbox")
+                         and s["sensorState"]["status"] == "RUNNING"]  # fmt: skip
+        for sensor in inbox_running:
             ui.stop_sensor(sensor)
+        quiet_since = None if inbox_running else (quiet_since or time.monotonic())
+        time.sleep(2)
     running = {s["name"] for s in ui.sensors() if s["sensorState"]["status"] == "RUNNING"}
     assert "marmot_automation" in running and not any(n.endswith("__inbox") for n in running)
     with dg.DagsterInstance.from_config(str(ui.dagster_home)) as instance:
