@@ -61,6 +61,7 @@ def run_part(part: str) -> None:
         warehouse = warehouse_resource()
         for asset in (
             place.place_areas,
+            place.partner_datasets,
             ons.ons_lsoa_ward_lookup,
             mhclg.mhclg_imd_lsoa,
             fingertips.fingertips_indicator_values,

@@ -19,7 +19,7 @@ from marmot_assets.schedules import fingertips_schedule
 from marmot_assets.sources.fingertips import fingertips_indicator_values
 from marmot_assets.sources.mhclg import mhclg_imd_lsoa
 from marmot_assets.sources.ons import ons_lsoa11_lsoa21_lookup, ons_lsoa_ward_lookup
-from marmot_assets.sources.place import place_areas
+from marmot_assets.sources.place import partner_datasets, place_areas
 from marmot_assets.sources.population import ons_population_estimates
 from marmot_assets.transform.assets import build_dbt_assets, dbt_resource
 from marmot_assets.warehouse import warehouse_resource
@@ -43,6 +43,7 @@ def build_definitions() -> dg.Definitions:
         assets=[
             *partner_assets,
             place_areas,
+            partner_datasets,
             ons_lsoa_ward_lookup,
             ons_lsoa11_lsoa21_lookup,
             ons_population_estimates,

@@ -77,6 +77,7 @@ def test_every_asset_has_description_owner_and_kinds(defs):
             assert node.owners == ["team:platform"], key
         if layer in ("raw", "staging", "intermediate", "marts", "publish") and key.path[1] not in (
             "place_areas",
+            "partner_datasets",  # configuration, versioned with the place and contract files
         ):
             assert node.code_version, key
 

@@ -33,6 +33,7 @@ PUBLISHED_TABLES = {
     "mart_stories",
     "mart_evidence",
     "mart_system_measures",
+    "mart_contracts",
 }
 REASONS = {"primary", "complement", "denominator", "secondary", "rate_minimum", "publisher"}
 HIDING = ("denominator", "primary", "complement", "secondary")

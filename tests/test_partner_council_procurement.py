@@ -204,3 +204,19 @@ def test_pledges_in_the_wrong_shape_are_rejected_and_earlier_data_stays(demo_roo
 @pytest.mark.parametrize("contract", [REGISTER, PLEDGES], ids=lambda c: c.dataset)
 def test_demo_is_byte_identical_for_the_same_seed(demo_root, demo_again, contract):
     assert inbox_bytes(demo_root, contract) == inbox_bytes(demo_again, contract)
+
+
+def test_only_the_contracts_register_is_a_public_register():
+    """The flag that lets a release name suppliers is the dataset contract's, off unless a
+    contract says so; raw.partner_datasets carries it for dbt, one row per contract."""
+    from marmot_assets.partners.contract import load_contracts
+    from marmot_assets.sources.place import partner_datasets_frame
+
+    frame = partner_datasets_frame()
+    assert len(frame) == len(load_contracts())
+    public = frame.loc[frame["public_register"], ["partner", "dataset"]].values.tolist()
+    assert public == [["council_procurement", "contracts_register"]]
+    # a contract that says nothing is not public
+    register = get_contract("council_procurement/contracts_register")
+    silent = register.model_dump(exclude={"public_register"})
+    assert not type(register).model_validate(silent).public_register

@@ -323,6 +323,51 @@ def test_contracts_count_in_the_year_let_and_the_reviewed_share_rises(pipeline):
     assert travel[LENS_FROM.year] == 1
 
 
+def test_contracts_are_published_by_name_but_never_a_person(pipeline):
+    """The contracts register is public (its dataset contract says so): the served release
+    lists every contract of the landed registers, naming each supplier that is an
+    organisation (a company number, or a VCSE) and none that is not (the demo's sole
+    traders, whose trading names are people's); their names appear nowhere in the release."""
+    import csv
+
+    import duckdb
+
+    from marmot_assets.partners.contract import get_contract
+
+    assert get_contract("council_procurement/contracts_register").public_register
+    contracts = {}
+    for path in _landed(pipeline, "contracts_register"):
+        with path.open(encoding="cp1252", newline="") as f:
+            for row in csv.DictReader(f):
+                contracts[row["Reference Number"]] = row
+    people = {
+        ref: row["Supplier Name"]
+        for ref, row in contracts.items()
+        if not row["Supplier Company Registration Number"] and row["VCSE"] != "Yes"
+    }
+    assert people, "the demo has sole traders"
+    with duckdb.connect(str(pipeline["home"] / "serving" / "marmot.duckdb"), read_only=True) as con:
+        published = {
+            ref: (name, reason)
+            for ref, name, reason in con.execute(
+                "select reference, supplier_name, supplier_withheld_reason from mart_contracts"
+            ).fetchall()
+        }
+        text = " ".join(
+            str(value)
+            for (table,) in con.execute("select table_name from duckdb_tables()").fetchall()
+            for row in con.execute(f'select * from "{table}"').fetchall()
+            for value in row
+        )
+    assert set(published) == set(contracts)
+    for ref, row in contracts.items():
+        if ref in people:
+            assert published[ref] == (None, "not an organisation: may name a person"), ref
+        else:
+            assert published[ref] == (row["Supplier Name"], None), ref
+    assert not [name for name in people.values() if name in text]
+
+
 def test_every_principle_with_a_pledge_appears(pipeline):
     """The principles the landed pledge lists serve (phrases of seed system_principles) are
     exactly those with pledges in the mart; every business that ever pledged is new once."""

@@ -121,6 +121,11 @@ class Contract(BaseModel):
     # partner sent, so they are not chosen by the platform.
     partitions: Literal["monthly"] | None = None
     partitions_start: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}$")
+    # The partner publishes this dataset itself, in full (a register the law makes public:
+    # the Local Government Transparency Code's contracts register). Only then may a release
+    # name the organisations in it, row by row (mart_contracts); otherwise it is published
+    # only in aggregate. People are never named, whatever this says.
+    public_register: bool = False
 
     @model_validator(mode="after")
     def _names_exist(self) -> Contract:

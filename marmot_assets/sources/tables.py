@@ -15,6 +15,16 @@ RAW_TABLES: dict[str, dict[str, str]] = {
         "area_type": "VARCHAR",
         "is_place": "BOOLEAN",
     },
+    # Every partner dataset contract (marmot_assets/partners/contracts), one row each: what
+    # dbt needs to know of them (whether the partner publishes the dataset itself).
+    "partner_datasets": {
+        "partner": "VARCHAR",
+        "dataset": "VARCHAR",
+        "title": "VARCHAR",
+        "publication_cadence": "VARCHAR",
+        "record_level": "BOOLEAN",
+        "public_register": "BOOLEAN",
+    },
     "ons_lsoa_ward_lookup": {
         "lsoa_code": "VARCHAR",
         "lsoa_name": "VARCHAR",

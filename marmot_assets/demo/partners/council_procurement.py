@@ -88,6 +88,12 @@ SUPPLIER_PLACES = [
     "Warwickshire",
     "Central",
 ]
+# Sole traders (no company number, not VCSE): their trading name is a person's name, so a
+# release must not name them even though the register is public. Chosen by contract number,
+# not by the random stream, so adding them changed no other demo value.
+SOLE_TRADER_EVERY = 7
+SOLE_TRADER_DEPARTMENTS = ("Property Services", "Streetpride and Greenspace", "Housing")
+SOLE_TRADERS = ["R. Kaur", "D. Walsh", "M. Okafor", "S. Nowak", "T. Hughes", "A. Begum"]
 SOCIAL_VALUE = [
     "{n} apprenticeships for residents of {ward}",
     "{n} jobs ringfenced for Job Shop clients",
@@ -169,13 +175,17 @@ def _contracts(wards, rng) -> list[dict]:
                     )
                 )
         end = start + dt.timedelta(days=365 * years - 1)
+        supplier = f"{_pick(rng, SUPPLIER_PLACES)} {trade} {_pick(rng, forms)}"
+        if number % SOLE_TRADER_EVERY == 0 and department in SOLE_TRADER_DEPARTMENTS and not vcse:
+            trader = SOLE_TRADERS[number // SOLE_TRADER_EVERY % len(SOLE_TRADERS)]
+            supplier, company = f"{trader} {trade}", ""
         contracts.append(
             {
                 "reference": f"CCC-{start.year}-{number:04d}",
                 "title": title,
                 "department": department,
                 "description": f"{title} for {department.lower()}",
-                "supplier": f"{_pick(rng, SUPPLIER_PLACES)} {trade} {_pick(rng, forms)}",
+                "supplier": supplier,
                 "company": company,
                 "sme": vcse or value < 2_000_000 and rng.random() < 0.7,
                 "vcse": vcse,
