@@ -216,6 +216,12 @@ def test_only_the_contracts_register_is_a_public_register():
     assert len(frame) == len(load_contracts())
     public = frame.loc[frame["public_register"], ["partner", "dataset"]].values.tolist()
     assert public == [["council_procurement", "contracts_register"]]
+    # a supplier's name may be a person's: left out of logs and the UI's previews
+    from marmot_assets.ui_metadata import identifier_columns
+
+    assert "supplier_name" in identifier_columns(
+        get_contract("council_procurement/contracts_register")
+    )
     # a contract that says nothing is not public
     register = get_contract("council_procurement/contracts_register")
     silent = register.model_dump(exclude={"public_register"})
