@@ -1,7 +1,8 @@
 """End to end: the whole graph through Dagster into a DuckDB file in a temporary MARMOT_HOME.
 
-One good run is shared by the module's tests (it takes a while); tests that break things
-work on a copy of its state or after it, in order.
+The suite's good run of the untouched demo (``demo_refresh``) is copied for the module's tests
+(a refresh takes minutes); tests that break things work on a copy of its state or after it, in
+order.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from helpers import edited_csv, refreshed_home, warehouse_rows
+from helpers import copied_home, edited_csv, warehouse_rows
 
 from marmot_assets.cli import run_refresh, warehouse_summary
 from marmot_assets.config import read_indicator_catalogue
@@ -20,8 +21,9 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def pipeline(tmp_path_factory):
-    with refreshed_home(tmp_path_factory, "e2e") as run:
+def pipeline(tmp_path_factory, demo_refresh):
+    # The suite's one refresh of the untouched demo, copied: the tests below change their home.
+    with copied_home(tmp_path_factory, "e2e", demo_refresh) as run:
         yield run
 
 
