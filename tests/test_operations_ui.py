@@ -7,7 +7,8 @@ under $MARMOT_HOME); a file dropped in a partner's folder starts that partner's 
 automation alone (no manual launch) refreshes exactly what depends on it and publishes a new
 release; the same file dropped again launches nothing; a bad file fails the partner's check with
 the reason while the rest still publishes and the partner's served values stay; no secret of
-the environment reaches the event log or any log; SIGTERM ends every process within 10 s.
+the environment reaches the event log or any log; a read-only webserver on the same instance
+shows everything and refuses to launch or toggle; SIGTERM ends every process within 10 s.
 """
 
 from __future__ import annotations
@@ -321,6 +322,60 @@ def test_no_secret_reaches_the_event_log_or_any_log(ui):
             data = path.read_bytes()
             assert WEBHOOK_TOKEN.encode() not in data, path
             assert PSEUDONYMISATION_KEY.encode() not in data, path
+
+
+def test_a_read_only_webserver_shows_but_cannot_launch_or_toggle(ui):
+    """The viewers' webserver the README describes (`dagster-webserver --read-only`), on the
+    same instance: it shows the assets and the runs, and refuses to launch a run or stop a
+    sensor (Dagster's UnauthorizedError), so nothing changes."""
+    port = free_port()
+    env = {**os.environ, "MARMOT_HOME": str(ui.home), "DAGSTER_HOME": str(ui.dagster_home)}
+    webserver = str(Path(sys.prefix) / "bin" / "dagster-webserver")
+    log = ui.home.parent / "read-only.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [webserver, "-w", "workspace.yaml", "--read-only", "-h", "127.0.0.1", "-p", str(port)],
+            cwd=PROJECT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    viewer = UI(ui.home, port, log, proc)
+    try:
+
+        def serving():
+            assert proc.poll() is None, log.read_text()[-3000:]
+            try:
+                return viewer.gql("{ assetNodes { id } }")["assetNodes"] and viewer.sensors()
+            except (requests.ConnectionError, requests.HTTPError, AssertionError, KeyError):
+                return None
+
+        _wait("the read-only webserver", serving, log, timeout=180)
+        with dg.DagsterInstance.from_config(str(ui.dagster_home)) as instance:
+            runs = _run_ids(instance)
+        assert runs  # the runs of the tests before are there to see
+        launched = viewer.gql(
+            """mutation($params: ExecutionParams!) { launchRun(executionParams: $params) {
+               __typename } }""",
+            params={"selector": {**LOCATION, "jobName": "marmot_refresh"}, "runConfigData": {}},
+        )["launchRun"]
+        assert launched["__typename"] == "UnauthorizedError", launched
+        sensor = next(s for s in viewer.sensors() if s["name"] == "marmot_automation")
+        stopped = viewer.gql(
+            """mutation($origin: String!, $selector: String!) {
+               stopSensor(jobOriginId: $origin, jobSelectorId: $selector) { __typename } }""",
+            origin=sensor["jobOriginId"],
+            selector=sensor["sensorState"]["selectorId"],
+        )["stopSensor"]
+        assert stopped["__typename"] == "UnauthorizedError", stopped
+        still = next(s for s in ui.sensors() if s["name"] == "marmot_automation")
+        assert still["sensorState"]["status"] == "RUNNING"
+        with dg.DagsterInstance.from_config(str(ui.dagster_home)) as instance:
+            assert _run_ids(instance) == runs
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=20)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
 
 
 def test_sigterm_ends_every_process_within_10_s(ui):
