@@ -182,11 +182,12 @@ def door(warehouse, tmp_path, request):
 
 @pytest.fixture(scope="session")
 def demo_refresh(tmp_path_factory) -> dict:
-    """One whole refresh of the untouched demo through Dagster, shared by the modules that only
-    read what it built (each whole refresh costs minutes of the suite): home, success, run_id
-    and checks. The environment it ran in is restored before any test uses it, so a module
-    reads the home by its path only. A module that changes its home runs its own refresh."""
-    from helpers import refreshed_home
+    """One whole refresh of the demo through Dagster (with one more valid partner delivery,
+    ``helpers.plant_returners``), shared by the modules that only read what it built and
+    copied by those that change it (each whole refresh costs minutes of the suite): home,
+    success, run_id and checks. The environment it ran in is restored before any test uses it,
+    so a module reads the home by its path only (or copies it: ``helpers.copied_home``)."""
+    from helpers import plant_returners, refreshed_home
 
-    with refreshed_home(tmp_path_factory, "demo_refresh") as run:
+    with refreshed_home(tmp_path_factory, "demo_refresh", plant_returners) as run:
         return {key: run[key] for key in ("home", "success", "run_id", "checks")}

@@ -218,6 +218,23 @@ def assert_quarantine(found: list[tuple], expected: list[tuple]) -> None:
 
 
 # --- a whole refresh -------------------------------------------------------------------------
+# A late Job Shop delivery beside the demo's own: one pseudonymised client (64 hex digits, as
+# the Job Shop sends) starting twice in 2024 in Foleshill. Valid data in the partner's format:
+# the suite's shared refresh takes it, and test_periods checks the client is reached once.
+RETURNER_KEY = "cd" * 32
+RETURNERS = (
+    "Client key,LSOA code,Ward code,Disability,Care leaver,Ex-offender,Refugee,Lone parent,"
+    "Start date,Outcome,Outcome date\r\n"
+    f"{RETURNER_KEY},,E05001222,No,No,No,No,No,03/06/2024,None,\r\n"
+    f"{RETURNER_KEY},,E05001222,No,No,No,No,No,02/09/2024,None,\r\n"
+)
+
+
+def plant_returners(home: Path) -> None:
+    folder = home / "inbox" / "council_job_shop" / "clients"
+    (folder / "job_shop_clients_2024-25_returners.csv").write_text(RETURNERS, encoding="utf-8")
+
+
 @contextlib.contextmanager
 def demo_home(tmp_path_factory, name: str):
     """A fresh MARMOT_HOME with the demo written, in an environment of its own (no

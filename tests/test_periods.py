@@ -1,5 +1,6 @@
-"""Periods that tell the truth, reach that means reach: one whole refresh of the demo (plus a
-Job Shop file with one client starting twice in a year), then the marts and the report.
+"""Periods that tell the truth, reach that means reach: the suite's whole refresh of the demo
+(which takes a Job Shop returners file too: one client starting twice in a year,
+``helpers.plant_returners``), then the marts and the report.
 
 The Job Shop's exports run April 2023 to March 2025, so its calendar years 2023 and 2025 are
 partial: marked with their coverage, drawn provisional, and never a "latest" value. Family
@@ -11,32 +12,21 @@ from __future__ import annotations
 import re
 
 import pytest
-from helpers import refreshed_home, warehouse_rows
+from helpers import warehouse_rows
 
 from marmot_assets.publish import releases as rel
 
 pytestmark = pytest.mark.e2e
 
-TWICE_KEY = "cd" * 32  # a pseudonymised client key (64 hex digits), as the Job Shop sends
 FOLESHILL = "E05001222"
-TWICE = (
-    "Client key,LSOA code,Ward code,Disability,Care leaver,Ex-offender,Refugee,Lone parent,"
-    "Start date,Outcome,Outcome date\r\n"
-    f"{TWICE_KEY},,{FOLESHILL},No,No,No,No,No,03/06/2024,None,\r\n"
-    f"{TWICE_KEY},,{FOLESHILL},No,No,No,No,No,02/09/2024,None,\r\n"
-)
-
-
-def plant_client_twice(home) -> None:
-    folder = home / "inbox" / "council_job_shop" / "clients"
-    (folder / "job_shop_clients_2024-25_returners.csv").write_text(TWICE, encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    with refreshed_home(tmp_path_factory, "periods", plant_client_twice) as run:
-        assert run["success"], run["checks"]
-        yield run
+def run(demo_refresh):
+    # The suite's refresh of the demo took the Job Shop's returners file too (RETURNERS: one
+    # client starting twice in 2024, in Foleshill).
+    assert demo_refresh["success"], demo_refresh["checks"]
+    return demo_refresh
 
 
 def rows(run, sql: str) -> list[tuple]:
