@@ -3,6 +3,8 @@ and the partners' dataset contracts."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import dagster as dg
 import pandas as pd
 from dagster_duckdb import DuckDBResource
@@ -23,21 +25,6 @@ def place_areas_frame() -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["area_code", "area_name", "area_type", "is_place"])
 
 
-@dg.asset(
-    key=["raw", "place_areas"],
-    group_name="place",
-    owners=[PLATFORM_OWNER],
-    description="The configured place (MARMOT_PLACE) and its comparators (England, region).",
-    kinds={"python", "duckdb"},
-    pool=WAREHOUSE_POOL,
-    check_specs=check_specs("place_areas"),
-)
-def place_areas(warehouse: DuckDBResource) -> dg.MaterializeResult:
-    frame = place_areas_frame()
-    replace_raw_table(warehouse, "place_areas", RAW_TABLES["place_areas"], frame)
-    return source_checked(warehouse, "place_areas", raw_metadata("place_areas", frame, []))
-
-
 def partner_datasets_frame() -> pd.DataFrame:
     from marmot_assets.partners.contract import load_contracts
 
@@ -48,20 +35,37 @@ def partner_datasets_frame() -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(RAW_TABLES["partner_datasets"]))
 
 
-@dg.asset(
-    key=["raw", "partner_datasets"],
-    group_name="place",
-    owners=[PLATFORM_OWNER],
-    description="The partners' dataset contracts (marmot_assets/partners/contracts), one row "
-    "each: title, publication cadence, whether record level, whether the partner publishes the "
-    "dataset itself (public_register: only then may a release name organisations in it).",
-    kinds={"python", "duckdb"},
-    pool=WAREHOUSE_POOL,
-    check_specs=check_specs("partner_datasets"),
-)
-def partner_datasets(warehouse: DuckDBResource) -> dg.MaterializeResult:
-    frame = partner_datasets_frame()
-    replace_raw_table(warehouse, "partner_datasets", RAW_TABLES["partner_datasets"], frame)
-    return source_checked(
-        warehouse, "partner_datasets", raw_metadata("partner_datasets", frame, [])
+def configuration_asset(table: str, description: str, frame: Callable[[], pd.DataFrame]):
+    """The asset writing ``raw.<table>`` from configuration (``frame()``), with dbt's source
+    tests on it as checks. No code version: what it writes follows the place and contract
+    files, not this code."""
+
+    @dg.asset(
+        key=["raw", table],
+        group_name="place",
+        owners=[PLATFORM_OWNER],
+        description=description,
+        kinds={"python", "duckdb"},
+        pool=WAREHOUSE_POOL,
+        check_specs=check_specs(table),
     )
+    def write(warehouse: DuckDBResource) -> dg.MaterializeResult:
+        rows = frame()
+        replace_raw_table(warehouse, table, RAW_TABLES[table], rows)
+        return source_checked(warehouse, table, raw_metadata(table, rows, []))
+
+    return write
+
+
+place_areas = configuration_asset(
+    "place_areas",
+    "The configured place (MARMOT_PLACE) and its comparators (England, region).",
+    place_areas_frame,
+)
+partner_datasets = configuration_asset(
+    "partner_datasets",
+    "The partners' dataset contracts (marmot_assets/partners/contracts), one row each: title, "
+    "publication cadence, whether record level, whether the partner publishes the dataset "
+    "itself (public_register: only then may a release name organisations in it).",
+    partner_datasets_frame,
+)
