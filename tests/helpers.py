@@ -273,7 +273,7 @@ def home_environment(home: Path):
 def copied_home(tmp_path_factory, name: str, run: dict):
     """A copy of a refreshed home (``demo_refresh``): warehouse, landing store, Dagster
     instance and all, in an environment of its own, for a module that changes its home after
-    a whole refresh of the untouched demo without paying for one more (minutes of the suite).
+    a whole refresh of the demo without paying for one more (minutes of the suite).
     Yields the same dict as ``refreshed_home``."""
     import shutil
 
