@@ -135,3 +135,27 @@ def test_sensor_launches_nothing_for_files_already_received(
     requests, _ = _tick(sensor, context)
     assert len(requests) == 1  # withdrawn: the same bytes are judged again
     get_settings.cache_clear()
+
+
+@pytest.mark.parametrize("reason", ["UNEXPECTED_TERMINATION", "STEP_FAILURE"])
+def test_a_signalled_run_that_dagster_recorded_failed_is_recorded_canceled(reason):
+    """SIGTERM reaching dbt before the run guard's CANCELING lands makes Dagster fail the run
+    (the dbt step fails, or the run stops unexpectedly); the guard then records it canceled.
+    A failed run ended without a signal stays failed."""
+    from marmot_assets.instance.recovery import end_run
+
+    with dg.DagsterInstance.ephemeral() as instance:
+        for canceled, expected in ((True, "CANCELED"), (False, "FAILURE")):
+            run = instance.create_run_for_job(job_def=_nothing_job())
+            instance.report_run_failed(run, "failed")
+            instance.add_run_tags(run.run_id, {"dagster/failure_reason": reason})
+            end_run(instance, run.run_id, "stopped by a signal", canceled=canceled)
+            assert instance.get_run_by_id(run.run_id).status.value == expected
+
+
+def _nothing_job() -> dg.JobDefinition:
+    @dg.op
+    def nothing() -> None:
+        pass
+
+    return dg.GraphDefinition(name="nothing", node_defs=[nothing]).to_job()

@@ -118,8 +118,9 @@ def end_run(instance, run_id: str, message: str, *, canceled: bool = False) -> N
     ``canceled``: a signal stopped it. Dagster records an interrupted run as canceled only if
     it finds the run CANCELING when the interrupt reaches the top of the run; the run guard
     marks it so from its thread, which can come a moment too late (the step fails at once).
-    Dagster then says "interrupted unexpectedly ... treating as failure": that run was
-    canceled, and is recorded so."""
+    Dagster then says "interrupted unexpectedly ... treating as failure", or, when the
+    interrupt reached dbt first, that the dbt step failed (``STEP_FAILURE``): either way that
+    run was canceled, and is recorded so."""
     run = instance.get_run_by_id(run_id)
     if run is not None and not run.is_finished:
         if canceled or run.status.value == "CANCELING":
@@ -130,7 +131,7 @@ def end_run(instance, run_id: str, message: str, *, canceled: bool = False) -> N
         canceled
         and run is not None
         and run.status.value == "FAILURE"
-        and run.tags.get("dagster/failure_reason") == "UNEXPECTED_TERMINATION"
+        and run.tags.get("dagster/failure_reason") in ("UNEXPECTED_TERMINATION", "STEP_FAILURE")
     ):
         instance.report_run_canceled(run, message)
     free_run_slots(instance, run_id)
