@@ -394,9 +394,9 @@ def test_runs_killed_at_any_moment_leave_nothing_the_next_run_cannot_clear(home)
     run.kill()
     assert run_status(home, dbt_run) == dg.DagsterRunStatus.STARTED
     assert dbt_run in pool_users(home)  # the dead run's slot: every next run would wait
-    with instance_of(home) as instance:
-        token = instance.get_run_by_id(dbt_run).tags[TOKEN_TAG]
-    assert processes_with_token(token), "dbt should outlive the killed run"
+    # dbt usually outlives the killed run, holding DuckDB, but not always: its output pipe broke
+    # with its reader, and it ends at its next write. The next test clears it either way; a
+    # holder that surely outlives its run is test_orphaned_runs_are_failed_and_their_slots_freed.
 
 
 @pytest.mark.e2e
