@@ -21,8 +21,9 @@ follows the disclosure rules (brief, section 7) as they apply to something leavi
   they are. This over-masks small rates, ages and gaps: nothing lost in a five-row glimpse.
   Other counts are shown unrounded (secondary suppression is not attempted: five rows do not
   hold the totals to recover a cell from).
-- **Views of joins and aggregations are not previewed** (intermediate models): running them
-  twice after every build would cost seconds; their column schema is shown.
+- **Views of joins and aggregations are not previewed**: running them twice after every build
+  would cost seconds; their column schema is shown. (Staging views only rename and cast, and
+  are previewed; the intermediate models are tables.)
 - **Marts preview what is published**: a mart with a ``publish.<mart>`` table is previewed
   from it (disclosure control already applied: 1-7 suppressed, counts rounded to 5), with
   the mask above on top. Charts show only shares and counts of statistics (never of
