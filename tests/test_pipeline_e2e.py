@@ -8,6 +8,7 @@ order.
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import dagster as dg
@@ -112,6 +113,31 @@ def test_summary_counts_match_the_marts(pipeline):
     assert summary["indicators"] == len(read_indicator_catalogue())
     assert summary["areas"]["ward"] == 18
     assert summary["periods"] >= 6
+
+
+def test_marts_and_published_tables_refuse_nulls_where_their_contracts_say(pipeline):
+    """The marts' and published tables' not-null guarantees are constraints DuckDB enforces
+    as each table is built (no per-column dbt test): every column whose contract says
+    not_null is NOT NULL in the warehouse, and no other column of those tables is."""
+    from marmot_assets.transform.project import dbt_project
+
+    manifest = json.loads(dbt_project().manifest_path.read_text())
+    declared = {
+        (node["schema"], node["alias"], column)
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and node["schema"] in ("marts", "publish")
+        for column, spec in node["columns"].items()
+        if any(c["type"] == "not_null" for c in spec.get("constraints", []))
+    }
+    built = set(
+        query(
+            pipeline,
+            "select table_schema, table_name, column_name from information_schema.columns "
+            "where table_schema in ('marts', 'publish') and is_nullable = 'NO'",
+        )
+    )
+    assert len(declared) > 80
+    assert built == declared
 
 
 def _table_digest(pipeline, table):

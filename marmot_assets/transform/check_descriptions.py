@@ -39,6 +39,9 @@ def describe_dbt_test(node: Mapping[str, Any]) -> str:
     kind = test.get("name")
     if kind == "not_null":
         return f"Every row has a value in {column}."
+    if kind == "not_null_columns":
+        columns = ", ".join(kwargs.get("columns", []))
+        return f"Every row has a value in each of {columns}."
     if kind == "unique":
         return f"No two rows share a value of {column}."
     if kind == "accepted_values":
