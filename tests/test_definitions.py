@@ -186,3 +186,16 @@ def test_every_check_says_what_it_asserts(defs):
     # every singular test is a check of one asset (none arrives as a bare observation)
     singular = {path.stem for path in (dbt_project().project_dir / "tests").glob("*.sql")}
     assert singular <= {name for _, name in by_key}
+
+
+def test_the_dbt_resource_knows_the_dbt_version_without_starting_dbt():
+    """The resource reads dbt's version from the installed dbt-core (no `dbt --version` per
+    step): the same version dbt itself reports."""
+    from dagster_dbt import DbtCliResource
+
+    from marmot_assets.transform.assets import dbt_resource
+
+    ours = dbt_resource()
+    asked = DbtCliResource(project_dir=ours.project_dir, dbt_executable=ours.dbt_executable)
+    assert ours._cli_version == asked._cli_version  # the latter runs `dbt --version`
+    assert ours._cli_version.major == 1
