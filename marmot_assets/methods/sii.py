@@ -152,11 +152,14 @@ def sii(
         coef = (back(draws) * sqrt_a) @ op.T  # reps x 2
         sims_sii[start:stop] = coef[:, 1]
         sims_rii[start:stop] = (coef[:, 0] + coef[:, 1]) / coef[:, 0]
-    sims_sii.sort()
-    sims_rii.sort()
     upper_p = float(confidence) + (1.0 - float(confidence)) / 2.0
     pos_lower = min(max(round(repetitions * (1.0 - upper_p)), 1), repetitions)
     pos_upper = min(max(round(repetitions * upper_p), 1), repetitions)
+    # Only two order statistics are read: a partial sort around them (the same values as a
+    # full sort, in a fraction of the time: 114 groups of 100,000 draws per build).
+    order = sorted({pos_lower - 1, pos_upper - 1})
+    sims_sii.partition(order)
+    sims_rii.partition(order)
     return {
         **point,
         "sii_lower": float(sims_sii[pos_lower - 1]),
