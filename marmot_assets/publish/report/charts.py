@@ -3,11 +3,23 @@ network: the page works offline and prints sharply).
 
 Every chart takes only disclosure-controlled values: a suppressed value is never drawn (it is
 NULL in the release) and is labelled "suppressed" instead.
+
+Drawing is most of a report's time (~100 ms a chart, ~90 charts), and a partner's file changes
+the values of a few indicators only. Within ``drawn_in(folder)`` each chart is kept as
+``<folder>/<sha256>.svg``, the digest of its function, its arguments (frames' rows written exactly)
+and this module's code and matplotlib's version; a chart whose digest is there is not drawn
+again. The folder keeps only the charts the latest report used.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import hashlib
 import io
+import os
+import uuid
+from pathlib import Path
 
 import matplotlib
 import numpy as np
@@ -27,11 +39,67 @@ STYLE = {
 }
 
 
+_CODE = hashlib.sha256(Path(__file__).read_bytes() + matplotlib.__version__.encode()).hexdigest()
+_kept: dict = {"folder": None, "used": None}
+
+
+@contextlib.contextmanager
+def drawn_in(folder: Path):
+    """Charts drawn inside are kept in ``folder`` and taken from it when their inputs are
+    unchanged; on leaving, the charts this report did not use are removed."""
+    folder.mkdir(parents=True, exist_ok=True)
+    previous = dict(_kept)
+    _kept.update(folder=folder, used=set())
+    try:
+        yield
+        for path in folder.glob("*.svg"):
+            if path.name not in _kept["used"]:
+                path.unlink(missing_ok=True)
+    finally:
+        _kept.update(previous)
+
+
+def _digest(name: str, args: tuple) -> str:
+    digest = hashlib.sha256(f"{_CODE}\n{name}\n".encode())
+    for arg in args:
+        if isinstance(arg, pd.DataFrame):
+            # the rows and their types, not the labels they had in the release's frame
+            digest.update(repr(list(arg.dtypes.astype(str).items())).encode())
+            digest.update(arg.to_csv(index=False, float_format=repr).encode())
+        else:
+            digest.update(repr(arg).encode())
+        digest.update(b"\x00")
+    return digest.hexdigest()
+
+
+def kept(draw):
+    """A chart function whose SVG is kept and reused within ``drawn_in`` (see above)."""
+
+    @functools.wraps(draw)
+    def chart(*args):
+        folder = _kept["folder"]
+        if folder is None:
+            return draw(*args)
+        name = _digest(draw.__name__, args) + ".svg"
+        _kept["used"].add(name)
+        path = folder / name
+        with contextlib.suppress(OSError):
+            return path.read_text(encoding="utf-8")
+        svg = draw(*args)
+        tmp = folder / f".{name}.{uuid.uuid4().hex[:8]}.tmp"
+        tmp.write_text(svg, encoding="utf-8")
+        os.replace(tmp, path)  # whole or absent, never half a chart
+        return svg
+
+    return chart
+
+
 def to_svg(fig: Figure, salt: str) -> str:
     """The figure as an ``<svg>`` element; ``salt`` keeps its clip-path ids unique on the page."""
     buffer = io.StringIO()
     with matplotlib.rc_context({**STYLE, "svg.hashsalt": salt}):
-        fig.savefig(buffer, format="svg", bbox_inches="tight")
+        # no date in the SVG's metadata: the same chart is the same bytes (charts are kept)
+        fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
     text = buffer.getvalue()
     return text[text.index("<svg") :]
 
@@ -43,6 +111,7 @@ def _figure(width: float, height: float) -> Figure:
     return fig
 
 
+@kept
 def trend(series: pd.DataFrame, unit: str, place: str, salt: str) -> str:
     """The place's series with its 95% interval band against England and the region; one
     panel per sex. Provisional periods are drawn hollow."""
@@ -122,6 +191,7 @@ def _mark_missing(ax, labels: dict) -> None:
         )
 
 
+@kept
 def gradient(rows: pd.DataFrame, unit: str, salt: str) -> str:
     """Value per deprivation quantile (1 = most deprived) with 95% limits, and the SII line
     (from the most to the least deprived end) unless withheld."""
@@ -170,6 +240,7 @@ def gradient(rows: pd.DataFrame, unit: str, salt: str) -> str:
     return to_svg(fig, salt)
 
 
+@kept
 def wards(rows: pd.DataFrame, unit: str, place_name: str, salt: str) -> str:
     """Wards ranked by value with 95% limits and the place's value; suppressed wards listed
     at the bottom as "suppressed"."""
@@ -215,6 +286,7 @@ def wards(rows: pd.DataFrame, unit: str, place_name: str, salt: str) -> str:
 SEX_COLOURS = {"Male": PLACE, "Female": REGION}
 
 
+@kept
 def gap_trend(rows: pd.DataFrame, unit: str, salt: str) -> str:
     """The slope index of inequality of one indicator and deprivation scheme over its periods,
     one line per sex, with 95% limits as error bars; provisional (partial) periods hollow. A

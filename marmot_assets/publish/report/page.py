@@ -17,7 +17,7 @@ from pathlib import Path
 import jinja2
 
 from marmot_assets.publish import releases as rel
-from marmot_assets.publish.report import chromium
+from marmot_assets.publish.report import charts, chromium
 from marmot_assets.publish.report.data import missing_tables, read_release
 from marmot_assets.publish.report.render import (
     changes_summary,
@@ -27,6 +27,7 @@ from marmot_assets.publish.report.render import (
 
 HTML_FILE = "index.html"
 PDF_FILE = "report.pdf"
+CHARTS_FOLDER = ".charts"  # charts kept between reports (charts.drawn_in)
 TEMPLATES = Path(__file__).parent / "templates"
 
 
@@ -71,7 +72,8 @@ def render_report(home: Path, release_id: str) -> dict:
     folder.mkdir(parents=True, exist_ok=True)
     html = folder / HTML_FILE
     tmp = folder / f".{HTML_FILE}.{uuid.uuid4().hex[:8]}.tmp"
-    tmp.write_text(render_html(source), encoding="utf-8")
+    with charts.drawn_in(reports_dir(home) / CHARTS_FOLDER):  # unchanged charts not redrawn
+        tmp.write_text(render_html(source), encoding="utf-8")
     os.replace(tmp, html)
     html_seconds = time.monotonic() - started
     pdf_ok, pdf_error = chromium.print_pdf(html, folder / PDF_FILE)

@@ -1,0 +1,69 @@
+"""The report's charts are kept between reports: a chart whose inputs are unchanged is not
+drawn again and is the same bytes; a changed one is redrawn; unused ones are removed."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from marmot_assets.publish.report import charts
+
+
+def series(value: float = 50.0) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "sex": "Persons", "period": ["2022", "2023", "2024"],
+            "period_sortable": [2022, 2023, 2024], "value": [value, 52.0, None],
+            "lower_ci_95": [value - 2, 50.0, None], "upper_ci_95": [value + 2, 54.0, None],
+            "provisional": [False, False, True], "england_value": [49.0, 50.0, 51.0],
+            "region_value": [None, None, None],
+        }
+    )  # fmt: skip
+
+
+@pytest.fixture
+def drawn(monkeypatch):
+    """Charts drawn (figures written as SVG), counted."""
+    count = []
+    real = charts.to_svg
+
+    def to_svg(fig, salt):
+        count.append(salt)
+        return real(fig, salt)
+
+    monkeypatch.setattr(charts, "to_svg", to_svg)
+    return count
+
+
+def test_an_unchanged_chart_is_not_drawn_again_and_is_the_same(tmp_path, drawn):
+    plain = charts.trend(series(), "%", "Coventry", "x-trend")
+    assert drawn == ["x-trend"] and plain.startswith("<svg")
+    folder = tmp_path / ".charts"
+    with charts.drawn_in(folder):
+        first = charts.trend(series(), "%", "Coventry", "x-trend")
+    with charts.drawn_in(folder):
+        again = charts.trend(series(), "%", "Coventry", "x-trend")
+    assert len(drawn) == 2  # drawn once more to be kept, then taken from the folder
+    assert first == again == plain  # no date or random id in the SVG
+    assert len(list(folder.glob("*.svg"))) == 1
+
+
+def test_a_changed_chart_is_redrawn_and_an_unused_one_removed(tmp_path, drawn):
+    folder = tmp_path / ".charts"
+    with charts.drawn_in(folder):
+        before = charts.trend(series(50.0), "%", "Coventry", "x-trend")
+        charts.trend(series(), "%", "Coventry", "y-trend")
+    with charts.drawn_in(folder):
+        after = charts.trend(series(50.5), "%", "Coventry", "x-trend")  # a revised value
+    assert drawn == ["x-trend", "y-trend", "x-trend"]
+    assert after != before
+    assert [p.read_text() for p in folder.glob("*.svg")] == [after]  # y's chart went
+
+
+def test_a_report_that_fails_removes_nothing(tmp_path, drawn):
+    folder = tmp_path / ".charts"
+    with charts.drawn_in(folder):
+        charts.trend(series(), "%", "Coventry", "x-trend")
+    with pytest.raises(RuntimeError), charts.drawn_in(folder):
+        raise RuntimeError("the report failed before drawing anything")
+    assert len(list(folder.glob("*.svg"))) == 1
