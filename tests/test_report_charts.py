@@ -67,3 +67,15 @@ def test_a_report_that_fails_removes_nothing(tmp_path, drawn):
     with pytest.raises(RuntimeError), charts.drawn_in(folder):
         raise RuntimeError("the report failed before drawing anything")
     assert len(list(folder.glob("*.svg"))) == 1
+
+
+def test_a_kept_chart_cut_short_is_drawn_again(tmp_path, drawn):
+    folder = tmp_path / ".charts"
+    with charts.drawn_in(folder):
+        whole = charts.trend(series(), "%", "Coventry", "x-trend")
+    (kept,) = folder.glob("*.svg")
+    kept.write_bytes(kept.read_bytes()[:200])  # as a power cut after the rename may leave it
+    with charts.drawn_in(folder):
+        again = charts.trend(series(), "%", "Coventry", "x-trend")
+    assert again == whole and len(drawn) == 2
+    assert kept.read_text() == whole

@@ -83,8 +83,11 @@ def kept(draw):
         name = _digest(draw.__name__, args) + ".svg"
         _kept["used"].add(name)
         path = folder / name
-        with contextlib.suppress(OSError):
-            return path.read_text(encoding="utf-8")
+        with contextlib.suppress(OSError, UnicodeDecodeError):
+            svg = path.read_text(encoding="utf-8")
+            # whole, or drawn again: a power cut can leave a renamed file short of its bytes
+            if svg.startswith("<svg") and svg.rstrip().endswith("</svg>"):
+                return svg
         svg = draw(*args)
         tmp = folder / f".{name}.{uuid.uuid4().hex[:8]}.tmp"
         tmp.write_text(svg, encoding="utf-8")
