@@ -86,17 +86,17 @@ class UI:
         first tick stores one; a stop in that instant stores one too, and the loser of that
         race gets dagster's "already present in storage" error as HTTP 500 (the engineer
         clicks again)."""
-        body = {
-            "query": """mutation($origin: String!, $selector: String!) {
-               stopSensor(jobOriginId: $origin, jobSelectorId: $selector) { __typename } }""",
-            "variables": {"origin": sensor["jobOriginId"],
-                          "selector": sensor["sensorState"]["selectorId"]},
-        }  # fmt: skip
-        reply = requests.post(f"{self.url}/graphql", json=body, timeout=60)
-        if reply.status_code == 500:
-            return reply.text[:2000]
-        reply.raise_for_status()
-        assert "errors" not in reply.json(), reply.json()["errors"]
+        try:
+            self.gql(
+                """mutation($origin: String!, $selector: String!) {
+                   stopSensor(jobOriginId: $origin, jobSelectorId: $selector) { __typename } }""",
+                origin=sensor["jobOriginId"],
+                selector=sensor["sensorState"]["selectorId"],
+            )
+        except requests.HTTPError as exc:
+            if exc.response.status_code != 500:
+                raise
+            return exc.response.text[:2000]
         return None
 
     def start_sensor(self, name: str) -> None:
