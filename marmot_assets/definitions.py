@@ -28,32 +28,27 @@ REFRESH_JOB = "marmot_refresh"
 
 
 def build_definitions() -> dg.Definitions:
-    refresh = dg.define_asset_job(
-        REFRESH_JOB,
-        selection=dg.AssetSelection.all(),
-        description="Materialise every asset: sources, dbt models and marts, with all checks.",
-        # One process for the whole run: with one DuckDB writer at a time the steps run in
-        # series anyway, and a process per step costs ~4 s of imports each. The pool still
-        # keeps this run's steps and any other run's apart.
-        executor_def=dg.in_process_executor,
-    )
     partner_assets, partner_sensors, partner_schedules = build_partner_definitions()
     publication_assets, publication_checks = build_publication_definitions()
+    assets = [
+        *partner_assets,
+        place_areas,
+        partner_datasets,
+        ons_lsoa_ward_lookup,
+        ons_lsoa11_lsoa21_lookup,
+        ons_population_estimates,
+        mhclg_imd_lsoa,
+        fingertips_indicator_values,
+        build_dbt_assets(),
+        *publication_assets,
+        build_report_asset(RELEASE, PUBLICATION),
+    ]
+    checks = [fingertips_values_valid, *publication_checks]
+    resources = {"warehouse": warehouse_resource(), "dbt": dbt_resource()}
+    refresh = _refresh_job(assets, checks, resources)
     return dg.Definitions(
-        assets=[
-            *partner_assets,
-            place_areas,
-            partner_datasets,
-            ons_lsoa_ward_lookup,
-            ons_lsoa11_lsoa21_lookup,
-            ons_population_estimates,
-            mhclg_imd_lsoa,
-            fingertips_indicator_values,
-            build_dbt_assets(),
-            *publication_assets,
-            build_report_asset(RELEASE, PUBLICATION),
-        ],
-        asset_checks=[fingertips_values_valid, *publication_checks],
+        assets=assets,
+        asset_checks=checks,
         jobs=[refresh],
         sensors=[*partner_sensors, automation_sensor(), build_run_failure_sensor()],
         schedules=[
@@ -70,9 +65,34 @@ def build_definitions() -> dg.Definitions:
                 "and partner source has its own schedule or sensor).",
             ),
         ],
-        resources={"warehouse": warehouse_resource(), "dbt": dbt_resource()},
+        resources=resources,
         # Runs launched from the UI or by sensors: one process, as for the refresh job.
         executor=dg.in_process_executor,
+    )
+
+
+def _refresh_job(assets: list, checks: list, resources: dict) -> dg.JobDefinition:
+    """Every asset and check in one run, without a partition.
+
+    The sources with periods are partitioned by them (monthly police and Nomis, quarterly
+    housing, yearly education), and a job made by ``define_asset_job`` must have one
+    partitions definition. Dagster's own "materialise everything" job (``__ASSET_JOB``) is
+    built by its private ``build_asset_job`` with different partitions definitions allowed;
+    this job is built the same way, so a run without a partition takes each source whole
+    (a delivery records the periods it brought; see partners/partitions.py)."""
+    from dagster._core.definitions.assets.graph.asset_graph import AssetGraph
+    from dagster._core.definitions.assets.job.asset_job import build_asset_job
+
+    return build_asset_job(
+        REFRESH_JOB,
+        asset_graph=AssetGraph.from_assets([*assets, *checks]),
+        allow_different_partitions_defs=True,
+        resource_defs=resources,
+        description="Materialise every asset: sources, dbt models and marts, with all checks.",
+        # One process for the whole run: with one DuckDB writer at a time the steps run in
+        # series anyway, and a process per step costs ~4 s of imports each. The pool still
+        # keeps this run's steps and any other run's apart.
+        executor_def=dg.in_process_executor,
     )
 
 

@@ -38,7 +38,13 @@ def test_loading_runs_no_subprocess(monkeypatch, marmot_home):
         loaded = build_definitions()
     finally:
         dbt_project.cache_clear()
-    assert loaded.resolve_job_def("marmot_refresh") is not None
+    # the refresh holds every asset and check, whatever partitions their sources have
+    refresh, graph = loaded.resolve_job_def("marmot_refresh"), loaded.resolve_asset_graph()
+    materialisable = {k for k in graph.get_all_asset_keys() if graph.get(k).is_materializable}
+    assert set(refresh.asset_layer.executable_asset_keys) == materialisable
+    assert refresh.asset_layer.asset_graph.asset_check_keys == graph.asset_check_keys
+    partitioned = {graph.get(k).partitions_def for k in materialisable} - {None}
+    assert len(partitioned) > 1 and refresh.partitions_def is None
 
 
 def test_staging_models_depend_on_the_python_source_assets(defs):

@@ -24,7 +24,12 @@ from marmot_assets.partners import inbox as drop
 from marmot_assets.partners.contract import Contract, load_contracts
 from marmot_assets.partners.door import NotReceived, place_codes, receive
 from marmot_assets.partners.load import ensure_table
-from marmot_assets.partners.partitions import backfill_policy_for, months_of, partitions_for
+from marmot_assets.partners.partitions import (
+    backfill_policy_for,
+    partition_key,
+    partition_keys_of,
+    partitions_for,
+)
 from marmot_assets.resilience import API_RETRY_POLICY
 from marmot_assets.ui_metadata import (
     column_schema_from_contract,
@@ -210,10 +215,15 @@ def build_partner_asset(contract: Contract) -> dg.AssetsDefinition:
         ],  # fmt: skip
     )
     def _partner_asset(context, warehouse: DuckDBResource):
+        keys = partition_keys_of(context)
+        if keys and not contract.fetcher:  # a backfill of a drop-folder source: a replay
+            return replay_partitions(context, contract, warehouse, keys)
         if get_settings().source_mode == "live" and contract.fetcher:
-            fetch_into_inbox(contract, months_of(context))
+            fetch_into_inbox(contract, keys)
         with warehouse.get_connection() as con:
             verdicts, waiting = receive_all(contract, con, context.log)
+            if keys is None and contract.partitions:
+                record_partitions(context, contract, con, verdicts)
             rows = con.execute(f"select count(*) from raw.{contract.table}").fetchone()[0]
             preview = safe_preview(con, f"raw.{contract.table}", record_level=contract.record_level)
         outcome = _outcome(verdicts)
@@ -237,6 +247,96 @@ def build_partner_asset(contract: Contract) -> dg.AssetsDefinition:
         return dg.MaterializeResult(metadata=metadata, check_results=_checks(contract, verdicts))
 
     return _partner_asset
+
+
+def record_partitions(context, contract: Contract, con, verdicts: list[Verdict]) -> None:
+    """A run without a partition takes deliveries whole: each period an accepted delivery
+    brought is recorded as that partition's materialisation, so the partitions view shows
+    which periods came, in which file, and when."""
+    partitions = partitions_for(contract)
+    period = f'"{contract.period}"'
+    for verdict in verdicts:
+        if verdict.status not in ACCEPTED:
+            continue
+        counts = con.execute(
+            f"select {period}, count(*) from raw.{contract.table} where _sha256 = ? "
+            "group by 1 order by 1",
+            [verdict.sha256],
+        ).fetchall()
+        for label, rows in counts:
+            key = partition_key(contract.partitions, str(label))
+            if key is None or not partitions.has_partition_key(key):
+                continue  # before partitions_start or not yet due: no partition to show
+            metadata = {"file": verdict.original_name, "sha256": verdict.sha256[:12],
+                        "period": str(label)}  # fmt: skip
+            if not (contract.record_level and is_small_count(rows)):
+                metadata["rows"] = int(rows)
+            context.log_event(
+                dg.AssetMaterialization(
+                    asset_key=asset_key(contract), partition=key, metadata=metadata
+                )  # fmt: skip
+            )
+
+
+def replay_partitions(context, contract: Contract, warehouse, keys: list[str]):
+    """A backfill's periods rebuilt from the deliveries already received (partners/replay)."""
+    from marmot_assets.partners.replay import replay
+
+    settings, place = get_settings(), get_settings().place_config
+    with warehouse.get_connection() as con:
+        con.execute(MANIFEST_DDL)
+        ensure_table(con, contract)
+        codes = place_codes(con, place.name, place.code, place.lists, place.geography.lsoa_year)
+        outcome = replay(con, contract, codes, settings.home, keys)
+        rows = con.execute(f"select count(*) from raw.{contract.table}").fetchone()[0]
+        preview = safe_preview(con, f"raw.{contract.table}", record_level=contract.record_level)
+    for delivery in outcome.deliveries:
+        context.log.info(f"{delivery['file']} ({delivery['periods']}): {delivery['outcome']}")
+    if outcome.unheld:
+        context.log.warning(
+            f"no delivery holds {', '.join(outcome.unheld)}: nothing to replay for "
+            "those periods (a backfill replays what partners sent; it cannot ask for a period)"
+        )
+    shown = pd.DataFrame(outcome.deliveries, columns=["file", "sha256", "periods", "rows",
+                                                      "outcome"])  # fmt: skip
+    if contract.record_level:
+        shown["rows"] = [None if is_small_count(r or 0) else r for r in shown["rows"]]
+    metadata = {
+        "dagster/row_count": dg.MetadataValue.int(int(rows)),
+        "dagster/table_name": f"raw.{contract.table}",
+        "replayed": dg.MetadataValue.md(
+            shown.to_markdown(index=False) if len(shown) else "no delivery holds these periods"
+        ),
+        "periods_without_a_delivery": dg.MetadataValue.text(", ".join(outcome.unheld) or "none"),
+        "dagster/column_schema": column_schema_from_contract(contract),
+        "preview": dg.MetadataValue.md(preview),
+    }
+    if contract.record_level and is_small_count(rows):
+        del metadata["dagster/row_count"]
+    failed = outcome.failed
+    checks = [
+        dg.AssetCheckResult(
+            check_name=FILES_ACCEPTED,
+            passed=not failed,
+            severity=dg.AssetCheckSeverity.ERROR,
+            metadata={
+                "files_replayed": len(outcome.deliveries) - len(failed),
+                "files_not_replayed": dg.MetadataValue.md(
+                    pd.DataFrame(failed).to_markdown(index=False) if failed else "none"
+                ),
+            },
+        ),
+        dg.AssetCheckResult(
+            check_name=NO_QUARANTINE,
+            passed=True,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={
+                "note": "a replay reads deliveries already judged; their quarantined "
+                "rows stay recorded in raw.quarantine from when they came"
+            },
+        ),  # fmt: skip
+    ]
+    return dg.MaterializeResult(metadata=metadata, check_results=checks)
 
 
 def fetch_into_inbox(contract: Contract, months: list[str] | None = None) -> list[Path]:

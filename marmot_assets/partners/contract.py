@@ -115,11 +115,11 @@ class Contract(BaseModel):
     # API sources: "module:function" returning [(file name, bytes)] for live mode; each
     # payload goes through the door exactly as a dropped file would.
     fetcher: str | None = None
-    # API sources whose publisher is asked for periods: the asset is partitioned by them
-    # ("monthly", keys YYYY-MM from `partitions_start`), a backfill of a range fetches the
-    # range in one run. Drop-folder sources are not: a delivery holds whatever periods the
-    # partner sent, so they are not chosen by the platform.
-    partitions: Literal["monthly"] | None = None
+    # Sources whose data comes by period are partitioned by it (marmot_assets/partners/
+    # partitions.py): keys are the YYYY-MM each period starts, from `partitions_start`. An
+    # API source's backfill of a range fetches the range in one run; a drop-folder source's
+    # replays those periods from the deliveries already received.
+    partitions: Literal["monthly", "financial_quarter", "academic_year"] | None = None
     partitions_start: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}$")
     # The partner publishes this dataset itself, in full (a register the law makes public:
     # the Local Government Transparency Code's contracts register). Only then may a release
@@ -129,11 +129,17 @@ class Contract(BaseModel):
 
     @model_validator(mode="after")
     def _names_exist(self) -> Contract:
-        if self.partitions and not (self.fetcher and self.partitions_start and self.period):
+        if self.partitions and not (self.partitions_start and self.period):
             raise ValueError(
-                f"{self.partner}/{self.dataset}: partitions need a fetcher, a period and "
-                "partitions_start"
+                f"{self.partner}/{self.dataset}: partitions need a period and partitions_start"
             )
+        first_months = {"financial_quarter": (1, 4, 7, 10), "academic_year": (9,)}
+        if self.partitions in first_months:
+            if int(self.partitions_start[5:]) not in first_months[self.partitions]:
+                raise ValueError(
+                    f"{self.partner}/{self.dataset}: partitions_start {self.partitions_start} "
+                    f"is not the first month of a {self.partitions.replace('_', ' ')}"
+                )
         names = {c.name for c in self.columns}
         named = [*self.key, *self.unique, *(r.left for r in self.row_rules)]
         named += [r.right for r in self.row_rules]
