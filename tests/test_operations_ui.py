@@ -307,19 +307,30 @@ def test_dropped_files_start_their_asset_and_automation_the_rest(ui):
                            None), log)  # fmt: skip
         assert _run_ids(instance) == before
 
-        # A bad file (a ward of another place, a count that is not a number): rejected, the
-        # partner's check fails with the reason; the rest still publishes, values stay.
+        # A bad file (a ward of another place, a count that is not a number) in the same drop
+        # as a good one for the next quarter: each file is judged on its own. The bad one is
+        # rejected and the partner's check fails with the reason; the good one flows on and
+        # publishes; the values already served stay as they were.
         (inbox / "ta_2025-26_Q1.csv").unlink()
         bad = HEADER + "".join(f"E05099999,2025-26 Q1,x{i},y\n" for i in range(len(WARDS)))
-        sensor_run, followed = _deliver(instance, inbox, "ta_2025-26_Q1_v2.csv", bad, log)
+        (inbox / "ta_2025-26_Q1_v2.csv").write_text(bad)
+        next_quarter = HEADER + "".join(
+            f"{ward},2025-26 Q2,{60 + i},{30 + i}\n" for i, ward in enumerate(WARDS)
+        )
+        sensor_run, followed = _deliver(instance, inbox, "ta_2025-26_Q2.csv", next_quarter, log)
         check = instance.event_log_storage.get_latest_asset_check_execution_by_key(
             [dg.AssetCheckKey(RAW, "every_file_accepted")]
         )[dg.AssetCheckKey(RAW, "every_file_accepted")]
         evaluation = check.event.dagster_event.event_specific_data
         assert check.run_id == sensor_run.run_id and evaluation.passed is False
         assert "ta_2025-26_Q1_v2.csv" in evaluation.metadata["rejected"].value
+        assert "ta_2025-26_Q2.csv" not in evaluation.metadata["rejected"].value
+        assert instance.get_latest_materialization_event(RELEASE).run_id == followed.run_id
         assert served_release_id(home) not in (first_release, second_release)
-        assert _served_housing(home) == served
+        now_served = _served_housing(home)
+        added = [row for row in now_served if row not in served]
+        assert set(served) <= set(now_served)  # Q1 as it was: nothing of the bad file
+        assert added and all("Q2" in str(period) for _, period, _ in added)
 
 
 def test_no_secret_reaches_the_event_log_or_any_log(ui):
