@@ -41,7 +41,7 @@ def records(lines: Iterable[str], source) -> Iterator[tuple[int, list[str]]]:
     try:
         for record in reader:
             number += 1
-            if any(cell.strip() for cell in record):
+            if "".join(record).strip():  # a cell that is not blank (one C call, not a loop)
                 yield number, record
     except csv.Error as exc:
         raise SourceFileError(source, _problem(exc), row=number + 1) from None
