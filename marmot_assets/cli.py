@@ -169,6 +169,12 @@ def printed_file(token: str) -> Path:
 
 
 def check_outcomes(instance, run_id: str) -> dict[str, bool]:
+    """Whether each check of the run passed (a check that warned did not)."""
+    return {name: passed for name, (passed, _) in check_evaluations(instance, run_id).items()}
+
+
+def check_evaluations(instance, run_id: str) -> dict[str, tuple[bool, bool]]:
+    """(passed, only a warning) of each check of the run, by its name."""
     import dagster as dg
 
     records = instance.get_records_for_run(
@@ -177,8 +183,16 @@ def check_outcomes(instance, run_id: str) -> dict[str, bool]:
     outcomes = {}
     for record in records:
         evaluation = record.event_log_entry.dagster_event.event_specific_data
-        outcomes[evaluation.asset_check_key.to_user_string()] = evaluation.passed
+        warning = evaluation.severity == dg.AssetCheckSeverity.WARN
+        outcomes[evaluation.asset_check_key.to_user_string()] = (evaluation.passed, warning)
     return outcomes
+
+
+def exit_status(evaluations: dict[str, tuple[bool, bool]]) -> int:
+    """`marmot run`'s exit status once its run succeeded: 1 if a check failed at error
+    severity (a rejected partner file, a failed audit), 0 if every check passed or only
+    warned (tolerated quarantine: the summary lists them)."""
+    return 1 if any(not passed and not warning for passed, warning in evaluations.values()) else 0
 
 
 def warehouse_summary() -> dict:
@@ -206,16 +220,16 @@ def warehouse_summary() -> dict:
         }
 
 
-def print_summary(summary: dict, checks: dict[str, bool] | None = None) -> None:
+def print_summary(summary: dict, checks: dict[str, tuple[bool, bool]] | None = None) -> None:
     print(f"Warehouse: {summary['warehouse']}")
     print(f"  principles covered: {summary['principles_covered']} of 9 (0 = outcomes, 1-8)")
     print(f"  indicators: {summary['indicators']}, values: {summary['indicator_values']}")
     areas = ", ".join(f"{n} {t}" for t, n in summary["areas"].items())
     print(f"  areas: {areas}")
     print(f"  periods: {summary['periods']}")
-    for name, ok in sorted((checks or {}).items()):
-        if not ok:
-            print(f"    check not passed: {name}")
+    for name, (passed, warning) in sorted((checks or {}).items()):
+        if not passed:
+            print(f"    check {'warned' if warning else 'failed'}: {name}")
 
 
 def _lock_holders_named_in_failures(run_id: str) -> list[str]:
@@ -259,11 +273,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         print("See the run in the Dagster UI (`make dev`) for the failing step.", file=sys.stderr)
         print(f"Full log: {log_file}", file=sys.stderr)
         return 1
-    print_summary(warehouse_summary(), checks)
+    import dagster as dg
+
+    with dg.DagsterInstance.get() as instance:
+        evaluations = check_evaluations(instance, run_id)
+    print_summary(warehouse_summary(), evaluations)
     print_run_figures(run_id)
     print_publication()
     print(f"Full log of the run: {log_file}")
-    return 0 if all(checks.values()) else 1
+    return exit_status(evaluations)
 
 
 def _run_log(run_id: str):
