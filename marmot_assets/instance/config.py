@@ -49,30 +49,18 @@ def _write_atomically(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-# Dagster refuses `storage` beside any of the others, and an instance that chose its storage
-# (PostgreSQL, say) keeps it: our event log is added only where none is set.
-STORAGE_KEYS = ("storage", "run_storage", "event_log_storage", "schedule_storage")
-
-
 def upgrade_instance_config(config: Path) -> bool:
     """Write the template when ``config`` is missing; else add the settings it lacks (an
     instance made by an older version has no run monitoring), keeping all the user's own.
     The previous file is kept as ``dagster.yaml.bak``. Returns whether the file changed."""
-    # the template's storage folders are the instance's own (an absolute path: Dagster's
-    # processes may load the instance without DAGSTER_HOME set)
-    template = CONFIG_TEMPLATE.read_text(encoding="utf-8").replace(
-        "<instance>", str(config.parent.resolve())
-    )
+    template = CONFIG_TEMPLATE.read_text(encoding="utf-8")
     if not config.exists():
         _write_atomically(config, template)
         return True
     current = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
     if not isinstance(current, dict):
         raise ValueError(f"{config} is not a YAML mapping: fix or remove it")
-    required = yaml.safe_load(template)
-    if any(current.get(key) is not None for key in STORAGE_KEYS):
-        required.pop("event_log_storage")
-    if not _add_missing(current, required):
+    if not _add_missing(current, yaml.safe_load(template)):
         return False
     shutil.copyfile(config, config.with_name(config.name + ".bak"))
     _write_atomically(
