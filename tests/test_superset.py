@@ -30,8 +30,11 @@ CONNECT_ARGS = {
 }
 SCORECARD = [  # principle_id, principle_name, period_year, series, worse_than_england
     (1, "Give every child the best start in life", 2022, 12, 3),
+    (1, "Give every child the best start in life", 2023, 12, 2),
     (2, "Enable all children, young people and adults to maximise their capabilities", 2022, 9, 1),
 ]
+# the mart's 'system' line (the Marmot approach, no principle): not an indicator line
+SYSTEM_LINE = (None, "The Marmot approach", 2022, 1, 5)
 
 
 def _superset_module():
@@ -55,9 +58,9 @@ def make_serving_file(path: Path) -> Path:
                 first = table["columns"][0][0]
                 con.execute(f'insert into "{table["name"]}" ("{first}") values (null)')
         con.executemany(
-            "insert into mart_principle_scorecard (principle_id, principle_name, period_year, "
-            "series, worse_than_england) values (?, ?, ?, ?, ?)",
-            SCORECARD,
+            "insert into mart_principle_scorecard (scorecard_line, principle_id, principle_name, "
+            "period_year, series, worse_than_england) values (?, ?, ?, ?, ?, ?)",
+            [("indicators", *row) for row in SCORECARD] + [("system", *SYSTEM_LINE)],
         )
     return path
 
@@ -98,7 +101,8 @@ def test_every_published_table_reads_through_duckdb_engine_read_only(tmp_path):
             rows = con.execute(
                 sa.text(
                     "select principle_id, principle_name, period_year, series, "
-                    "worse_than_england from mart_principle_scorecard order by principle_id"
+                    "worse_than_england from mart_principle_scorecard "
+                    "where scorecard_line = 'indicators' order by principle_id, period_year"
                 )
             ).fetchall()
             assert [tuple(r) for r in rows] == SCORECARD
@@ -193,7 +197,8 @@ def test_superset_serves_the_scorecard_read_only(superset):
     result = client.sql(
         _database_id(superset),
         "select principle_id, principle_name, period_year, series, worse_than_england "
-        "from mart_principle_scorecard order by principle_id",
+        "from mart_principle_scorecard where scorecard_line = 'indicators' "
+        "order by principle_id, period_year",
     )
     rows = [
         (r["principle_id"], r["principle_name"], r["period_year"], r["series"],
@@ -207,6 +212,22 @@ def test_superset_serves_the_scorecard_read_only(superset):
     assert dashboard["dashboard_title"] == module.DASHBOARD_TITLE
     charts = client.request("GET", f"/api/v1/dashboard/{dashboard['id']}/charts")["result"]
     assert len(charts) == 3
+    # the chart's own query, as the dashboard runs it: the principles' lines, year by year
+    [worse] = [c for c in charts if c["slice_name"].startswith("Series worse than England")]
+    data = client.request("GET", f"/api/v1/chart/{worse['id']}/data/")["result"][0]["data"]
+    shown = sorted((r["principle_name"], r["period_year"], r["worse than England"]) for r in data)
+    assert shown == sorted((name, year, worse) for _, name, year, _, worse in SCORECARD)
+
+    # Provisioning again (as a restart does) removes the chart an earlier version made.
+    retired = module.RETIRED_CHARTS[0]
+    scorecard = client.find("dataset", "table_name", "mart_principle_scorecard")["id"]
+    client.request("POST", "/api/v1/chart/", {"slice_name": retired, "viz_type": "table",
+                                               "datasource_id": scorecard,
+                                               "datasource_type": "table"})  # fmt: skip
+    assert client.find("chart", "slice_name", retired) is not None
+    again = module.provision(client, superset["serving"])
+    assert client.find("chart", "slice_name", retired) is None
+    assert sorted(again["charts"]) == sorted(c["id"] for c in charts)
     datasets = {d["table_name"] for d in client.request("GET", "/api/v1/dataset/")["result"]}
     assert datasets == {"mart_principle_scorecard", "mart_ward_profile"}
 
