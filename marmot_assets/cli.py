@@ -255,7 +255,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from marmot_assets.instance import EXIT_BUSY, RunInterrupted, WarehouseBusy
 
     try:
-        success, run_id, checks = run_refresh(supervise=True)
+        success, run_id, _ = run_refresh(supervise=True)  # checks: with severity, below
     except WarehouseBusy as exc:
         print(f"marmot: {exc}", file=sys.stderr)
         return EXIT_BUSY

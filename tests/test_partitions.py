@@ -17,7 +17,7 @@ import shutil
 import dagster as dg
 import duckdb
 import pytest
-from helpers import inbox_files
+from helpers import copied_home, inbox_files, warehouse_rows
 
 from marmot_assets.config import get_settings
 from marmot_assets.definitions import REFRESH_JOB, build_definitions
@@ -179,18 +179,11 @@ def test_a_backfill_of_three_months_is_one_run_and_idempotent(live_copy):
 
 
 @pytest.fixture
-def demo_copy(demo_refresh, tmp_path, monkeypatch):
+def demo_copy(demo_refresh, tmp_path_factory):
     """A copy of the demo refresh's home (warehouse, landing, instance), files as demo mode
     reads them."""
-    home = tmp_path / "marmot"
-    shutil.copytree(demo_refresh["home"], home, symlinks=True)
-    monkeypatch.setenv("MARMOT_HOME", str(home))
-    monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster"))
-    for variable in ("MARMOT_SOURCE_MODE", "MARMOT_SOURCE_DIR"):
-        monkeypatch.delenv(variable, raising=False)
-    get_settings.cache_clear()
-    yield home
-    get_settings.cache_clear()
+    with copied_home(tmp_path_factory, "partitions", demo_refresh) as run:
+        yield run["home"]
 
 
 POLICE = get_contract("police/street_crime")
@@ -198,11 +191,11 @@ POLICE_RAW = dg.AssetKey(["raw", POLICE.table])
 
 
 def _police_rows(home) -> list[tuple]:
-    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
-        return con.execute(
-            f"select * from raw.{POLICE.table} where month in ('2024-01', '2024-02', '2024-03') "
-            "order by all"
-        ).fetchall()
+    return warehouse_rows(
+        home,
+        f"select * from raw.{POLICE.table} where month in ('2024-01', '2024-02', '2024-03') "
+        "order by all",
+    )
 
 
 def test_a_backfill_of_three_months_of_a_drop_folder_replays_them(demo_copy):

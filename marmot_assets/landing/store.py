@@ -98,6 +98,13 @@ def land(
         return _land_stream(stream, landing_root, publisher, dataset, name or payload.name)
 
 
+def landed_path(folder: Path, sha256: str) -> Path | None:
+    """The file in a landing folder holding the bytes of this SHA-256 (landed files are named
+    ``<received>__<sha256>__<name>``), the first landed if several; None if there is none."""
+    found = sorted(folder.glob(f"*__{sha256}__*"))
+    return found[0] if found else None
+
+
 def _land_stream(
     stream: BinaryIO, landing_root: Path, publisher: str, dataset: str, name: str
 ) -> LandedFile:
@@ -114,10 +121,10 @@ def _land_stream(
             out.flush()
             os.fsync(out.fileno())
         sha = digest.hexdigest()
-        existing = sorted(folder.glob(f"*__{sha}__*"))
-        if existing:
+        existing = landed_path(folder, sha)
+        if existing is not None:
             os.unlink(tmp)
-            return LandedFile(existing[0], sha, size, already_landed=True)
+            return LandedFile(existing, sha, size, already_landed=True)
         os.chmod(tmp, FILE_MODE)
         target = folder / f"{_received()}__{sha}__{safe_name(name)}"
         os.replace(tmp, target)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from marmot_assets.landing.manifest import ACCEPTED, Verdict
-from marmot_assets.landing.store import sha256_of
+from marmot_assets.landing.store import landed_path, sha256_of
 from marmot_assets.partners.contract import Contract
 from marmot_assets.partners.door import inspect
 from marmot_assets.partners.load import STAGED, Staging
@@ -43,9 +43,7 @@ class Replayed:
 
 def landed_copy(home: Path, contract: Contract, sha256: str) -> Path | None:
     """The delivery's bytes in landing (found by digest: the home may have moved)."""
-    folder = home / "landing" / contract.partner / contract.dataset
-    found = sorted(folder.glob(f"*__{sha256}__*"))
-    return found[0] if found else None
+    return landed_path(home / "landing" / contract.partner / contract.dataset, sha256)
 
 
 def suppliers(
