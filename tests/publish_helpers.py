@@ -53,7 +53,9 @@ def fact_rows() -> pd.DataFrame:
                         "is_suppressed": False,
                     }
                 )
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    frame["value_note"] = pd.Series([None] * len(frame), dtype="string")
+    return frame
 
 
 def make_warehouse(path: Path) -> Path:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import dagster as dg
+import duckdb
 import pytest
 from publish_helpers import make_warehouse, publish, served, sql
 
@@ -125,6 +126,13 @@ def test_a_failing_check_blocks_publication_and_the_served_file_stays_byte_for_b
             "release_complete",
             "crime_rate",
         ),
+        (  # a ward's value gone without a word of why
+            "update publish.fct_indicator_values set value = null, lower_ci_95 = null, "
+            "upper_ci_95 = null, lower_ci_99_8 = null, upper_ci_99_8 = null "
+            "where value_key = 'crime_rate|E05001219|2023/24'",
+            "release_complete",
+            "crime_rate",
+        ),
         (
             "update publish.fct_indicator_values set value = 140, upper_ci_95 = 150, "
             "upper_ci_99_8 = 160 where value_key like 'fsm_take_up|E05001218|2022/23'",
@@ -154,6 +162,26 @@ def test_each_audit_stops_a_bad_release(marmot_home, warehouse, statement, check
     assert shown in evaluation.metadata["failing_rows"].md_str
     assert "publication/release" not in materialized(result)
     assert (marmot_home / "serving" / "marmot.duckdb").read_bytes() == before
+
+
+def test_a_ward_without_a_value_that_says_why_is_published(marmot_home, warehouse):
+    # as int_local_indicator_values shows a ward missing from a partner's return
+    note = "No value: the partner's return for this period has no accepted row for this ward"
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            "update publish.fct_indicator_values set value = null, lower_ci_95 = null, "
+            "upper_ci_95 = null, lower_ci_99_8 = null, upper_ci_99_8 = null, "
+            "numerator = null, denominator = null, value_note = ? "
+            "where value_key = 'crime_rate|E05001219|2023/24'",
+            [note],
+        )
+    result = publish(warehouse)
+    assert check_results(result)["release_complete"].passed
+    assert served(
+        marmot_home,
+        "select value, value_note from fct_indicator_values "
+        "where value_key = 'crime_rate|E05001219|2023/24'",
+    ) == [(None, note)]
 
 
 def test_changes_compare_with_the_previous_published_release(marmot_home, warehouse):

@@ -36,7 +36,8 @@ def _catalogue() -> pd.DataFrame:
 
 def completeness(con) -> SuiteOutcome:
     """Every ward and every period of each local (partner-data) ward-level indicator of the
-    catalogue is in fct_indicator_values."""
+    catalogue is in fct_indicator_values, with a value or the reason it has none (suppressed,
+    or a value_note such as a ward missing from a partner's return)."""
     catalogue = _catalogue()
     local = catalogue[
         (catalogue["source"] != "fingertips")
@@ -50,7 +51,11 @@ def completeness(con) -> SuiteOutcome:
         wards = fact.loc[fact["area_type"] == "ward", ["area_code"]].drop_duplicates()
     periods = fact.loc[fact["indicator_id"].isin(local), ["indicator_id", "period"]]
     expected = periods.drop_duplicates().merge(wards.drop_duplicates(), how="cross")
-    present = fact.loc[fact["area_type"] == "ward", KEY].drop_duplicates().assign(present=True)
+    # a row without a value counts only if it says why (int_local_indicator_values: a gap)
+    explained = fact["value"].notna() | fact["is_suppressed"].fillna(False).astype(bool)
+    explained |= fact["value_note"].notna()
+    shown = fact.loc[(fact["area_type"] == "ward") & explained, KEY]
+    present = shown.drop_duplicates().assign(present=True)
     grid = expected.merge(present, on=KEY, how="left")
     grid["present"] = grid["present"].astype("boolean").fillna(False).astype(bool)
     missing_indicators = sorted(set(local) - set(periods["indicator_id"]))

@@ -8,6 +8,10 @@
 -- start year's. A period after the latest estimate takes the latest, and says so
 -- (denominator_note, population_year). Rates are per resident, not per household (no
 -- household counts are loaded).
+--
+-- A block of a partner's return with one row per ward and period (its contract's key) says
+-- each_ward_reported: a ward missing from a period is then data missing (a row quarantined
+-- at the door, or not sent), not a ward with nothing to count (int_local_indicator_values).
 
 with
 
@@ -132,7 +136,8 @@ neet as (
         'neet_or_not_known_local' as indicator_id, 'ward' as geography, ward_code as area_code,
         month as period, (year(month_start) * 10000 + month(month_start) * 100) as period_sortable,
         'Persons' as sex, '16-17 yrs' as age, null as category_type, null as category,
-        neet_or_not_known as numerator, cohort as denominator
+        neet_or_not_known as numerator, cohort as denominator,
+        true as each_ward_reported
     from {{ ref('stg_council_education__neet') }}
 
 ),
@@ -245,7 +250,8 @@ fsm as (
         census_year * 10000 + census_term_order * 100 as period_sortable,
         'Persons' as sex, 'School age' as age, null as category_type, null as category,
         unnest([pupils_eligible, eligible_taking_meal]) as numerator,
-        unnest([pupils_on_roll, pupils_eligible]) as denominator
+        unnest([pupils_on_roll, pupils_eligible]) as denominator,
+        true as each_ward_reported
     from {{ ref('stg_council_education__fsm_eligibility') }}
 
 ),
@@ -258,7 +264,8 @@ temporary_accommodation as (
         left(t.quarter, 4)::bigint * 10000 + right(t.quarter, 1)::bigint * 100 as period_sortable,
         'Not applicable' as sex, 'All ages' as age, null as category_type, null as category,
         t.households_in_ta as numerator, p.population_total as denominator,
-        p.population_year, p.denominator_note
+        p.population_year, p.denominator_note,
+        true as each_ward_reported
     from {{ ref('stg_council_housing__temporary_accommodation') }} as t
     inner join ward_population as p
         on t.ward_code = p.ward_code and left(t.quarter, 4)::integer = p.period_year
