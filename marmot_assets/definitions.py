@@ -9,6 +9,7 @@ from __future__ import annotations
 import dagster as dg
 
 from marmot_assets.automation import automation_sensor
+from marmot_assets.instance.event_log import keep_engines
 from marmot_assets.partners.assets import build_partner_definitions
 from marmot_assets.publish.assets import GROUP as PUBLICATION
 from marmot_assets.publish.assets import RELEASE, build_publication_definitions
@@ -28,6 +29,9 @@ REFRESH_JOB = "marmot_refresh"
 
 
 def build_definitions() -> dg.Definitions:
+    # every process that loads the code location (run workers, `marmot run`) writes its
+    # events through kept engines: instance/event_log.py
+    keep_engines()
     partner_assets, partner_sensors, partner_schedules = build_partner_definitions()
     publication_assets, publication_checks = build_publication_definitions()
     assets = [

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import threading
 from dataclasses import dataclass
 
 import pandas as pd
@@ -17,8 +18,24 @@ import pandas as pd
 FAILING_ROWS_SHOWN = 20
 
 
-@functools.cache
+_CONTEXT_LOCK = threading.Lock()
+
+
 def _context():
+    with _CONTEXT_LOCK:  # one context, even when the warm-up below is still making it
+        return _new_context()
+
+
+def warm_up_in_background() -> None:
+    """Import GX and make its context on a thread of its own, now rather than at the first
+    check. The dbt step calls this: while dbt works in its own process this thread has the
+    interpreter mostly to itself, and the publication's audits after dbt then start at once
+    (GX's first import and context are ~2 s of a partner file's way to its release)."""
+    threading.Thread(target=_context, name="great-expectations-warm-up", daemon=True).start()
+
+
+@functools.cache
+def _new_context():
     # Import late: GX is heavy and only checks need it. No analytics, no progress bars.
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
     import great_expectations as gx

@@ -1,0 +1,86 @@
+"""Dagster's SQLite event log, keeping one SQLAlchemy engine per database file in a process.
+
+Dagster's ``SqliteEventLogStorage._connect`` builds a new engine for every connection, and an
+event takes two to four (the run's file, then the index for an asset or check event). A new
+engine starts with an empty statement cache, so every insert is compiled again: ~7 ms an event
+for a log line and ~16-21 ms for a materialisation on these machines, most of it SQLAlchemy,
+not SQLite. A refresh writes a few thousand events.
+
+``keep_engines()`` replaces that one method, in the process that calls it (the code location
+calls it when it builds its definitions: every run worker, and `marmot run`), with one that
+keeps each file's engine. Nothing else changes: connections are still opened for each use and
+closed after it (``NullPool``, as Dagster's), so other processes (the daemon, the webserver)
+read and write the same files exactly as before, at the same place, found from the instance
+as Dagster finds them. No instance setting is involved, so a copied or moved ``DAGSTER_HOME``
+is its own (an earlier storage class in dagster.yaml needed its folder written as an absolute
+path, and a copied instance then wrote into the original's log).
+
+The method replaced is private: this is applied only on the Dagster version it was written
+and tested for (``tests/test_event_log.py``); on any other, Dagster's own method stays.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import dagster as dg
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
+from sqlalchemy import create_engine
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import NullPool
+
+TESTED_ON = "1.13.27"
+# A run writes to its own file and the index; the webserver reads many runs' files. Engines
+# beyond this many are disposed, the least recently used first.
+KEPT_ENGINES = 64
+
+_engines: OrderedDict[str, Engine] = OrderedDict()
+_lock = threading.Lock()
+_dagster_connect = SqliteEventLogStorage._connect
+
+
+def _engine(conn_string: str) -> Engine:
+    with _lock:
+        engine = _engines.pop(conn_string, None)
+        if engine is None:
+            engine = create_engine(
+                conn_string,
+                poolclass=NullPool,
+                connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
+            )
+        _engines[conn_string] = engine  # the most recently used last
+        while len(_engines) > KEPT_ENGINES:
+            _engines.popitem(last=False)[1].dispose()
+        return engine
+
+
+@contextmanager
+def _connect(self: SqliteEventLogStorage, shard: str) -> Iterator[Connection]:
+    # Dagster's method, but the engine is the file's kept one (keyed by the file's absolute
+    # path, so each instance's files have their own)
+    with self._db_lock:
+        engine = _engine(self.conn_string_for_shard(shard))
+        # Dagster clears this set when it wipes or upgrades: the file is made again then
+        if shard not in self._initialized_dbs:
+            self._initdb(engine)
+            self._initialized_dbs.add(shard)
+        with engine.connect() as conn, conn.begin():
+            yield conn
+
+
+def keep_engines() -> bool:
+    """Keep engines in this process (see above); True when applied."""
+    if dg.__version__ != TESTED_ON:
+        return False
+    SqliteEventLogStorage._connect = _connect  # ty: ignore[invalid-assignment]
+    return True
+
+
+def dispose_kept_engines() -> None:
+    with _lock:
+        while _engines:
+            _engines.popitem()[1].dispose()
