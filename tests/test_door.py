@@ -245,3 +245,35 @@ def test_check_file_gives_the_doors_verdict_without_loading(door, tmp_path, cove
     assert verdict.status == "loaded_with_quarantine" and verdict.rows_accepted == 1
     assert verdict.quarantine[0]["row_number"] == 3
     assert door.raw_tables() == ["ons_lsoa_ward_lookup"]  # nothing written, not even a manifest
+
+
+def test_only_returns_of_one_row_per_ward_and_period_are_judged_ward_by_ward():
+    from marmot_assets.partners.assets import ward_column
+    from marmot_assets.partners.contract import load_contracts
+
+    judged = sorted(name for name, c in load_contracts().items() if ward_column(c))
+    assert judged == [
+        "council_education/fsm_eligibility",
+        "council_education/neet",
+        "council_housing/temporary_accommodation",
+    ]
+
+
+def test_a_period_short_of_wards_names_them_whether_quarantined_or_not_sent(door):
+    from marmot_assets.partners.assets import place_wards, wards_not_reported
+
+    wards = place_wards(door.con)
+    assert len(wards) == 18 and "E05001222" in wards
+    every = [f"{w},,2024-25 Q2,10,5" for w in sorted(wards)]
+    whole = door.send("q2.csv", csv_text(*every))
+    # a quarter with one ward not sent and another's row quarantined (a count of 12.5)
+    short_rows = [r for r in every if not r.startswith("E05001222")]
+    short_rows[0] = short_rows[0].replace(",10,5", ",12.5,5")
+    short = door.send("q3.csv", csv_text(*[r.replace("Q2", "Q3") for r in short_rows]))
+    assert short.status == "loaded_with_quarantine"
+    found = wards_not_reported(door.con, CONTRACT, [whole, short], wards)
+    quarantined_ward = short_rows[0].split(",")[0]
+    assert found.to_dict("records") == [
+        {"file": "q3.csv", "period": "2024-25 Q3", "wards_reported": "16 of 18",
+         "wards_missing": ", ".join(sorted([quarantined_ward, "E05001222"]))}
+    ]  # fmt: skip

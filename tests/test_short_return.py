@@ -2,11 +2,11 @@
 
 The council's temporary-accommodation return has one row per ward and quarter. A new quarter
 arrives with one ward's count refused at the door (12.5 households): the row is quarantined,
-the partner's warning check names file, row, column and reason, and the refresh still
-publishes. In the release the ward has a row for the quarter with no value and the reason;
-the place's total and its quintiles for the quarter are withheld, with the reason (a total
-over the other wards would understate the place); the other wards' values and the earlier
-quarters are published as before.
+the partner's warning checks name file, row, column and reason, and the quarter and ward left
+without a row, and the refresh still publishes. In the release the ward has a row for the
+quarter with no value and the reason; the place's total and its quintiles for the quarter
+are withheld, with the reason (a total over the other wards would understate the place); the
+other wards' values and the earlier quarters are published as before.
 
 On a copy of the shared demo refresh.
 """
@@ -94,6 +94,14 @@ def test_the_refresh_publishes_a_new_release(short_return):
     (line,) = [line for line in shown.splitlines() if short_return["name"] in line]
     cells = [cell.strip() for cell in line.strip("|").split("|")]
     assert cells == [short_return["name"], "3", "households_in_ta", "is not a whole number"]
+    coverage = evaluations[(tuple(RAW.path), "every_ward_reported")]  # the partner is told
+    assert not coverage.passed
+    assert coverage.severity == dg.AssetCheckSeverity.WARN
+    short = coverage.metadata["periods_short"].md_str
+    (line,) = [line for line in short.splitlines() if short_return["name"] in line]
+    cells = [cell.strip() for cell in line.strip("|").split("|")]
+    assert cells[1:] == [short_return["quarter"], "17 of 18", short_return["ward"]]
+    assert "withheld" in coverage.metadata["what_follows"].value
 
 
 def test_the_short_ward_says_why_it_has_no_value(short_return):

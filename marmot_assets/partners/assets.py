@@ -47,6 +47,7 @@ CONVERSION_KEYS = [
     dg.AssetKey(["raw", "mhclg_imd_lsoa"]),
 ]
 FILES_ACCEPTED, NO_QUARANTINE = "every_file_accepted", "no_rows_quarantined"
+EVERY_WARD = "every_ward_reported"  # returns with one row per ward and period only
 SHOWN = 50  # quarantine rows shown in a check's metadata
 
 
@@ -158,6 +159,92 @@ def _checks(contract: Contract, verdicts: list[Verdict]) -> list[dg.AssetCheckRe
     ]
 
 
+def ward_column(contract: Contract) -> str | None:
+    """The ward column of a return with one row per ward and period (its key is the ward and
+    the period: NEET, free school meals, temporary accommodation), else None. A ward missing
+    from such a return's period is data missing, not a ward with nothing to count."""
+    wards = [c.name for c in contract.columns if c.area == "ward"]
+    if contract.period and len(wards) == 1 and set(contract.key) == {wards[0], contract.period}:
+        return wards[0]
+    return None
+
+
+def place_wards(con) -> set[str]:
+    """The place's wards, as the door knows them (partners.door.place_codes: the wards of the
+    ONS lookup loaded for the place); empty before it is loaded."""
+    loaded = con.execute(
+        "select count(*) from information_schema.tables "
+        "where table_schema = 'raw' and table_name = 'ons_lsoa_ward_lookup'"
+    ).fetchone()[0]
+    if not loaded:
+        return set()
+    found = con.execute("select distinct ward_code from raw.ons_lsoa_ward_lookup").fetchall()
+    return {ward for (ward,) in found if ward}
+
+
+def wards_not_reported(con, contract: Contract, verdicts: list[Verdict], place_wards: set[str]):
+    """For each period an accepted delivery brought, the place's wards it has no row for (the
+    row quarantined, or not sent): file, period, wards reported and the wards missing."""
+    column = ward_column(contract)
+    short = []
+    for verdict in verdicts:
+        if column is None or not place_wards or verdict.status not in ACCEPTED:
+            continue
+        reported = con.execute(
+            f'select "{contract.period}", list(distinct "{column}") from raw.{contract.table} '
+            "where _sha256 = ? group by 1 order by 1",
+            [verdict.sha256],
+        ).fetchall()
+        for period, wards in reported:
+            missing = sorted(place_wards - set(wards))
+            if missing:
+                short.append({
+                    "file": verdict.original_name, "period": str(period),
+                    "wards_reported": f"{len(place_wards) - len(missing)} of {len(place_wards)}",
+                    "wards_missing": ", ".join(missing),
+                })  # fmt: skip
+    return pd.DataFrame(short, columns=["file", "period", "wards_reported", "wards_missing"])
+
+
+def _ward_check(short: pd.DataFrame | None) -> dg.AssetCheckResult:
+    metadata = {
+        "periods_short": dg.MetadataValue.md(
+            short.head(SHOWN).to_markdown(index=False)
+            if short is not None and len(short)
+            else "none"
+        ),  # fmt: skip
+    }
+    if short is None:
+        metadata["note"] = "not judged: the place's wards are not loaded yet"
+    elif len(short):
+        metadata["what_follows"] = (
+            "each missing ward is published for its period with no value and the reason, and "
+            "the place's total and quintiles of the period are withheld, until the period is "
+            "sent again with every ward"
+        )
+    return dg.AssetCheckResult(
+        check_name=EVERY_WARD,
+        passed=short is None or short.empty,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata=metadata,
+    )
+
+
+def _ward_specs(contract: Contract, key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
+    if not ward_column(contract):
+        return []
+    return [
+        dg.AssetCheckSpec(
+            EVERY_WARD,
+            asset=key,
+            description="Every period a file received brought has a row for each of the "
+            "place's wards (warning: a ward missing, its row quarantined or not sent, is "
+            "published with no value, and the place's total of the period is withheld); the "
+            "periods and wards in the metadata.",
+        )
+    ]
+
+
 def _has_lsoa(contract: Contract) -> bool:
     return any(c.area == "lsoa" for c in contract.columns)
 
@@ -212,6 +299,7 @@ def build_partner_asset(contract: Contract) -> dg.AssetsDefinition:
                 description="No row of the files received broke the contract (warning: the "
                 "rest of the file loaded); rows, columns and reasons in the metadata.",
             ),
+            *_ward_specs(contract, key),
         ],  # fmt: skip
     )
     def _partner_asset(context, warehouse: DuckDBResource):
@@ -224,6 +312,10 @@ def build_partner_asset(contract: Contract) -> dg.AssetsDefinition:
             verdicts, waiting = receive_all(contract, con, context.log)
             if keys is None and contract.partitions:
                 record_partitions(context, contract, con, verdicts)
+            short = None
+            if ward_column(contract):
+                wards = place_wards(con)
+                short = wards_not_reported(con, contract, verdicts, wards) if wards else None
             rows = con.execute(f"select count(*) from raw.{contract.table}").fetchone()[0]
             preview = safe_preview(con, f"raw.{contract.table}", record_level=contract.record_level)
         outcome = _outcome(verdicts)
@@ -244,7 +336,10 @@ def build_partner_asset(contract: Contract) -> dg.AssetsDefinition:
         vintages = sorted({v.lsoa_vintage for v in verdicts if v.lsoa_vintage})
         if vintages:
             metadata["lsoa_vintages"] = dg.MetadataValue.text(", ".join(vintages))
-        return dg.MaterializeResult(metadata=metadata, check_results=_checks(contract, verdicts))
+        checks = _checks(contract, verdicts)
+        if ward_column(contract):
+            checks.append(_ward_check(short))
+        return dg.MaterializeResult(metadata=metadata, check_results=checks)
 
     return _partner_asset
 
@@ -336,6 +431,18 @@ def replay_partitions(context, contract: Contract, warehouse, keys: list[str]):
             },
         ),  # fmt: skip
     ]
+    if ward_column(contract):
+        checks.append(
+            dg.AssetCheckResult(
+                check_name=EVERY_WARD,
+                passed=True,
+                severity=dg.AssetCheckSeverity.WARN,
+                metadata={
+                    "note": "a replay reads deliveries already judged: the wards each left "
+                    "out were reported when it came"
+                },
+            )
+        )
     return dg.MaterializeResult(metadata=metadata, check_results=checks)
 
 
