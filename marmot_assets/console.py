@@ -25,6 +25,8 @@ STEP_EVENTS = (
 # What a check is, from the asset it is on: the door's verdicts on partner files, dbt tests,
 # the great-expectations audit of the staged release, the checks of publishers' data.
 DBT_LAYERS = ("staging", "intermediate", "marts", "publish", "history", "reference")
+# the door's checks on a partner's raw asset (partners/assets.py)
+DOOR_CHECKS = ("every_file_accepted", "no_rows_quarantined", "every_ward_reported")
 
 
 def check_kind(check_key: dg.AssetCheckKey) -> str:
@@ -33,7 +35,7 @@ def check_kind(check_key: dg.AssetCheckKey) -> str:
         return "dbt tests"
     if layer == "publication":
         return "release audit"
-    if check_key.name in ("every_file_accepted", "no_rows_quarantined"):
+    if check_key.name in DOOR_CHECKS:
         return "partner files"
     return "publisher data"
 

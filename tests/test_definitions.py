@@ -205,3 +205,19 @@ def test_the_dbt_resource_knows_the_dbt_version_without_starting_dbt():
     asked = DbtCliResource(project_dir=ours.project_dir, dbt_executable=ours.dbt_executable)
     assert ours._cli_version == asked._cli_version  # the latter runs `dbt --version`
     assert ours._cli_version.major == 1
+
+
+def test_the_console_counts_every_check_of_the_door_as_the_partner_files(defs):
+    from marmot_assets.console import check_kind
+    from marmot_assets.partners.contract import load_contracts
+
+    partner_raw = {("raw", c.table) for c in load_contracts().values()}
+    kinds = {}
+    for check in _all_checks(defs):
+        if tuple(check.asset_key.path) in partner_raw:
+            kinds[check.name] = check_kind(check.key)
+    assert kinds == {
+        "every_file_accepted": "partner files",
+        "no_rows_quarantined": "partner files",
+        "every_ward_reported": "partner files",
+    }
