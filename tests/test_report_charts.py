@@ -79,3 +79,48 @@ def test_a_kept_chart_cut_short_is_drawn_again(tmp_path, drawn):
         again = charts.trend(series(), "%", "Coventry", "x-trend")
     assert again == whole and len(drawn) == 2
     assert kept.read_text() == whole
+
+
+def _page(charts_asked: list) -> str:
+    return "<p>" + "</p><p>".join(charts_asked) + "</p>"
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_charts_drawn_together_in_other_processes_are_the_charts_drawn_here(
+    tmp_path, workers, drawn
+):
+    asked = [(series(50.0 + i), f"c{i}-trend") for i in range(5)]
+    with charts.drawn_in(tmp_path / "one_by_one"):
+        expected = _page([charts.trend(s, "%", "Coventry", salt) for s, salt in asked])
+    drawn.clear()
+    folder = tmp_path / "together"
+    with charts.drawn_together(folder, workers) as finish:
+        placeholders = [charts.trend(s, "%", "Coventry", salt) for s, salt in asked]
+        again = charts.trend(asked[0][0], "%", "Coventry", asked[0][1])  # asked twice
+        assert all(p.startswith("@@marmot-chart:") for p in [*placeholders, again])
+        assert drawn == []  # nothing drawn yet
+        page = finish(_page(placeholders))
+    assert page == expected and "<svg" in page
+    # this process drew its share only (interleaved): the other processes drew the rest
+    assert len(drawn) == len(range(0, 5, workers))
+    assert sorted(p.name for p in folder.glob("*.svg")) == sorted(
+        p.name for p in (tmp_path / "one_by_one").glob("*.svg")
+    )
+    with charts.drawn_together(folder, workers) as finish:  # kept: not drawn, not deferred
+        kept = [charts.trend(s, "%", "Coventry", salt) for s, salt in asked]
+        assert finish(_page(kept)) == expected and not any(k.startswith("@@") for k in kept)
+
+
+def test_charts_the_other_processes_cannot_draw_are_drawn_here(tmp_path, monkeypatch):
+    class Broken:
+        def submit(self, *args):
+            raise RuntimeError("a process lost")
+
+        def shutdown(self, **kwargs):
+            pass
+
+    monkeypatch.setattr(charts, "_pool", lambda size: Broken())
+    with charts.drawn_in(tmp_path / "here"):
+        expected = charts.trend(series(), "%", "Coventry", "x-trend")
+    with charts.drawn_together(tmp_path / "together", 2) as finish:
+        assert finish(charts.trend(series(), "%", "Coventry", "x-trend")) == expected

@@ -40,7 +40,9 @@ STYLE = {
 
 
 _CODE = hashlib.sha256(Path(__file__).read_bytes() + matplotlib.__version__.encode()).hexdigest()
-_kept: dict = {"folder": None, "used": None}
+_kept: dict = {"folder": None, "used": None, "pending": None}
+# where a chart drawn later (drawn_together) stands in the page until it is drawn
+PLACEHOLDER = "@@marmot-chart:{}@@"
 
 
 @contextlib.contextmanager
@@ -72,6 +74,75 @@ def _digest(name: str, args: tuple) -> str:
     return digest.hexdigest()
 
 
+@contextlib.contextmanager
+def drawn_together(folder: Path, workers: int):
+    """As ``drawn_in``, but a chart not kept is drawn later, with the others, ``workers`` at a
+    time: inside, it returns a placeholder, and ``finish(text)`` (what this yields) draws every
+    chart asked for and puts each in ``text`` in place of its placeholder. Drawing is the
+    report's largest cost on a first report (~90 charts on one core); the extra processes are
+    started at once, so they import matplotlib while the page is being put together. A chart
+    the other processes could not draw is drawn here: the report never depends on them."""
+    pool = _pool(workers - 1) if workers > 1 else None
+    try:
+        with drawn_in(folder):
+            _kept["pending"] = {}
+            yield lambda text: _finish(text, pool, workers)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _pool(size: int):
+    import concurrent.futures
+    import multiprocessing
+
+    # spawn, not fork: the run worker that draws the report has threads of its own
+    pool = concurrent.futures.ProcessPoolExecutor(
+        max_workers=size, mp_context=multiprocessing.get_context("spawn")
+    )
+    for _ in range(size):
+        pool.submit(_ready)  # start the processes now
+    return pool
+
+
+def _ready() -> str:
+    return matplotlib.__version__
+
+
+def _draw_all(share: list[tuple[str, tuple[str, tuple]]]) -> list[tuple[str, str]]:
+    """Each chart of ``share`` drawn: (its name, its SVG)."""
+    return [(name, globals()[chart].__wrapped__(*args)) for name, (chart, args) in share]
+
+
+def _finish(text: str, pool, workers: int) -> str:
+    pending = _kept["pending"]
+    items = sorted(pending.items())
+    shares = [items[i::workers] for i in range(workers)]
+    futures = []
+    for share in shares[1:] if pool else []:
+        try:
+            futures.append((pool.submit(_draw_all, share), share))
+        except Exception:  # the pool is broken (a process lost): drawn here
+            futures.append((None, share))
+    drawn = dict(_draw_all(shares[0] if pool else items))
+    for future, share in futures:
+        try:
+            drawn.update(future.result(timeout=600))
+        except Exception:  # a process lost or refused: its charts are drawn here
+            drawn.update(_draw_all(share))
+    for name, svg in drawn.items():
+        _keep(_kept["folder"], name, svg)
+        text = text.replace(PLACEHOLDER.format(name), svg)
+    pending.clear()
+    return text
+
+
+def _keep(folder: Path, name: str, svg: str) -> None:
+    tmp = folder / f".{name}.{uuid.uuid4().hex[:8]}.tmp"
+    tmp.write_text(svg, encoding="utf-8")
+    os.replace(tmp, folder / name)  # whole or absent, never half a chart
+
+
 def kept(draw):
     """A chart function whose SVG is kept and reused within ``drawn_in`` (see above)."""
 
@@ -88,10 +159,11 @@ def kept(draw):
             # whole, or drawn again: a power cut can leave a renamed file short of its bytes
             if svg.startswith("<svg") and svg.rstrip().endswith("</svg>"):
                 return svg
+        if _kept["pending"] is not None:  # drawn_together: drawn later, with the others
+            _kept["pending"][name] = (draw.__name__, args)
+            return PLACEHOLDER.format(name)
         svg = draw(*args)
-        tmp = folder / f".{name}.{uuid.uuid4().hex[:8]}.tmp"
-        tmp.write_text(svg, encoding="utf-8")
-        os.replace(tmp, path)  # whole or absent, never half a chart
+        _keep(folder, name, svg)
         return svg
 
     return chart
