@@ -230,6 +230,9 @@ class MarmotSettings(BaseSettings):
     # `<name>.done` marker; `.name` / `name.part` transfers untouched this long are reported.
     inbox_settle_seconds: float = Field(default=2.0, ge=0)
     inbox_stale_hours: float = Field(default=24.0, gt=0)
+    # Processes drawing a report's charts (publish/report/charts.drawn_together); by default
+    # one a core, at most 4 (a report has ~90 charts).
+    report_workers: int | None = Field(default=None, ge=1)
     # Landing refuses a file that would leave less than this free on its disk, so the
     # warehouse and Dagster's own storage never run out: the file waits in the inbox.
     landing_reserve_mb: float = Field(default=64, ge=0)

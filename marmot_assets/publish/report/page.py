@@ -16,6 +16,7 @@ from pathlib import Path
 
 import jinja2
 
+from marmot_assets.config import get_settings
 from marmot_assets.publish import releases as rel
 from marmot_assets.publish.report import charts, chromium
 from marmot_assets.publish.report.data import missing_tables, read_release
@@ -34,7 +35,7 @@ TEMPLATES = Path(__file__).parent / "templates"
 def report_workers() -> int:
     """Processes drawing a report's charts: MARMOT_REPORT_WORKERS, else one a core (at most
     4: ~90 charts)."""
-    return max(1, int(os.environ.get("MARMOT_REPORT_WORKERS") or min(os.cpu_count() or 1, 4)))
+    return get_settings().report_workers or min(os.cpu_count() or 1, 4)
 
 
 def reports_dir(home: Path) -> Path:
