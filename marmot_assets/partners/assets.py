@@ -22,7 +22,7 @@ from marmot_assets.landing.manifest import ACCEPTED, MANIFEST_DDL, Verdict, reco
 from marmot_assets.landing.store import clean_incoming
 from marmot_assets.partners import inbox as drop
 from marmot_assets.partners.contract import Contract, load_contracts
-from marmot_assets.partners.door import NotReceived, place_codes, receive
+from marmot_assets.partners.door import NotReceived, place_codes, place_lookup, receive
 from marmot_assets.partners.load import ensure_table
 from marmot_assets.partners.partitions import (
     backfill_policy_for,
@@ -170,25 +170,17 @@ def ward_column(contract: Contract) -> str | None:
 
 
 def place_wards(con) -> set[str]:
-    """The place's wards, as the door knows them (partners.door.place_codes: the wards of the
-    ONS lookup loaded for the place); empty before it is loaded."""
-    loaded = con.execute(
-        "select count(*) from information_schema.tables "
-        "where table_schema = 'raw' and table_name = 'ons_lsoa_ward_lookup'"
-    ).fetchone()[0]
-    if not loaded:
-        return set()
-    found = con.execute("select distinct ward_code from raw.ons_lsoa_ward_lookup").fetchall()
-    return {ward for (ward,) in found if ward}
+    """The place's wards, as the door knows them (door.place_codes); empty before the lookup
+    is loaded."""
+    return {ward for _, ward in place_lookup(con) if ward}
 
 
 def wards_not_reported(con, contract: Contract, verdicts: list[Verdict], place_wards: set[str]):
     """For each period an accepted delivery brought, the place's wards it has no row for (the
     row quarantined, or not sent): file, period, wards reported and the wards missing."""
-    column = ward_column(contract)
-    short = []
-    for verdict in verdicts:
-        if column is None or not place_wards or verdict.status not in ACCEPTED:
+    column, short = ward_column(contract), []
+    for verdict in verdicts if column and place_wards else []:
+        if verdict.status not in ACCEPTED:
             continue
         reported = con.execute(
             f'select "{contract.period}", list(distinct "{column}") from raw.{contract.table} '
@@ -261,6 +253,7 @@ def build_partner_asset(contract: Contract) -> dg.AssetsDefinition:
     owners = [partner.owner] if partner else []
     agency = partner.name if partner else contract.partner
     key = asset_key(contract)
+    by_ward = ward_column(contract) is not None  # a return of one row per ward and period
 
     @dg.asset(
         key=key,
@@ -313,7 +306,7 @@ def build_partner_asset(contract: Contract) -> dg.AssetsDefinition:
             if keys is None and contract.partitions:
                 record_partitions(context, contract, con, verdicts)
             short = None
-            if ward_column(contract):
+            if by_ward:
                 wards = place_wards(con)
                 short = wards_not_reported(con, contract, verdicts, wards) if wards else None
             rows = con.execute(f"select count(*) from raw.{contract.table}").fetchone()[0]
@@ -337,7 +330,7 @@ def build_partner_asset(contract: Contract) -> dg.AssetsDefinition:
         if vintages:
             metadata["lsoa_vintages"] = dg.MetadataValue.text(", ".join(vintages))
         checks = _checks(contract, verdicts)
-        if ward_column(contract):
+        if by_ward:
             checks.append(_ward_check(short))
         return dg.MaterializeResult(metadata=metadata, check_results=checks)
 

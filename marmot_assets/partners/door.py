@@ -358,6 +358,17 @@ def _hold_restricted(path: Path, home: Path, contract: Contract, verdict: Verdic
         held.chmod(FILE_MODE)
 
 
+def place_lookup(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+    """(LSOA, ward) of the place's ONS lookup, as loaded into raw; none before it is."""
+    exists = con.execute(
+        "select count(*) from information_schema.tables "
+        "where table_schema = 'raw' and table_name = 'ons_lsoa_ward_lookup'"
+    ).fetchone()[0]
+    if not exists:
+        return []
+    return con.execute("select lsoa_code, ward_code from raw.ons_lsoa_ward_lookup").fetchall()
+
+
 def place_codes(
     con: duckdb.DuckDBPyConnection,
     name: str,
@@ -370,16 +381,9 @@ def place_codes(
     if lsoa_year is None:
         lsoa_year = get_settings().place_config.geography.lsoa_year
     codes = PlaceCodes(name=name, local_authority={code}, lists=lists, lsoa_year=lsoa_year)
-    exists = con.execute(
-        "select count(*) from information_schema.tables "
-        "where table_schema = 'raw' and table_name = 'ons_lsoa_ward_lookup'"
-    ).fetchone()[0]
-    if exists:
-        for lsoa, ward in con.execute(
-            "select lsoa_code, ward_code from raw.ons_lsoa_ward_lookup"
-        ).fetchall():
-            codes.lsoa.add(lsoa)
-            codes.ward.add(ward)
+    for lsoa, ward in place_lookup(con):
+        codes.lsoa.add(lsoa)
+        codes.ward.add(ward)
     if lsoa_year == 2021:
         codes.conversion = load_conversion(con, codes.lsoa)
     return codes

@@ -65,13 +65,6 @@ located as (
 
 ),
 
-place_wards as (
-
-    -- the place's wards (dim_area's: the wards of its LSOAs)
-    select ward_code from wards
-
-),
-
 ward_series as (
 
     -- each headline series of a ward-level count, period by period, with what its wards share
@@ -89,7 +82,8 @@ ward_series as (
 
 place_size as (
 
-    select count(*) as wards_in_place from place_wards
+    -- the place's wards (dim_area's: the wards of its LSOAs)
+    select count(*) as wards_in_place from wards
 
 ),
 
@@ -105,7 +99,7 @@ ward_gaps as (
     -- the place's wards with no count in a period their indicator has for other wards
     select series.*, place_wards.ward_code
     from ward_series as series
-    cross join place_wards
+    cross join wards as place_wards
     anti join counted_wards as counted
         on
             series.indicator_id = counted.indicator_id

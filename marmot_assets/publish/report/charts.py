@@ -82,11 +82,14 @@ def drawn_together(folder: Path, workers: int):
     report's largest cost on a first report (~90 charts on one core); the extra processes are
     started at once, so they import matplotlib while the page is being put together. A chart
     the other processes could not draw is drawn here: the report never depends on them."""
-    pool = _pool(workers - 1) if workers > 1 else None
+    try:
+        pool = _pool(workers - 1) if workers > 1 else None
+    except OSError:  # no processes to be had here (no semaphores, say): drawn one by one
+        pool = None
     try:
         with drawn_in(folder):
             _kept["pending"] = {}
-            yield lambda text: _finish(text, pool, workers)
+            yield lambda text: _finish(text, pool, workers if pool else 1)
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
@@ -119,12 +122,12 @@ def _finish(text: str, pool, workers: int) -> str:
     items = sorted(pending.items())
     shares = [items[i::workers] for i in range(workers)]
     futures = []
-    for share in shares[1:] if pool else []:
+    for share in shares[1:]:  # none without a pool (workers == 1)
         try:
             futures.append((pool.submit(_draw_all, share), share))
         except Exception:  # the pool is broken (a process lost): drawn here
             futures.append((None, share))
-    drawn = dict(_draw_all(shares[0] if pool else items))
+    drawn = dict(_draw_all(shares[0]))
     for future, share in futures:
         try:
             drawn.update(future.result(timeout=600))
