@@ -5,8 +5,9 @@
 Measures, on the bundled demo data in a temporary MARMOT_HOME:
   1. a full materialisation through Dagster (the `marmot_refresh` job, real instance);
   2. `dbt build` alone;
-  3. the ingestion alone (every publisher source and every partner delivery through the
-     door into the raw tables, the asset functions called directly, no Dagster run);
+  3. the ingestion alone (every publisher source with its check and every partner delivery
+     through the door into the raw tables, the asset functions called directly, no Dagster
+     run; checked first to be every step the refresh job counts as ingestion);
 and prints the ratio of (1) to (2) + (3): what orchestration costs on top of the work; then
   4. one partner file to a new release: on the warehouse and instance (1) left, a housing file
      is dropped; the drop folder's sensor is evaluated, its run (the raw asset alone) executed,
@@ -56,24 +57,60 @@ def run_part(part: str) -> None:
     elif part == "ingestion":
         import dagster as dg
 
-        from marmot_assets.partners.assets import build_partner_definitions
-        from marmot_assets.sources import fingertips, mhclg, ons, place
         from marmot_assets.warehouse import warehouse_resource
 
         warehouse = warehouse_resource()
-        for asset in (
-            place.place_areas,
-            place.partner_datasets,
-            ons.ons_lsoa_ward_lookup,
-            mhclg.mhclg_imd_lsoa,
-            fingertips.fingertips_indicator_values,
-        ):
-            asset(warehouse=warehouse)  # the asset's own function, called directly
+        publishers, checks, partners = ingestion()
+        for asset in (*publishers, *checks):
+            asset(warehouse=warehouse)  # the asset's (or check's) own function, called directly
         # Every partner delivery through the door (the demo put them in the drop folders).
-        for asset in build_partner_definitions()[0]:
+        for asset in partners:
             asset(dg.build_asset_context(), warehouse=warehouse)
+    elif part == "coverage":  # not timed: that (3) is the refresh's whole ingestion
+        publishers, checks, partners = ingestion()
+        measured = {a.op.name for a in (*publishers, *checks, *partners)}
+        assert measured == ingestion_ops(), (
+            f"the ingestion measured alone is not the refresh's: {measured ^ ingestion_ops()}"
+        )
     elif part == "delivery":
         print(json.dumps({"steps": one_delivery()}))
+
+
+def ingestion() -> tuple[tuple, tuple, list]:
+    """(publisher assets, their checks, partner assets): what the refresh job ingests, the
+    lookups first (the door reads the place's codes and LSOA changes from them)."""
+    from marmot_assets.partners.assets import build_partner_definitions
+    from marmot_assets.quality.fingertips_checks import fingertips_values_valid
+    from marmot_assets.sources import fingertips, mhclg, ons, place, population
+
+    publishers = (
+        place.place_areas,
+        place.partner_datasets,
+        ons.ons_lsoa_ward_lookup,
+        ons.ons_lsoa11_lsoa21_lookup,
+        population.ons_population_estimates,
+        mhclg.mhclg_imd_lsoa,
+        fingertips.fingertips_indicator_values,
+    )
+    # the partners' door checks are evaluated inside their assets
+    return publishers, (fingertips_values_valid,), build_partner_definitions()[0]
+
+
+def step_kind(step: str) -> str:
+    return (
+        "report" if step == "publication__report"
+        else "publication" if step.startswith("publication__")
+        else "dbt step" if step.startswith("marmot_dbt_models")
+        else "ingestion"
+    )  # fmt: skip
+
+
+def ingestion_ops() -> set[str]:
+    """The ops (steps) of the refresh job that run_parts counts as ingestion."""
+    from marmot_assets.definitions import REFRESH_JOB, build_definitions
+
+    job = build_definitions().resolve_job_def(REFRESH_JOB)
+    return {n.name for n in job.graph.nodes if step_kind(n.name) == "ingestion"}
 
 
 def run_parts(run_id: str, wall: float) -> dict[str, float]:
@@ -98,13 +135,7 @@ def run_parts(run_id: str, wall: float) -> dict[str, float]:
                 dg.DagsterEventType.STEP_FAILURE,
             ):
                 step = entry.step_key
-                kind = (
-                    "report" if step == "publication__report"
-                    else "publication" if step.startswith("publication__")
-                    else "dbt step" if step.startswith("marmot_dbt_models")
-                    else "ingestion"
-                )  # fmt: skip
-                kinds[kind] += entry.timestamp - started.pop(step)
+                kinds[step_kind(step)] += entry.timestamp - started.pop(step)
     steps = {f"  {k}": v for k, v in kinds.items()}
     steps["  the run's own bookkeeping (start, between steps, end)"] = (last - first) - sum(
         kinds.values()
@@ -204,6 +235,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="marmot-bench-") as tmp:
         env = {**os.environ, "MARMOT_HOME": tmp, "DAGSTER_HOME": f"{tmp}/dagster"}
         results = {}
+        coverage = subprocess.run(
+            [sys.executable, __file__, "--part", "coverage"],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        if coverage.returncode:
+            sys.exit(coverage.stderr)
         for part in PARTS:
             # Each part starts from fresh demo deliveries in the drop folders (a run empties
             # them) and, but for dbt, from an empty warehouse.
