@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from marmot_assets.partners.contract import Contract
+from marmot_assets.reading.cells import joined_rows
 
 LOOKUP_TABLE = "ons_lsoa11_lsoa21_lookup"
 CHANGE_WORDS = {"U": "unchanged", "M": "merged", "S": "split", "X": "changed irregularly"}
@@ -136,7 +137,7 @@ def load_conversion(con, place_lsoa21: set[str]) -> LsoaConversion | None:
 
 def row_hash(frame: pd.DataFrame) -> np.ndarray:
     """A number in [0, 1) per row from its content: the same row, the same number."""
-    text = frame.astype(str).agg("\x1f".join, axis=1)
+    text = joined_rows(frame)
     return np.array(
         [
             int.from_bytes(hashlib.blake2b(t.encode(), digest_size=8).digest(), "big") / 2**64

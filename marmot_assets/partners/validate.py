@@ -15,7 +15,7 @@ import pandas as pd
 
 from marmot_assets.partners.contract import PATTERNS, Contract
 from marmot_assets.partners.lsoa_conversion import LsoaConversion
-from marmot_assets.reading.cells import TYPE_WORDS, convert
+from marmot_assets.reading.cells import TYPE_WORDS, convert, joined_rows
 
 
 @dataclass
@@ -133,7 +133,7 @@ def validate_chunk(
         broken = (left > right).fillna(False).astype(bool)
         problems.append((broken, rule.left, f"is greater than {rule.right}"))
     if contract.key:
-        keys = chunk[contract.key].fillna("").astype(str).agg("\x1f".join, axis=1)
+        keys = joined_rows(chunk[contract.key].fillna(""))
         firsts = duplicates.first_rows(keys)
         repeated = firsts != firsts.index.to_series()
         for row in firsts[repeated].index:

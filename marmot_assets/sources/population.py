@@ -29,7 +29,7 @@ from dagster_duckdb import DuckDBResource
 
 from marmot_assets.config import PlaceConfig, get_settings
 from marmot_assets.partners.nomis import fetch_pages, lsoa_type
-from marmot_assets.reading.cells import to_integer
+from marmot_assets.reading.cells import by_distinct, to_integer
 from marmot_assets.reading.delimited import read_csv_text
 from marmot_assets.reading.errors import SourceFileError
 from marmot_assets.reading.text import read_text
@@ -78,7 +78,7 @@ def _columns(frame: pd.DataFrame, source) -> dict[str, str]:
 def _checked_text(frame: pd.DataFrame, column: str, pattern: str, what: str, source) -> pd.Series:
     """Trimmed cells, every one matching ``pattern`` (checked once per distinct value: a file
     of ~400,000 rows holds a few hundred distinct codes and labels)."""
-    cells = frame[column].astype(str).str.strip()
+    cells = by_distinct(frame[column].astype(str), lambda c: c.str.strip())
     compiled = re.compile(pattern)
     bad_values = {v for v in cells.unique() if not compiled.fullmatch(v)}
     if bad_values:
@@ -116,10 +116,10 @@ def parse_population_text(text: str, source) -> pd.DataFrame:
         raise SourceFileError(source, "a negative population", row=row, column=cols["OBS_VALUE"])
     out = pd.DataFrame(
         {
-            "mid_year": text_cells["DATE_NAME"].str[-4:].astype(int),
+            "mid_year": by_distinct(text_cells["DATE_NAME"], lambda c: c.str[-4:].astype(int)),
             "lsoa_code": text_cells["GEOGRAPHY_CODE"],
             "sex": text_cells["GENDER_NAME"],
-            "age": _age(text_cells["C_AGE_NAME"]),
+            "age": by_distinct(text_cells["C_AGE_NAME"], _age),
             "population": population,
         }
     )
