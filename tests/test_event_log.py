@@ -109,6 +109,38 @@ def test_engines_are_bounded_and_a_wiped_log_is_made_again(tmp_path):
     assert not event_log._engines
 
 
+def test_a_file_keeps_one_connection_and_a_deleted_file_is_not_written_through_it(tmp_path):
+    """The kept connection is reused; when the folder is deleted and made again by someone
+    else, a new storage on it lets the old connection go: its events land in the new file,
+    not in the deleted one that the old connection still holds open."""
+    import sqlite3
+
+    event_log.keep_engines()
+    event_log.dispose_kept_engines()
+    folder = tmp_path / "runs"
+    storage = SqliteEventLogStorage(str(folder))
+    seen = set()
+    for _ in range(3):
+        with storage.run_connection("r1") as conn:
+            seen.add(id(conn.connection.dbapi_connection))
+            conn.exec_driver_sql(
+                "insert into event_logs (run_id, event, dagster_event_type, timestamp) "
+                "values ('r1', '{}', 'x', '2026-12-07 06:00:00')"
+            )
+    assert len(seen) == 1
+    shutil.rmtree(folder)  # a reset of the instance by hand, say
+    storage = SqliteEventLogStorage(str(folder))
+    with storage.run_connection("r1") as conn:
+        conn.exec_driver_sql(
+            "insert into event_logs (run_id, event, dagster_event_type, timestamp) "
+            "values ('r1', '{}', 'y', '2026-12-07 06:00:01')"
+        )
+    with sqlite3.connect(folder / "r1.db") as plain:
+        rows = plain.execute("select dagster_event_type from event_logs").fetchall()
+    assert rows == [("y",)]
+    event_log.dispose_kept_engines()
+
+
 def test_on_another_dagster_version_dagsters_own_method_stays(monkeypatch):
     monkeypatch.setattr(SqliteEventLogStorage, "_connect", event_log._dagster_connect)
     monkeypatch.setattr(event_log.dg, "__version__", "1.14.0")

@@ -15,7 +15,7 @@ import pandas as pd
 
 from marmot_assets.partners.contract import PATTERNS, Contract
 from marmot_assets.partners.lsoa_conversion import LsoaConversion
-from marmot_assets.reading.cells import TYPE_WORDS, convert, joined_rows
+from marmot_assets.reading.cells import TYPE_WORDS, by_distinct, convert, joined_rows
 
 
 @dataclass
@@ -74,7 +74,7 @@ def validate_chunk(
         width = chunk["_width"]
         problems.append((width != expected, None, "row has the wrong number of fields"))
     for column in contract.columns:
-        text = chunk[column.name].fillna("").astype(str).str.strip()
+        text = by_distinct(chunk[column.name].fillna("").astype(str), lambda c: c.str.strip())
         values, bad = convert(column.type, text)
         typed[column.name] = values
         if column.required:
@@ -83,7 +83,8 @@ def validate_chunk(
         ok = (text != "") & ~bad
         if column.pattern or column.area:
             pattern = re.compile(column.pattern or PATTERNS[column.area])
-            wrong = ok & ~text.map(lambda v, p=pattern: bool(p.fullmatch(v)))
+            matches = by_distinct(text, lambda c, p=pattern: c.map(lambda v: bool(p.fullmatch(v))))
+            wrong = ok & ~matches
             kind = (
                 f"an {column.area.upper()} code"
                 if column.area == "lsoa"
