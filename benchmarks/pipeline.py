@@ -43,7 +43,16 @@ def run_part(part: str) -> None:
         started = time.perf_counter()
         success, run_id, _ = run_refresh()
         assert success, "the refresh job failed"
+        ended = time.time()
         print(json.dumps({"steps": run_parts(run_id, time.perf_counter() - started)}))
+        # what came after the release was served: the report, the run's end
+        import dagster as dg
+
+        with dg.DagsterInstance.get() as instance:
+            release = instance.get_latest_materialization_event(
+                dg.AssetKey(["publication", "release"])
+            )
+        print(json.dumps({"after_release_s": ended - release.timestamp}))
     elif part == "dbt":
         # dbt invoked as the code location invokes it: through dagster-dbt's resource, with
         # the same exclusions (raw tables' tests run by the sources; unit tests by the tests).
@@ -269,9 +278,17 @@ def main() -> None:
     }
     for part, r in results.items():
         print(f"{labels[part]:<34}{r['wall_s']:>10.2f}{r['peak_mib']:>16.1f}")
-    ratio = results["full"]["wall_s"] / (results["dbt"]["wall_s"] + results["ingestion"]["wall_s"])
-    print(f"ratio full / (dbt + ingestion): {ratio:.2f}  (target <= 1.3)")
-    print(f"full refresh: {results['full']['wall_s']:.1f} s  (target <= 30 s)")
+    work = results["dbt"]["wall_s"] + results["ingestion"]["wall_s"]
+    full = results["full"]["wall_s"]
+    served = full - results["full"]["after_release_s"]
+    print(f"ratio full / (dbt + ingestion): {full / work:.2f}  (target <= 1.3)")
+    # The report's drawing is work as dbt's is, but not in the denominator: the same ratio to
+    # the release served (as the one-file target is measured) leaves it out of both.
+    print(f"  the same, to the release served (the report not counted): {served / work:.2f}")
+    print(
+        f"full refresh: {full:.1f} s  (target <= 30 s); until its release was served: "
+        f"{served:.1f} s"
+    )
     for name, seconds in results["full"]["steps"].items():
         print(f"  {name:<52}{seconds:>8.2f} s")
     steps = results["delivery"]["steps"]

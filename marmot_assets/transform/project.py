@@ -97,18 +97,52 @@ def run_target_path(name: str) -> Path:
     return root / f"{stamp}-{name}-{uuid.uuid4().hex[:7]}"
 
 
-# dbt's partial parse is keyed to the profile, whose warehouse path is under MARMOT_HOME, so the
-# prepared dbt_project/target/partial_parse.msgpack never fits a run ("profile has changed")
-# and each run in its own target folder parsed the whole project again (~7 s). Each home keeps
-# the last run's parse state here and gives it to the next run.
+# dbt's partial parse is keyed to the profile, and the profile's one setting that differs from
+# home to home is the warehouse's path (under MARMOT_HOME). A parse state made for another
+# path (the prepared dbt_project/target/partial_parse.msgpack, a copied home's) does not fit
+# ("profile has changed") and dbt parses the whole project again (~3.5-7 s). Each home keeps
+# its last run's parse state and gives it to the next run; a home without one starts from the
+# prepared state, and either is given this home's profile hash first (``fit_to_home``).
 PARSE_STATE = "partial_parse.msgpack"
 
 
 def seed_partial_parse(target: Path) -> None:
     kept = dbt_environment() / "dbt" / PARSE_STATE
-    if kept.is_file():
+    prepared = DBT_PROJECT_DIR / "target" / PARSE_STATE
+    state = kept if kept.is_file() else prepared
+    if state.is_file():
         target.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(kept, target / PARSE_STATE)
+        fit_to_home(state, target / PARSE_STATE)
+
+
+def profile_hash(warehouse: Path) -> dict:
+    """dbt's hash of the profile (``ManifestLoader.build_manifest_state_check``: the sorted
+    connection info of its credentials) for the profile in profiles.yml on ``warehouse``."""
+    import pprint
+
+    from dbt.adapters.duckdb.credentials import DuckDBCredentials
+    from dbt.contracts.files import FileHash
+
+    credentials = DuckDBCredentials.from_dict({"path": str(warehouse)})
+    return FileHash.from_contents(pprint.pformat(sorted(credentials.connection_info()))).to_dict()
+
+
+def fit_to_home(state: Path, out: Path) -> None:
+    """``state`` written to ``out`` with the profile hash of this home's warehouse, so dbt
+    takes it up. If the hash is not the one dbt computes, dbt says so and parses everything,
+    as it would have anyway: a wrong guess costs time, never a wrong manifest (dbt checks
+    every file's checksum against the state before it uses any of it)."""
+    from dbt.parser.manifest import extended_mashumaro_encoder, extended_mashumuro_decoder
+
+    try:
+        parsed = extended_mashumuro_decoder(state.read_bytes())
+        parsed["state_check"]["profile_hash"] = profile_hash(get_settings().warehouse_path)
+        data = extended_mashumaro_encoder(parsed)
+    except Exception:  # a state of another dbt's making: dbt judges it as it is
+        data = state.read_bytes()
+    tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex[:8]}")
+    tmp.write_bytes(data)
+    os.replace(tmp, out)
 
 
 def keep_partial_parse(target: Path) -> None:
