@@ -69,3 +69,26 @@ def test_the_hash_differs_by_warehouse_and_a_state_dbt_cannot_read_is_passed_on(
     broken.write_bytes(b"\x00not msgpack")
     fit_to_home(broken, marmot_home / "out.msgpack")
     assert (marmot_home / "out.msgpack").read_bytes() == b"\x00not msgpack"
+
+
+def test_a_homes_own_state_is_copied_and_a_copied_homes_is_fitted(marmot_home, monkeypatch):
+    from marmot_assets.transform import project
+
+    dbt_environment()
+    first = marmot_home / "dbt" / "target" / "first"
+    seed_partial_parse(first)  # no state of its own yet: the prepared one, fitted
+    project.keep_partial_parse(first)  # as the dbt step does after dbt
+    fitted = []
+    monkeypatch.setattr(project, "fit_to_home", lambda *paths: fitted.append(paths))
+    second = marmot_home / "dbt" / "target" / "second"
+    seed_partial_parse(second)
+    assert fitted == []
+    kept = marmot_home / "dbt" / PARSE_STATE
+    assert (second / PARSE_STATE).read_bytes() == kept.read_bytes()
+    # the same home copied elsewhere (as the tests copy refreshed homes): fitted there
+    copy = marmot_home.parent / "copy"
+    shutil.copytree(marmot_home, copy)
+    monkeypatch.setenv("MARMOT_HOME", str(copy))
+    get_settings.cache_clear()
+    seed_partial_parse(copy / "dbt" / "target" / "third")
+    assert fitted == [(copy / "dbt" / PARSE_STATE, copy / "dbt" / "target" / "third" / PARSE_STATE)]

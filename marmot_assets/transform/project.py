@@ -101,18 +101,29 @@ def run_target_path(name: str) -> Path:
 # home to home is the warehouse's path (under MARMOT_HOME). A parse state made for another
 # path (the prepared dbt_project/target/partial_parse.msgpack, a copied home's) does not fit
 # ("profile has changed") and dbt parses the whole project again (~3.5-7 s). Each home keeps
-# its last run's parse state and gives it to the next run; a home without one starts from the
-# prepared state, and either is given this home's profile hash first (``fit_to_home``).
+# its last run's parse state, and beside it the warehouse it was made for, and gives it to the
+# next run; a state made for another warehouse (a home without one of its own starts from the
+# prepared state) is given this home's profile hash first (``fit_to_home``, ~0.5 s).
 PARSE_STATE = "partial_parse.msgpack"
+MADE_FOR = "partial_parse.warehouse"
 
 
 def seed_partial_parse(target: Path) -> None:
     kept = dbt_environment() / "dbt" / PARSE_STATE
     prepared = DBT_PROJECT_DIR / "target" / PARSE_STATE
     state = kept if kept.is_file() else prepared
-    if state.is_file():
-        target.mkdir(parents=True, exist_ok=True)
+    if not state.is_file():
+        return
+    target.mkdir(parents=True, exist_ok=True)
+    made_for = kept.with_name(MADE_FOR)
+    if state == kept and made_for.is_file() and made_for.read_text() == _warehouse():
+        shutil.copyfile(kept, target / PARSE_STATE)  # this home's own: it fits as it is
+    else:
         fit_to_home(state, target / PARSE_STATE)
+
+
+def _warehouse() -> str:
+    return str(get_settings().warehouse_path)
 
 
 def profile_hash(warehouse: Path) -> dict:
@@ -132,13 +143,13 @@ def fit_to_home(state: Path, out: Path) -> None:
     takes it up. If the hash is not the one dbt computes, dbt says so and parses everything,
     as it would have anyway: a wrong guess costs time, never a wrong manifest (dbt checks
     every file's checksum against the state before it uses any of it)."""
-    from dbt.parser.manifest import extended_mashumaro_encoder, extended_mashumuro_decoder
+    try:  # dbt's own (de)serialisers of the state: its dates and times are extension types
+        from dbt.parser.manifest import extended_mashumaro_encoder, extended_mashumuro_decoder
 
-    try:
         parsed = extended_mashumuro_decoder(state.read_bytes())
-        parsed["state_check"]["profile_hash"] = profile_hash(get_settings().warehouse_path)
+        parsed["state_check"]["profile_hash"] = profile_hash(Path(_warehouse()))
         data = extended_mashumaro_encoder(parsed)
-    except Exception:  # a state of another dbt's making: dbt judges it as it is
+    except Exception:  # a state (or a dbt) of another making: dbt judges the state as it is
         data = state.read_bytes()
     tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex[:8]}")
     tmp.write_bytes(data)
@@ -152,3 +163,7 @@ def keep_partial_parse(target: Path) -> None:
         tmp = kept.with_name(f".{PARSE_STATE}.{uuid.uuid4().hex[:8]}")
         shutil.copyfile(fresh, tmp)
         os.replace(tmp, kept)
+        # dbt wrote it for this home's warehouse (a copied home's note names the original's)
+        note = kept.with_name(f".{MADE_FOR}.{uuid.uuid4().hex[:8]}")
+        note.write_text(_warehouse())
+        os.replace(note, kept.with_name(MADE_FOR))
