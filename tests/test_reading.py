@@ -29,10 +29,11 @@ CELLS = {
 def test_convert_by_distinct_cells_equals_cell_by_cell(kind):
     rng = np.random.default_rng(7)
     # many repeats of a few cells, in a shuffled order, under a spreadsheet's row numbers
-    cells = rng.choice(CELLS[kind], size=5_000)
-    text = pd.Series(cells, index=pd.RangeIndex(2, 5_002, name="row"), name="value")
-    values, bad = convert(kind, text)
-    expected_values, expected_bad = _convert(kind, text)
+    cells = rng.choice([f" {c}" for c in CELLS[kind]] + CELLS[kind], size=5_000)
+    raw = pd.Series(cells, index=pd.RangeIndex(2, 5_002, name="row"), name="value")
+    text, values, bad = convert(kind, raw)
+    pd.testing.assert_series_equal(text, raw.str.strip())
+    expected_values, expected_bad = _convert(kind, raw.str.strip())
     pd.testing.assert_series_equal(values, expected_values)
     pd.testing.assert_series_equal(bad, expected_bad)
     assert bad.any() or kind == "string"

@@ -74,8 +74,7 @@ def validate_chunk(
         width = chunk["_width"]
         problems.append((width != expected, None, "row has the wrong number of fields"))
     for column in contract.columns:
-        text = by_distinct(chunk[column.name].fillna("").astype(str), lambda c: c.str.strip())
-        values, bad = convert(column.type, text)
+        text, values, bad = convert(column.type, chunk[column.name].fillna("").astype(str))
         typed[column.name] = values
         if column.required:
             problems.append((text == "", column.name, "required value is missing"))

@@ -67,12 +67,19 @@ def joined_rows(frame: pd.DataFrame, separator: str = "\x1f") -> pd.Series:
     return columns[0].str.cat(columns[1:], sep=separator)
 
 
-def convert(kind: str, text: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """(typed values, mask of cells present but not of ``kind``) for trimmed text cells."""
-    return by_distinct(text, lambda cells: _convert(kind, cells))
+def convert(kind: str, cells: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """(the cells trimmed, their typed values, mask of cells present but not of ``kind``) for
+    text cells, each distinct cell trimmed and typed once."""
+
+    def trimmed_and_typed(distinct: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+        text = distinct.str.strip()
+        return (text, *_convert(kind, text))
+
+    return by_distinct(cells, trimmed_and_typed)
 
 
 def _convert(kind: str, text: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """(typed values, mask of cells present but not of ``kind``) for trimmed text cells."""
     present = text != ""
     if kind in ("string", "text"):
         return text.where(present, None), pd.Series(False, index=text.index)
@@ -109,10 +116,9 @@ def _bad_cell(source, frame: pd.DataFrame, column: str, mask: pd.Series, what: s
 
 
 def _typed(frame: pd.DataFrame, column: str, kind: str, source, required: bool) -> pd.Series:
-    text = by_distinct(frame[column].astype(str), lambda cells: cells.str.strip())
+    text, values, bad = convert(kind, frame[column].astype(str))
     if required and (text == "").any():
         _bad_cell(source, frame, column, text == "", "a value (the cell is empty)")
-    values, bad = convert(kind, text)
     if bad.any():
         _bad_cell(source, frame, column, bad, TYPE_WORDS[kind])
     return values

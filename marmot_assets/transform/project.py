@@ -116,7 +116,7 @@ def seed_partial_parse(target: Path) -> None:
         return
     target.mkdir(parents=True, exist_ok=True)
     made_for = kept.with_name(MADE_FOR)
-    if state == kept and made_for.is_file() and made_for.read_text() == _warehouse():
+    if state == kept and made_for.is_file() and made_for.read_bytes() == _warehouse().encode():
         shutil.copyfile(kept, target / PARSE_STATE)  # this home's own: it fits as it is
     else:
         fit_to_home(state, target / PARSE_STATE)
@@ -147,23 +147,24 @@ def fit_to_home(state: Path, out: Path) -> None:
         from dbt.parser.manifest import extended_mashumaro_encoder, extended_mashumuro_decoder
 
         parsed = extended_mashumuro_decoder(state.read_bytes())
-        parsed["state_check"]["profile_hash"] = profile_hash(Path(_warehouse()))
+        parsed["state_check"]["profile_hash"] = profile_hash(get_settings().warehouse_path)
         data = extended_mashumaro_encoder(parsed)
     except Exception:  # a state (or a dbt) of another making: dbt judges the state as it is
         data = state.read_bytes()
-    tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex[:8]}")
+    _write_whole(out, data)
+
+
+def _write_whole(path: Path, data: bytes) -> None:
+    """``path`` holds ``data`` whole, or what it held before: never half of it."""
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}")
     tmp.write_bytes(data)
-    os.replace(tmp, out)
+    os.replace(tmp, path)
 
 
 def keep_partial_parse(target: Path) -> None:
     fresh = target / PARSE_STATE
     if fresh.is_file():
         kept = dbt_environment() / "dbt" / PARSE_STATE
-        tmp = kept.with_name(f".{PARSE_STATE}.{uuid.uuid4().hex[:8]}")
-        shutil.copyfile(fresh, tmp)
-        os.replace(tmp, kept)
+        _write_whole(kept, fresh.read_bytes())
         # dbt wrote it for this home's warehouse (a copied home's note names the original's)
-        note = kept.with_name(f".{MADE_FOR}.{uuid.uuid4().hex[:8]}")
-        note.write_text(_warehouse())
-        os.replace(note, kept.with_name(MADE_FOR))
+        _write_whole(kept.with_name(MADE_FOR), _warehouse().encode())
