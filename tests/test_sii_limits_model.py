@@ -86,13 +86,13 @@ def counted(monkeypatch):
     import marmot_assets.methods as methods
 
     calls = []
-    real = methods.sii
+    real = methods.sii_each
 
-    def sii(*args, **kwargs):
-        calls.append(kwargs["seed"])
-        return real(*args, **kwargs)
+    def sii_each(groups):
+        calls.extend(group["seed"] for group in groups)
+        return real(groups)
 
-    monkeypatch.setattr(methods, "sii", sii)
+    monkeypatch.setattr(methods, "sii_each", sii_each)
     return model_module(), calls
 
 

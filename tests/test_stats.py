@@ -604,6 +604,40 @@ def test_sii_order_statistic_positions_and_seed():
     assert other["sii_lower"] != out["sii_lower"]
 
 
+def test_sii_limits_do_not_depend_on_the_chunks_drawn():
+    # 100,000 draws of 10 deciles come in chunks; one generator gives the same values in one go
+    reps, seed = 100_000, 7
+    out = sii(Y10, POP10, LO10, HI10, repetitions=reps, seed=seed)
+    a = POP10 / POP10.sum()
+    se = (HI10 - LO10) / 2 / Z95
+    draws = np.random.default_rng(seed).normal(Y10, se, size=(reps, 10))
+    X = np.column_stack([np.sqrt(a), (np.cumsum(a) - a / 2) * np.sqrt(a)])
+    slopes = np.sort((draws * np.sqrt(a)) @ np.linalg.solve(X.T @ X, X.T)[1])
+    assert out["sii_lower"] == pytest.approx(slopes[2500 - 1], rel=1e-12)
+    assert out["sii_upper"] == pytest.approx(slopes[97500 - 1], rel=1e-12)
+
+
+def test_sii_each_gives_what_sii_gives_group_by_group():
+    groups = [
+        {"values": Y10 * f, "populations": POP10, "lower_cis": LO10 * f, "upper_cis": HI10 * f,
+         "value_type": vt, "repetitions": 20_000, "seed": i}
+        for i, (f, vt) in enumerate([(1.0, 0), (0.5, 1), (2.0, 0), (1.5, 1), (0.8, 0)])
+    ]  # fmt: skip
+    groups.append({"values": [1.0, 2, 3], "populations": [1, 1, 1]})  # a reason, no limits
+    each = methods.sii_each(groups)
+    assert len(each) == len(groups)
+    for group, result in zip(groups, each, strict=True):
+        expected = sii(**group)
+        assert result.keys() == expected.keys()
+        for k, v in expected.items():
+            if isinstance(v, float) and np.isnan(v):
+                assert np.isnan(result[k]), k
+            else:
+                assert result[k] == v, k
+    assert each[0]["sii_lower"] != each[2]["sii_lower"]  # the groups' own draws, in order
+    assert methods.sii_each([]) == []
+
+
 def test_sii_fewer_than_five_quantiles():
     out = sii([1.0, 2, 3, 4], [10, 10, 10, 10], [0.5, 1.5, 2.5, 3.5], [1.5, 2.5, 3.5, 4.5])
     assert all(

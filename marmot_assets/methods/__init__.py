@@ -36,7 +36,7 @@ from marmot_assets.methods.dsr import DSR_MIN_TOTAL_COUNT, ESP2013, ESP2013_BAND
 from marmot_assets.methods.intervals import Z95, Z998, byars_ci, rate_ci, wilson_ci, z_value
 from marmot_assets.methods.life_expectancy import LE_START_AGES, life_expectancy
 from marmot_assets.methods.significance import POLARITIES, significance
-from marmot_assets.methods.sii import sii
+from marmot_assets.methods.sii import sii, sii_each
 
 __all__ = [
     "DSR_MIN_TOTAL_COUNT",
@@ -55,6 +55,7 @@ __all__ = [
     "rate_ci",
     "significance",
     "sii",
+    "sii_each",
     "wilson_ci",
     "z_value",
 ]

@@ -45,8 +45,14 @@ def dbt_environment() -> Path:
 
     dbt's profile reads MARMOT_HOME: export the resolved, absolute one (created if need be);
     step processes and dbt inherit it. dagster-dbt's preparer finds `dbt` on PATH, so this
-    environment's bin folder goes first, making it the same dbt as ``dbt_executable``."""
+    environment's bin folder goes first, making it the same dbt as ``dbt_executable``.
+
+    The Python models that simulate (int_inequality_sii_limits) draw their groups on every
+    core with threads of their own; OpenBLAS's threads inside each of those only contend
+    for the same cores (the simulation was no faster on two threads), so dbt's BLAS keeps
+    to one thread unless the environment says otherwise."""
     home = get_settings().home
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     home.mkdir(parents=True, exist_ok=True)
     os.environ["MARMOT_HOME"] = str(home)
     path = os.environ.get("PATH", "")

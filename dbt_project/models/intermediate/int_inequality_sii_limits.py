@@ -46,9 +46,33 @@ def previous_limits(session, this) -> dict[str, dict]:
     return {row["inputs_sha256"]: row for row in frame.to_dict("records")}
 
 
+def proportion_scale(group: pd.DataFrame) -> float:
+    """Proportions go in as fractions 0..1; the SII scales back by the multiplier."""
+    return float(group["multiplier"].iloc[0]) if value_type(group) == 2 else 1.0
+
+
+def value_type(group: pd.DataFrame) -> int:
+    return VALUE_TYPES.get(group["method"].iloc[0], 0)
+
+
+def sii_arguments(key, group: pd.DataFrame) -> dict:
+    """marmot_assets.methods.sii's arguments for a group, its seed from the group's key."""
+    scale = proportion_scale(group)
+    seed = int.from_bytes(hashlib.sha256("|".join(map(str, key)).encode()).digest()[:8], "big")
+    return {
+        "values": group["value"].to_numpy(dtype=float) / scale,
+        "populations": group["population"].to_numpy(dtype=float),
+        "lower_cis": group["lower_ci_95"].to_numpy(dtype=float) / scale,
+        "upper_cis": group["upper_ci_95"].to_numpy(dtype=float) / scale,
+        "value_type": value_type(group),
+        "repetitions": REPETITIONS,
+        "seed": seed,
+    }
+
+
 def model(dbt, session):
     dbt.config(materialized="table")
-    from marmot_assets.methods import _common, intervals, sii
+    from marmot_assets.methods import _common, intervals, sii, sii_each
 
     # the method's code: its module and the modules it draws on
     method_code = "".join(
@@ -56,7 +80,7 @@ def model(dbt, session):
     )
     quantiles = dbt.ref("int_inequality_quantiles").df()
     known = previous_limits(session, dbt.this)
-    rows = []
+    rows, drawn = [], []
     for key, group in quantiles.groupby(KEY, sort=True):
         group = group.sort_values("quantile")
         digest = inputs_digest(key, group, method_code)
@@ -66,31 +90,22 @@ def model(dbt, session):
                 dict(zip(KEY, key, strict=False), **{c: kept[c] for c in LIMITS})
                 | {"inputs_sha256": digest}
             )
-            continue
-        value_type = VALUE_TYPES.get(group["method"].iloc[0], 0)
-        # Proportions go in as fractions 0..1; the SII scales back by the multiplier.
-        scale = float(group["multiplier"].iloc[0]) if value_type == 2 else 1.0
-        seed = int.from_bytes(hashlib.sha256("|".join(map(str, key)).encode()).digest()[:8], "big")
-        result = sii(
-            group["value"].to_numpy(dtype=float) / scale,
-            group["population"].to_numpy(dtype=float),
-            group["lower_ci_95"].to_numpy(dtype=float) / scale,
-            group["upper_ci_95"].to_numpy(dtype=float) / scale,
-            value_type=value_type,
-            repetitions=REPETITIONS,
-            seed=seed,
-        )
-        rows.append(
-            dict(
-                zip(KEY, key, strict=False),
-                quantiles=len(group),
-                sii_lower=result["sii_lower"] * scale,
-                sii_upper=result["sii_upper"] * scale,
-                rii_lower=result["rii_lower"],
-                rii_upper=result["rii_upper"],
-                sii_reason=result["reason"],
-                inputs_sha256=digest,
-            )
+        else:
+            drawn.append((len(rows), key, group, digest))
+            rows.append(None)  # drawn below
+    # every group to draw at once, on every core (the same limits as one by one)
+    results = sii_each([sii_arguments(key, group) for _, key, group, _ in drawn])
+    for (at, key, group, digest), result in zip(drawn, results, strict=True):
+        scale = proportion_scale(group)
+        rows[at] = dict(
+            zip(KEY, key, strict=False),
+            quantiles=len(group),
+            sii_lower=result["sii_lower"] * scale,
+            sii_upper=result["sii_upper"] * scale,
+            rii_lower=result["rii_lower"],
+            rii_upper=result["rii_upper"],
+            sii_reason=result["reason"],
+            inputs_sha256=digest,
         )
     frame = pd.DataFrame(rows, columns=[*KEY, *LIMITS, "inputs_sha256"])
     # Typed explicitly: an all-empty reason column must still be text, the limits doubles.

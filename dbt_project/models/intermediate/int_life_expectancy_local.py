@@ -89,29 +89,37 @@ def life_expectancy_rows(inputs: pd.DataFrame) -> list[dict]:
     return rows
 
 
+def sii_arguments(area_code: str, period: str, sex: str, group: pd.DataFrame) -> dict:
+    """marmot_assets.methods.sii's arguments for one area, period and sex: its deciles with a
+    value, weighted by their residents, the seed from the group's key."""
+    key = "|".join((SII_INDICATOR, area_code, period, sex))
+    return {
+        "values": group["value"].to_numpy(dtype=float),
+        "populations": group["denominator"].to_numpy(dtype=float),
+        "lower_cis": group["lower_ci_95"].to_numpy(dtype=float),
+        "upper_cis": group["upper_ci_95"].to_numpy(dtype=float),
+        "value_type": 0,
+        "repetitions": 100_000,
+        "seed": int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big"),
+    }
+
+
 def sii_rows(values: pd.DataFrame) -> list[dict]:
     """The SII of life expectancy at birth across the national IMD deciles with a value."""
-    from marmot_assets.methods import sii
+    from marmot_assets.methods import sii_each
 
     deciles = values[
         (values["indicator_id"] == INDICATORS[3, 0][0])
         & (values["category_type"] == "National IMD decile")
         & values["value"].notna()
     ]
-    rows = []
+    groups = []
     for (area_code, period, sex), group in deciles.groupby(["area_code", "period", "sex"]):
         group = group.assign(decile=group["category"].astype(int)).sort_values("decile")
-        key = "|".join((SII_INDICATOR, area_code, period, sex))
-        seed = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big")
-        result = sii(
-            group["value"].to_numpy(dtype=float),
-            group["denominator"].to_numpy(dtype=float),
-            group["lower_ci_95"].to_numpy(dtype=float),
-            group["upper_ci_95"].to_numpy(dtype=float),
-            value_type=0,
-            repetitions=100_000,
-            seed=seed,
-        )
+        groups.append((area_code, period, sex, group))
+    results = sii_each([sii_arguments(*key, group) for *key, group in groups])
+    rows = []
+    for (area_code, period, sex, group), result in zip(groups, results, strict=True):
         value = result["sii"]
         rows.append(
             {
