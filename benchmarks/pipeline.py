@@ -66,12 +66,17 @@ def run_part(part: str) -> None:
     elif part == "ingestion":
         import dagster as dg
 
+        from marmot_assets.quality.expectations import ExpectationsResource
         from marmot_assets.warehouse import warehouse_resource
 
         warehouse = warehouse_resource()
         publishers, checks, partners = ingestion()
-        for asset in (*publishers, *checks):
-            asset(warehouse=warehouse)  # the asset's (or check's) own function, called directly
+        for asset in publishers:
+            asset(warehouse=warehouse)  # the asset's own function, called directly
+        # the checks' suites in this process: the work alone, without the run's own process
+        expectations = ExpectationsResource(in_own_process=False)
+        for check in checks:
+            check(warehouse=warehouse, expectations=expectations)
         # Every partner delivery through the door (the demo put them in the drop folders).
         for asset in partners:
             asset(dg.build_asset_context(), warehouse=warehouse)

@@ -14,7 +14,11 @@ from marmot_assets.partners.assets import build_partner_definitions
 from marmot_assets.publish.assets import GROUP as PUBLICATION
 from marmot_assets.publish.assets import RELEASE, build_publication_definitions
 from marmot_assets.publish.report.asset import build_report_asset
-from marmot_assets.quality.fingertips_checks import fingertips_values_valid
+from marmot_assets.quality.expectations import ExpectationsResource
+from marmot_assets.quality.fingertips_checks import (
+    fingertips_expectations,
+    fingertips_values_valid,
+)
 from marmot_assets.resilience import build_run_failure_sensor
 from marmot_assets.schedules import fingertips_schedule
 from marmot_assets.sources.fingertips import fingertips_indicator_values
@@ -48,7 +52,12 @@ def build_definitions() -> dg.Definitions:
         build_report_asset(RELEASE, PUBLICATION),
     ]
     checks = [fingertips_values_valid, *publication_checks]
-    resources = {"warehouse": warehouse_resource(), "dbt": dbt_resource()}
+    resources = {
+        "warehouse": warehouse_resource(),
+        "dbt": dbt_resource(),
+        # the Fingertips gate's suite runs in a process of its own, started with the run
+        "expectations": ExpectationsResource(suite_modules=[fingertips_expectations.__module__]),
+    }
     refresh = _refresh_job(assets, checks, resources)
     return dg.Definitions(
         assets=assets,

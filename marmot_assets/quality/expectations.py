@@ -7,13 +7,18 @@ failing rows themselves, so the Dagster UI shows exactly which rows broke which 
 
 from __future__ import annotations
 
+import concurrent.futures
 import functools
 import logging
+import multiprocessing
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
+import dagster as dg
 import pandas as pd
+from pydantic import PrivateAttr
 
 FAILING_ROWS_SHOWN = 20
 
@@ -81,6 +86,63 @@ def validate(frame: pd.DataFrame, suite_name: str, expectations: list) -> SuiteO
         )
     rows = frame.loc[sorted(failing)] if failing else frame.iloc[0:0]
     return SuiteOutcome(bool(result.success), pd.DataFrame(lines), rows)
+
+
+def validate_built(frame: pd.DataFrame, suite_name: str, build: Callable, *args) -> SuiteOutcome:
+    """``validate`` with the expectations ``build(*args)`` makes (in the process it runs in:
+    GX's objects are made where they are used)."""
+    return validate(frame, suite_name, build(*args))
+
+
+class ExpectationsResource(dg.ConfigurableResource):
+    """Runs great-expectations suites for checks, in a process of its own started with the
+    run: GX's first import and context take ~2 s of one core, and the Fingertips gate comes
+    early in a refresh, when the other core has nothing to do. The process imports GX while
+    the first steps run; the check then hands it the frame and gets the outcome back. When
+    the process cannot be had (no processes here, or it was lost) the suite runs in the
+    step's own process: the same outcome, only later. ``suite_modules``: the modules whose
+    suites it will run, imported with GX."""
+
+    in_own_process: bool = True
+    suite_modules: list[str] = []
+    _pool: concurrent.futures.ProcessPoolExecutor | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        if not self.in_own_process:
+            return
+        try:
+            # spawn, not fork: the run's process has threads of its own
+            pool = concurrent.futures.ProcessPoolExecutor(
+                max_workers=1, mp_context=multiprocessing.get_context("spawn")
+            )
+            pool.submit(_warm, self.suite_modules)
+        except OSError:  # no processes to be had: suites run in the step's process
+            return
+        self._pool = pool
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def validate(
+        self, frame: pd.DataFrame, suite_name: str, build: Callable, *args
+    ) -> SuiteOutcome:
+        """The outcome of the suite ``build(*args)`` (a module-level function) on ``frame``."""
+        if self._pool is not None:
+            try:
+                return self._pool.submit(validate_built, frame, suite_name, build, *args).result()
+            except concurrent.futures.process.BrokenProcessPool:
+                self._pool = None  # lost (killed, out of memory): from now on, here
+        return validate_built(frame, suite_name, build, *args)
+
+
+def _warm(modules: list[str]) -> None:
+    import importlib
+
+    _context()
+    for module in modules:
+        importlib.import_module(module)
 
 
 def at_least(column_a: str, column_b: str):

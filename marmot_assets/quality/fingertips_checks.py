@@ -5,8 +5,7 @@ from __future__ import annotations
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from marmot_assets.quality.expectations import at_least, outcome_metadata, validate
-from marmot_assets.sources.fingertips import catalogue_fingertips_ids
+from marmot_assets.quality.expectations import ExpectationsResource, at_least, outcome_metadata
 from marmot_assets.warehouse import WAREHOUSE_POOL
 
 KEY = ["indicator_id", "area_code", "sex", "age", "category_type", "category", "time_period"]
@@ -40,11 +39,17 @@ def fingertips_expectations(indicator_ids: list[int]) -> list:
     blocking=True,
     pool=WAREHOUSE_POOL,
 )
-def fingertips_values_valid(warehouse: DuckDBResource) -> dg.AssetCheckResult:
+def fingertips_values_valid(
+    warehouse: DuckDBResource, expectations: ExpectationsResource
+) -> dg.AssetCheckResult:
+    # (imported here: this module is also imported by the suites' own process, which needs
+    # only the suite, not the source and the dbt project it imports)
+    from marmot_assets.sources.fingertips import catalogue_fingertips_ids
+
     with warehouse.get_connection() as con:
         frame = con.execute("SELECT * FROM raw.fingertips_indicator_values").df()
-    outcome = validate(
-        frame, "fingertips_indicator_values", fingertips_expectations(catalogue_fingertips_ids())
+    outcome = expectations.validate(
+        frame, "fingertips_indicator_values", fingertips_expectations, catalogue_fingertips_ids()
     )
     return dg.AssetCheckResult(
         passed=outcome.success,
