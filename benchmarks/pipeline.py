@@ -66,6 +66,7 @@ def run_part(part: str) -> None:
     elif part == "ingestion":
         import dagster as dg
 
+        from marmot_assets.partners.read_ahead import ReadAheadResource
         from marmot_assets.quality.expectations import ExpectationsResource
         from marmot_assets.warehouse import warehouse_resource
 
@@ -77,9 +78,11 @@ def run_part(part: str) -> None:
         expectations = ExpectationsResource(in_own_process=False)
         for check in checks:
             check(warehouse=warehouse, expectations=expectations)
-        # Every partner delivery through the door (the demo put them in the drop folders).
+        # Every partner delivery through the door (the demo put them in the drop folders),
+        # each read by the door itself: the work alone, without the run's reading process.
+        read_ahead = ReadAheadResource(in_own_process=False)
         for asset in partners:
-            asset(dg.build_asset_context(), warehouse=warehouse)
+            asset(dg.build_asset_context(), warehouse=warehouse, read_ahead=read_ahead)
     elif part == "coverage":  # not timed: that (3) is the refresh's whole ingestion
         publishers, checks, partners = ingestion()
         measured = {a.op.name for a in (*publishers, *checks, *partners)}

@@ -11,6 +11,7 @@ import dagster as dg
 from marmot_assets.automation import automation_sensor
 from marmot_assets.instance.event_log import keep_engines
 from marmot_assets.partners.assets import build_partner_definitions
+from marmot_assets.partners.read_ahead import ReadAheadResource
 from marmot_assets.publish.assets import GROUP as PUBLICATION
 from marmot_assets.publish.assets import RELEASE, build_publication_definitions
 from marmot_assets.publish.report.asset import build_report_asset
@@ -57,6 +58,8 @@ def build_definitions() -> dg.Definitions:
         "dbt": dbt_resource(),
         # the Fingertips gate's suite runs in a process of its own, started with the run
         "expectations": ExpectationsResource(suite_modules=[fingertips_expectations.__module__]),
+        # partner deliveries read in a process of their own while the door loads others
+        "read_ahead": ReadAheadResource(),
     }
     refresh = _refresh_job(assets, checks, resources)
     return dg.Definitions(

@@ -41,6 +41,7 @@ URLLIB3_TRIES = 6  # make_session(): the first request and 5 retries, within one
 
 # --- the definitions, rebuilt by reconstructable() in the run ---------------------------------
 def small_definitions() -> dg.Definitions:
+    from marmot_assets.partners.read_ahead import ReadAheadResource
     from marmot_assets.sources.ons import ons_lsoa_ward_lookup
     from marmot_assets.warehouse import warehouse_resource
 
@@ -52,7 +53,7 @@ def small_definitions() -> dg.Definitions:
             dg.define_asset_job(LOOKUP_JOB, selection=[LOOKUP], **in_process),
         ],
         sensors=[build_run_failure_sensor()],
-        resources={"warehouse": warehouse_resource()},
+        resources={"warehouse": warehouse_resource(), "read_ahead": ReadAheadResource()},
     )
 
 

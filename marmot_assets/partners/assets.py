@@ -30,6 +30,7 @@ from marmot_assets.partners.partitions import (
     partition_keys_of,
     partitions_for,
 )
+from marmot_assets.partners.read_ahead import ReadAheadResource
 from marmot_assets.resilience import API_RETRY_POLICY
 from marmot_assets.ui_metadata import (
     column_schema_from_contract,
@@ -69,13 +70,19 @@ def asset_key(contract: Contract) -> dg.AssetKey:
     return dg.AssetKey(["raw", contract.table])
 
 
-def receive_all(contract: Contract, con, log) -> tuple[list[Verdict], list[str]]:
-    """Every entry of the drop folder through the door: (verdicts, entries left waiting)."""
+def receive_all(
+    contract: Contract, con, log, read_ahead=None, run_contracts: list[Contract] = ()
+) -> tuple[list[Verdict], list[str]]:
+    """Every entry of the drop folder through the door: (verdicts, entries left waiting).
+    With ``read_ahead``, the deliveries of ``run_contracts`` (this run's partner assets, this
+    one first) are read ahead while the door loads (partners/read_ahead.py)."""
     settings, place = get_settings(), get_settings().place_config
     clean_incoming(settings.home / "landing" / contract.partner / contract.dataset)
     con.execute(MANIFEST_DDL)
     ensure_table(con, contract)
     codes = place_codes(con, place.name, place.code, place.lists, place.geography.lsoa_year)
+    if read_ahead is not None:
+        read_ahead.start(codes, deliveries_waiting([contract, *run_contracts]))
     verdicts, waiting = [], []
     for entry in scan_inbox(contract):
         name = drop.display_name(entry.path)
@@ -88,7 +95,9 @@ def receive_all(contract: Contract, con, log) -> tuple[list[Verdict], list[str]]
             drop.set_aside(entry, settings.home, contract.partner, contract.dataset)
         else:
             try:
-                verdict = receive(entry.path, contract, con, codes, settings.home)
+                verdict = receive(
+                    entry.path, contract, con, codes, settings.home, read_ahead=read_ahead
+                )
             except NotReceived as exc:
                 waiting.append(str(exc))
                 log.warning(str(exc))
@@ -100,6 +109,32 @@ def receive_all(contract: Contract, con, log) -> tuple[list[Verdict], list[str]]
         log.info(verdict.summary())
         verdicts.append(verdict)
     return verdicts, waiting
+
+
+def contracts_in_run(context) -> list[Contract]:
+    """The contracts of the partner assets this run executes, in the order of their steps
+    (none known outside a run)."""
+    try:
+        steps = context.run.step_keys_to_execute
+        nodes = steps if steps is not None else [n.name for n in context.job_def.graph.nodes]
+    except Exception:  # an asset called directly (benchmarks, tests): no run around it
+        return []
+    ops = {asset_key(c).to_python_identifier(): c for c in load_contracts().values()}
+    return [ops[name] for name in sorted(nodes) if name in ops]
+
+
+def deliveries_waiting(contracts: list[Contract]) -> list[tuple[Contract, Path]]:
+    """The files in these contracts' drop folders that look whole at a glance (a look that
+    never waits for a file to settle: the door's own look decides what it receives)."""
+    seen, found = set(), []
+    for contract in contracts:
+        if contract.name in seen:
+            continue
+        seen.add(contract.name)
+        for entry in scan_inbox(contract, settle=0):
+            if entry.kind == "ready":
+                found.append((contract, entry.path))
+    return found
 
 
 def _refusal_verdict(contract: Contract, entry: drop.Entry, name: str) -> Verdict:
@@ -295,14 +330,16 @@ def build_partner_asset(contract: Contract) -> dg.AssetsDefinition:
             *_ward_specs(contract, key),
         ],  # fmt: skip
     )
-    def _partner_asset(context, warehouse: DuckDBResource):
+    def _partner_asset(context, warehouse: DuckDBResource, read_ahead: ReadAheadResource):
         keys = partition_keys_of(context)
         if keys and not contract.fetcher:  # a backfill of a drop-folder source: a replay
             return replay_partitions(context, contract, warehouse, keys)
         if get_settings().source_mode == "live" and contract.fetcher:
             fetch_into_inbox(contract, keys)
         with warehouse.get_connection() as con:
-            verdicts, waiting = receive_all(contract, con, context.log)
+            verdicts, waiting = receive_all(
+                contract, con, context.log, read_ahead, contracts_in_run(context)
+            )
             if keys is None and contract.partitions:
                 record_partitions(context, contract, con, verdicts)
             short = None

@@ -41,6 +41,7 @@ from marmot_assets.partners.delivery import CHUNK_ROWS, read_delivery
 from marmot_assets.partners.inbox import _refusal, display_name
 from marmot_assets.partners.load import Staging
 from marmot_assets.partners.lsoa_conversion import Converter, load_conversion
+from marmot_assets.partners.read_ahead import take_reading
 from marmot_assets.partners.screen import find_identifiers
 from marmot_assets.partners.validate import DuplicateTracker, PlaceCodes, validate_chunk
 from marmot_assets.reading.errors import SourceFileError
@@ -271,8 +272,10 @@ def receive(
     place: PlaceCodes,
     home: Path,
     chunk_rows: int = CHUNK_ROWS,
+    read_ahead=None,
 ) -> Verdict:
-    """Land, screen, check and load one delivered file; the verdict says what happened."""
+    """Land, screen, check and load one delivered file; the verdict says what happened.
+    ``read_ahead`` (a partners.read_ahead.ReadAheadResource) may have read it already."""
     con.execute(MANIFEST_DDL)
     verdict = _start(path, contract)
     if verdict.status == "rejected":
@@ -281,11 +284,19 @@ def receive(
     if accepted_before(con, contract.partner, contract.dataset, verdict.sha256):
         verdict.status = "duplicate"
         verdict.error = "the same bytes were received before; not loaded again"
+        if read_ahead is not None:
+            read_ahead.discard(contract, path)
         record_verdict(con, verdict)
         # (a delivery accepted before receipts existed, or whose receipt a crash lost)
         record_receipt(home, contract.partner, contract.dataset, verdict.sha256)
         return verdict
-    if screen_verdict(path, contract, verdict):
+    # the same bytes may have been screened and read already (partners/read_ahead.py)
+    reading = None
+    if read_ahead is not None and chunk_rows == CHUNK_ROWS:  # read as the door reads
+        reading = read_ahead.take(contract, path, verdict.sha256, place)
+    if reading.refused if reading else screen_verdict(path, contract, verdict):
+        if reading:
+            take_reading(verdict, reading, on_chunk=None)
         _hold_restricted(path, home, contract, verdict)
         record_verdict(con, verdict)
         return verdict
@@ -297,7 +308,10 @@ def receive(
     staging = Staging(con, contract, verdict)
     try:
         if verdict.status != "rejected":
-            _inspect_landed(landed, contract, place, verdict, chunk_rows, staging)
+            if reading:
+                take_reading(verdict, reading, staging.append)
+            else:
+                _inspect_landed(landed, contract, place, verdict, chunk_rows, staging)
             _judge_control(path, contract, verdict, control)
         if verdict.status in ACCEPTED:
             if verdict.merged_lsoas:

@@ -32,6 +32,8 @@ def publisher_asset(
     ``cadence``: how often the publisher releases (its freshness policy), None: on demand;
     ``fetches``: it calls the publisher's API in live mode, so its step is retried with backoff
     (``marmot_assets.resilience.API_RETRY_POLICY``)."""
+    from dagster._core.storage.tags import PRIORITY_TAG
+
     from marmot_assets.freshness import freshness_for
     from marmot_assets.resilience import API_RETRY_POLICY
     from marmot_assets.transform.source_tests import check_specs
@@ -52,6 +54,10 @@ def publisher_asset(
             check_specs=check_specs(table),
             # the source module's text: a changed parser is a new version of the asset
             code_version=source_version(fn),
+            # Before the partners' deliveries in a run: the door checks them against the
+            # place's codes and LSOA splits these load, and reads them ahead only once the
+            # codes no longer change (partners/read_ahead.py).
+            op_tags={PRIORITY_TAG: "1"},
         )(fn)
 
     return decorate
