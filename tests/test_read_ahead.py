@@ -251,3 +251,18 @@ def test_the_copy_read_is_private_and_named_without_an_identifier(
     assert list(folder.iterdir()) == []
     shutil.rmtree(folder)
     assert read_one(str(source), HOUSING, codes, str(folder)) is None  # no folder: no reading
+
+
+def test_the_end_of_a_run_stops_the_process_even_while_it_warms_up():
+    from marmot_assets.config import get_settings
+    from marmot_assets.instance.processes import pid_alive
+
+    resource = ReadAheadResource()
+    context = dg.build_init_resource_context()
+    resource.setup_for_execution(context)
+    child = _child(resource)
+    assert not resource._warm.done()  # still importing the door (a second or so)
+    resource.teardown_after_execution(context)
+    assert resource._warm.cancelled() or resource._warm.exception() is not None
+    assert not pid_alive(child)
+    assert not (get_settings().home / FOLDER).exists()

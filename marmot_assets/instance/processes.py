@@ -130,3 +130,14 @@ def stop_processes(pids: list[int], timeout: float = 2.0) -> None:
         if pid_alive(pid):
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
+
+
+def stop_pool(pool) -> None:
+    """End a pool of helper processes (``concurrent.futures.ProcessPoolExecutor``) at once:
+    its processes are stopped, not awaited. What they may still be doing (a warm-up, work no
+    one will take) is of no use once their run's steps are done, so a short run does not wait
+    for a warm-up it had no use for."""
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            process.terminate()
+    pool.shutdown(wait=True, cancel_futures=True)

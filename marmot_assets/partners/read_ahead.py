@@ -34,6 +34,7 @@ from pathlib import Path
 import dagster as dg
 from pydantic import PrivateAttr
 
+from marmot_assets.instance.processes import stop_pool
 from marmot_assets.landing.manifest import Verdict
 from marmot_assets.landing.store import BLOCK, FILE_MODE, private_folder, safe_name
 from marmot_assets.partners.contract import Contract
@@ -143,7 +144,7 @@ class ReadAheadResource(dg.ConfigurableResource):
             self._waiting.clear()
             self._readings.clear()
         if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+            stop_pool(pool)
         if self._folder is not None:
             shutil.rmtree(self._folder, ignore_errors=True)
 

@@ -122,7 +122,9 @@ class ExpectationsResource(dg.ConfigurableResource):
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            from marmot_assets.instance.processes import stop_pool
+
+            stop_pool(self._pool)  # not waiting on a warm-up a short run had no use for
             self._pool = None
 
     def validate(
