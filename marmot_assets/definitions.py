@@ -12,6 +12,7 @@ from marmot_assets.automation import automation_sensor
 from marmot_assets.instance.event_log import keep_engines
 from marmot_assets.partners.assets import build_partner_definitions
 from marmot_assets.partners.read_ahead import ReadAheadResource
+from marmot_assets.publish import audit
 from marmot_assets.publish.assets import GROUP as PUBLICATION
 from marmot_assets.publish.assets import RELEASE, build_publication_definitions
 from marmot_assets.publish.report.asset import build_report_asset
@@ -56,8 +57,11 @@ def build_definitions() -> dg.Definitions:
     resources = {
         "warehouse": warehouse_resource(),
         "dbt": dbt_resource(),
-        # the Fingertips gate's suite runs in a process of its own, started with the run
-        "expectations": ExpectationsResource(suite_modules=[fingertips_expectations.__module__]),
+        # great-expectations suites (the Fingertips gate, the release's audit) run in a
+        # process of their own, started with the run
+        "expectations": ExpectationsResource(
+            suite_modules=[fingertips_expectations.__module__, audit.__name__]
+        ),
         # partner deliveries read in a process of their own while the door loads others
         "read_ahead": ReadAheadResource(),
     }

@@ -12,6 +12,7 @@ from dagster_duckdb import DuckDBResource
 
 from marmot_assets.config import read_indicator_catalogue
 from marmot_assets.publish.assets import build_publication_definitions
+from marmot_assets.quality.expectations import ExpectationsResource
 
 WARDS = ["E05001218", "E05001219", "E05001220"]
 PERIODS = ["2022/23", "2023/24"]
@@ -93,7 +94,10 @@ def publish(warehouse: Path) -> dg.ExecuteInProcessResult:
     assets, checks = build_publication_definitions()
     return dg.materialize(
         [*assets, *checks],
-        resources={"warehouse": DuckDBResource(database=str(warehouse))},
+        resources={
+            "warehouse": DuckDBResource(database=str(warehouse)),
+            "expectations": ExpectationsResource(in_own_process=False),
+        },
         raise_on_error=False,
     )
 

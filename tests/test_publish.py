@@ -258,6 +258,7 @@ def test_a_failed_dbt_step_means_no_release(marmot_home, warehouse):
     from dagster_duckdb import DuckDBResource
 
     from marmot_assets.publish.assets import build_publication_definitions, published_model_keys
+    from marmot_assets.quality.expectations import ExpectationsResource
 
     @dg.multi_asset(specs=[dg.AssetSpec(key) for key in published_model_keys()])
     def dbt_build_failing_a_test():
@@ -266,7 +267,10 @@ def test_a_failed_dbt_step_means_no_release(marmot_home, warehouse):
     assets, checks = build_publication_definitions()
     result = dg.materialize(
         [dbt_build_failing_a_test, *assets, *checks],
-        resources={"warehouse": DuckDBResource(database=str(warehouse))},
+        resources={
+            "warehouse": DuckDBResource(database=str(warehouse)),
+            "expectations": ExpectationsResource(in_own_process=False),
+        },
         raise_on_error=False,
     )
     assert not result.success

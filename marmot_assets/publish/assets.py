@@ -25,7 +25,11 @@ from marmot_assets.publish.build import (
     publish_release,
     stage_release,
 )
-from marmot_assets.quality.expectations import SuiteOutcome, outcome_metadata
+from marmot_assets.quality.expectations import (
+    ExpectationsResource,
+    SuiteOutcome,
+    outcome_metadata,
+)
 from marmot_assets.ui_metadata import PLATFORM_OWNER
 from marmot_assets.warehouse import WAREHOUSE_POOL
 
@@ -81,11 +85,11 @@ def _audit_check(name: str, run):
     description = " ".join(run.__doc__.split())
 
     @dg.asset_check(asset=STAGED, name=name, description=description, blocking=True)
-    def check() -> dg.AssetCheckResult:
+    def check(expectations: ExpectationsResource) -> dg.AssetCheckResult:
         pending = staged()
         path = staged_folder(pending) / rel.SERVING_FILE
         with duckdb.connect(str(path), read_only=True) as con:
-            outcome = run(con, pending)
+            outcome = run(con, pending, expectations)
         return _result(name, outcome, pending)
 
     return check
@@ -104,14 +108,14 @@ def _previous_counts(pending: dict) -> dict | None:
 
 def _of_file(audit_of_file):
     """An audit of the staged file alone, taking the arguments every audit check passes."""
-    return functools.wraps(audit_of_file)(lambda con, pending: audit_of_file(con))
+    return functools.wraps(audit_of_file)(lambda con, pending, suites: audit_of_file(con, suites))
 
 
-def _row_counts_stable(con, pending: dict) -> SuiteOutcome:
+def _row_counts_stable(con, pending: dict, suites) -> SuiteOutcome:
     """Every table's row count within MARMOT_PUBLISH_ROW_COUNT_TOLERANCE (±20%) of the
     previous published release's."""
     tolerance = get_settings().publish_row_count_tolerance
-    return audit.row_counts(con, _previous_counts(pending), tolerance)
+    return audit.row_counts(con, _previous_counts(pending), tolerance, suites)
 
 
 # Check name -> the audit it runs (its docstring says what the check asserts).

@@ -12,7 +12,6 @@ import functools
 import logging
 import multiprocessing
 import os
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -23,24 +22,8 @@ from pydantic import PrivateAttr
 FAILING_ROWS_SHOWN = 20
 
 
-_CONTEXT_LOCK = threading.Lock()
-
-
-def _context():
-    with _CONTEXT_LOCK:  # one context, even when the warm-up below is still making it
-        return _new_context()
-
-
-def warm_up_in_background() -> None:
-    """Import GX and make its context on a thread of its own, now rather than at the first
-    check. The dbt step calls this: while dbt works in its own process this thread has the
-    interpreter mostly to itself, and the publication's audits after dbt then start at once
-    (GX's first import and context are ~2 s of a partner file's way to its release)."""
-    threading.Thread(target=_context, name="great-expectations-warm-up", daemon=True).start()
-
-
 @functools.cache
-def _new_context():
+def _context():
     # Import late: GX is heavy and only checks need it. No analytics, no progress bars.
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
     import great_expectations as gx
@@ -96,8 +79,9 @@ def validate_built(frame: pd.DataFrame, suite_name: str, build: Callable, *args)
 
 class ExpectationsResource(dg.ConfigurableResource):
     """Runs great-expectations suites for checks, in a process of its own started with the
-    run: GX's first import and context take ~2 s of one core, and the Fingertips gate comes
-    early in a refresh, when the other core has nothing to do. The process imports GX while
+    run: GX's first import and context take ~2-3 s of one core, and the Fingertips gate comes
+    early in a refresh, when the other core has nothing to do (and the release's audit after
+    dbt, whose events the run's process handles meanwhile). The process imports GX while
     the first steps run; the check then hands it the frame and gets the outcome back. When
     the process cannot be had (no processes here, or it was lost) the suite runs in the
     step's own process: the same outcome, only later. ``suite_modules``: the modules whose

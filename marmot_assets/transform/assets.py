@@ -18,7 +18,6 @@ from packaging import version
 from marmot_assets.automation import follows_sources
 from marmot_assets.config import get_settings
 from marmot_assets.freshness import MARTS_CADENCE, freshness_for
-from marmot_assets.quality import expectations
 from marmot_assets.transform.check_descriptions import describe_dbt_test
 from marmot_assets.transform.project import (
     BIN_DIR,
@@ -104,7 +103,6 @@ def build_dbt_assets() -> dg.AssetsDefinition:
     )
     def marmot_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
         dbt_environment()
-        expectations.warm_up_in_background()  # for the audits after dbt (same process)
         # Artifacts under $MARMOT_HOME/dbt/target (pruned), not a new dbt_project/target/<run>.
         target = run_target_path(f"{context.op_execution_context.op.name}-{context.run_id[:8]}")
         # dbt's unit tests check the models' code, not the data: they run in the test suite
