@@ -134,6 +134,35 @@ def render_model_sql(path: Path, relations: dict[str, str]) -> str:
 
 
 # --- the door --------------------------------------------------------------------------------
+def lookups_warehouse(path: Path, demo_root: Path, place, population: dict | None = None):
+    """A DuckDB file holding the demo's ONS lookups of ``place`` as the sources load them
+    (LSOA 2021 -> ward, LSOA 2011 -> LSOA 2021), with ``population`` ({LSOA 2021 code:
+    people}) as ONS population estimates when given: what the door's LSOA conversion reads."""
+    import duckdb
+
+    from marmot_assets.demo.publishers.ons import CHANGES_FILE, LOOKUP_FILE
+    from marmot_assets.sources.ons import parse_changes_csv, parse_lookup_csv
+
+    con = duckdb.connect(str(path))
+    con.execute("create schema if not exists raw")
+    lookup = parse_lookup_csv(demo_root / "demo" / LOOKUP_FILE, place)  # noqa: F841
+    lsoa_changes = parse_changes_csv(demo_root / "demo" / CHANGES_FILE, place)  # noqa: F841
+    con.execute("create table raw.ons_lsoa_ward_lookup as select * from lookup")
+    con.execute("create table raw.ons_lsoa11_lsoa21_lookup as select * from lsoa_changes")
+    if population:
+        con.execute(
+            "create table raw.ons_population_estimates (mid_year integer, lsoa_code varchar, "
+            "sex varchar, age integer, population integer)"
+        )
+        for code, people in population.items():  # two rows each: the table is by sex
+            half = people // 2
+            con.executemany(
+                "insert into raw.ons_population_estimates values (2023, ?, ?, 30, ?)",
+                [(code, "Male", half), (code, "Female", people - half)],
+            )
+    return con
+
+
 class PartnerDoor:
     """The door in front of a real DuckDB warehouse. Deliver with ``receive(path)`` (to the
     door's contract, or the one given) or ``receive_inbox`` (the demo's files); read back with

@@ -8,15 +8,15 @@ import hashlib
 from collections import Counter
 from pathlib import Path
 
-import duckdb
 import pytest
+from helpers import lookups_warehouse
 
-from marmot_assets.demo.publishers.ons import CHANGES_FILE, LOOKUP_FILE
+from marmot_assets.demo.publishers.ons import CHANGES_FILE
 from marmot_assets.partners.contract import get_contract
 from marmot_assets.partners.door import check_file, place_codes, receive
 from marmot_assets.partners.load import withdraw
 from marmot_assets.partners.lsoa_conversion import largest_remainder
-from marmot_assets.sources.ons import parse_changes_csv, parse_lookup_csv
+from marmot_assets.sources.ons import parse_changes_csv
 
 NCMP = get_contract("nhs_icb/child_measurements")
 EYFS = get_contract("council_education/eyfs_results")
@@ -42,27 +42,6 @@ def changes(demo_root, coventry):
     return out
 
 
-def make_warehouse(path: Path, demo_root: Path, place, population: dict | None = None):
-    con = duckdb.connect(str(path))
-    con.execute("create schema if not exists raw")
-    lookup = parse_lookup_csv(demo_root / "demo" / LOOKUP_FILE, place)  # noqa: F841
-    lsoa_changes = parse_changes_csv(demo_root / "demo" / CHANGES_FILE, place)  # noqa: F841
-    con.execute("create table raw.ons_lsoa_ward_lookup as select * from lookup")
-    con.execute("create table raw.ons_lsoa11_lsoa21_lookup as select * from lsoa_changes")
-    if population:
-        con.execute(
-            "create table raw.ons_population_estimates (mid_year integer, lsoa_code varchar, "
-            "sex varchar, age integer, population integer)"
-        )
-        for code, people in population.items():  # two rows each: the table is by sex
-            half = people // 2
-            con.executemany(
-                "insert into raw.ons_population_estimates values (2023, ?, ?, 30, ?)",
-                [(code, "Male", half), (code, "Female", people - half)],
-            )
-    return con
-
-
 def write(path: Path, header: str, rows: list[str]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join([header, *rows]) + "\n")
@@ -78,7 +57,7 @@ def child_rows(code: str, n: int, start: int = 0) -> list[str]:
 def setup(demo_root, coventry, changes, tmp_path):
     (split, (part_a, part_b)) = changes["S"][0]
     population = {part_a: 3000, part_b: 1000}  # shares 0.75, 0.25
-    con = make_warehouse(tmp_path / "w.duckdb", demo_root, coventry, population)
+    con = lookups_warehouse(tmp_path / "w.duckdb", demo_root, coventry, population)
     codes = place_codes(con, coventry.name, coventry.code, coventry.lists, 2021)
     yield con, codes, changes, (split, part_a, part_b)
     con.close()
@@ -121,7 +100,7 @@ def test_a_rerun_assigns_every_row_to_the_same_part(demo_root, coventry, setup, 
     con, codes, _, (split, part_a, part_b) = setup
     path = write(tmp_path / "in" / "ncmp.csv", NCMP_HEADER, child_rows(split, 200))
     receive(path, NCMP, con, codes, tmp_path / "home")
-    other = make_warehouse(
+    other = lookups_warehouse(
         tmp_path / "w2.duckdb", demo_root, coventry, {part_a: 3000, part_b: 1000}
     )
     other_codes = place_codes(other, coventry.name, coventry.code, coventry.lists, 2021)
@@ -230,7 +209,7 @@ def test_withdrawal_takes_the_conversions_out_too(setup, tmp_path):
 
 def test_shares_fall_back_to_iod_denominators_then_equal(demo_root, coventry, changes, tmp_path):
     split, (part_a, part_b) = changes["S"][0]
-    con = make_warehouse(tmp_path / "w.duckdb", demo_root, coventry)
+    con = lookups_warehouse(tmp_path / "w.duckdb", demo_root, coventry)
     equal = place_codes(con, coventry.name, coventry.code, coventry.lists, 2021)
     assert equal.conversion.changes[split].shares == [0.5, 0.5]
     assert equal.conversion.changes[split].weight_source == "equal shares"
@@ -247,7 +226,7 @@ def test_shares_fall_back_to_iod_denominators_then_equal(demo_root, coventry, ch
 
 
 def test_a_place_on_lsoa_2011_converts_nothing(demo_root, coventry, tmp_path):
-    con = make_warehouse(tmp_path / "w.duckdb", demo_root, coventry)
+    con = lookups_warehouse(tmp_path / "w.duckdb", demo_root, coventry)
     codes = place_codes(con, coventry.name, coventry.code, coventry.lists, 2011)
     assert codes.conversion is None and codes.lsoa11 == set()
     code = sorted(codes.lsoa)[0]

@@ -18,15 +18,12 @@ import time
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 import pytest
-from helpers import valid_nhs_numbers
+from helpers import lookups_warehouse, valid_nhs_numbers
 
-from marmot_assets.demo.publishers.ons import CHANGES_FILE, LOOKUP_FILE
 from marmot_assets.partners.contract import get_contract, load_contracts
 from marmot_assets.partners.door import place_codes, receive
 from marmot_assets.partners.read_ahead import FOLDER, ReadAheadResource, read_one
-from marmot_assets.sources.ons import parse_changes_csv, parse_lookup_csv
 
 HOUSING = get_contract("council_housing/temporary_accommodation")
 STORIES = get_contract("vcs/stories")
@@ -36,12 +33,7 @@ HEADER = (
 
 
 def _warehouse(path: Path, demo_root: Path, place):
-    con = duckdb.connect(str(path))
-    con.execute("create schema if not exists raw")
-    lookup = parse_lookup_csv(demo_root / "demo" / LOOKUP_FILE, place)  # noqa: F841
-    lsoa_changes = parse_changes_csv(demo_root / "demo" / CHANGES_FILE, place)  # noqa: F841
-    con.execute("create table raw.ons_lsoa_ward_lookup as select * from lookup")
-    con.execute("create table raw.ons_lsoa11_lsoa21_lookup as select * from lsoa_changes")
+    con = lookups_warehouse(path, demo_root, place)
     return con, place_codes(con, place.name, place.code, place.lists, 2021)
 
 
@@ -148,7 +140,7 @@ def test_a_reading_taken_records_what_the_door_reading_itself_records(
     con_a, codes_a = _warehouse(tmp_path / "a.duckdb", demo_root, coventry)
     con_b, codes_b = _warehouse(tmp_path / "b.duckdb", demo_root, coventry)
 
-    reader.start(codes_b, deliveries)
+    reader.start(codes_b, lambda: deliveries)
     _wait_for(reader)
     changed.write_text(HEADER + "\nE05001222,Foleshill,2024-25 Q4,10,2\n")
     taken, take = [], ReadAheadResource.take
@@ -187,13 +179,13 @@ def test_other_codes_or_a_lost_process_leave_the_reading_to_the_door(
     inline = _receive_all(con_a, codes_a, tmp_path / "home_a", deliveries)
 
     other = dataclasses.replace(codes_b, ward=codes_b.ward - {sorted(codes_b.ward)[0]})
-    reader.start(other, deliveries)
+    reader.start(other, lambda: deliveries)
     _wait_for(reader)
     contract, path = deliveries[0]
     # read with other codes: not the door's reading
     assert reader.take(contract, path, "any", codes_b) is None
 
-    reader.start(codes_b, deliveries)  # the codes changed: read again with these
+    reader.start(codes_b, lambda: deliveries)  # the codes changed: read again with these
     os.kill(_child(reader), signal.SIGKILL)
     ahead = _receive_all(con_b, codes_b, tmp_path / "home_b", deliveries, read_ahead=reader)
     assert _record(con_b, ahead) == _record(con_a, inline)
@@ -210,7 +202,7 @@ def test_large_files_are_not_read_ahead_and_nothing_is_left_behind(demo_root, co
     resource.setup_for_execution(context)
     try:
         _, codes = _warehouse(tmp_path / "w.duckdb", demo_root, coventry)
-        resource.start(codes, deliveries)
+        resource.start(codes, lambda: deliveries)
         _wait_for(resource)
         sizes = {str(p): p.stat().st_size for _, p in deliveries}
         read = [sizes[path] for _, path in resource._readings]

@@ -132,6 +132,23 @@ def stop_processes(pids: list[int], timeout: float = 2.0) -> None:
                 os.kill(pid, signal.SIGKILL)
 
 
+def helper_pool(warm, *args):
+    """A pool of one helper process (``concurrent.futures.ProcessPoolExecutor``), spawned
+    now and set to ``warm(*args)`` (its imports) at once: (pool, the warm-up's future), or
+    None when no process can be had here (the caller then does the work itself). Spawn, not
+    fork: the run's process has threads of its own."""
+    import concurrent.futures
+    import multiprocessing
+
+    try:
+        pool = concurrent.futures.ProcessPoolExecutor(
+            max_workers=1, mp_context=multiprocessing.get_context("spawn")
+        )
+        return pool, pool.submit(warm, *args)
+    except OSError:
+        return None
+
+
 def stop_pool(pool) -> None:
     """End a pool of helper processes (``concurrent.futures.ProcessPoolExecutor``) at once:
     its processes are stopped, not awaited. What they may still be doing (a warm-up, work no

@@ -46,6 +46,16 @@ def sha256_of(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
+def copy_hashed(source: BinaryIO, out: BinaryIO) -> tuple[str, int]:
+    """Copy ``source`` to ``out`` in blocks: the SHA-256 and size of what was copied."""
+    digest, size = hashlib.sha256(), 0
+    while block := source.read(BLOCK):
+        digest.update(block)
+        size += len(block)
+        out.write(block)
+    return digest.hexdigest(), size
+
+
 def private_folder(folder: Path, root: Path | None = None) -> Path:
     """Create ``folder`` readable by the platform's user only, and likewise every folder
     between it and ``root`` (default: its parent; ``root`` itself is left as it is)."""
@@ -111,16 +121,11 @@ def _land_stream(
     private_folder(landing_root)
     folder = private_folder(landing_root / publisher / dataset, root=landing_root)
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=INCOMING_PREFIX)
-    digest, size = hashlib.sha256(), 0
     try:
         with os.fdopen(fd, "wb") as out:
-            while block := stream.read(BLOCK):
-                digest.update(block)
-                size += len(block)
-                out.write(block)
+            sha, size = copy_hashed(stream, out)
             out.flush()
             os.fsync(out.fileno())
-        sha = digest.hexdigest()
         existing = landed_path(folder, sha)
         if existing is not None:
             os.unlink(tmp)

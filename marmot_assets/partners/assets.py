@@ -82,7 +82,7 @@ def receive_all(
     ensure_table(con, contract)
     codes = place_codes(con, place.name, place.code, place.lists, place.geography.lsoa_year)
     if read_ahead is not None:
-        read_ahead.start(codes, deliveries_waiting([contract, *run_contracts]))
+        read_ahead.start(codes, lambda: deliveries_waiting([contract, *run_contracts]))
     verdicts, waiting = [], []
     for entry in scan_inbox(contract):
         name = drop.display_name(entry.path)

@@ -294,7 +294,8 @@ def receive(
     reading = None
     if read_ahead is not None and chunk_rows == CHUNK_ROWS:  # read as the door reads
         reading = read_ahead.take(contract, path, verdict.sha256, place)
-    if reading.refused if reading else screen_verdict(path, contract, verdict):
+    refused = reading.refused if reading else screen_verdict(path, contract, verdict)
+    if refused:
         if reading:
             take_reading(verdict, reading, on_chunk=None)
         _hold_restricted(path, home, contract, verdict)

@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
-import hashlib
-import multiprocessing
 import os
 import shutil
 import threading
@@ -34,9 +32,9 @@ from pathlib import Path
 import dagster as dg
 from pydantic import PrivateAttr
 
-from marmot_assets.instance.processes import stop_pool
+from marmot_assets.instance.processes import helper_pool, stop_pool
 from marmot_assets.landing.manifest import Verdict
-from marmot_assets.landing.store import BLOCK, FILE_MODE, private_folder, safe_name
+from marmot_assets.landing.store import FILE_MODE, copy_hashed, private_folder, safe_name
 from marmot_assets.partners.contract import Contract
 from marmot_assets.partners.validate import PlaceCodes
 
@@ -68,14 +66,9 @@ def read_one(source: str, contract: Contract, codes: PlaceCodes, folder: str):
     # named as the door names it (screened: no identifier in a file name, here neither)
     copy = Path(folder) / f"{uuid.uuid4().hex}__{safe_name(display_name(Path(source)))}"
     try:
-        digest, size = hashlib.sha256(), 0
         fd = os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE | 0o200)
         with open(source, "rb") as src, os.fdopen(fd, "wb") as out:
-            while block := src.read(BLOCK):
-                digest.update(block)
-                size += len(block)
-                out.write(block)
-        sha = digest.hexdigest()
+            sha, size = copy_hashed(src, out)
         name = display_name(Path(source), sha)
         verdict = Verdict(contract.partner, contract.dataset, name, sha, size)
         chunks: list = []
@@ -99,7 +92,7 @@ def take_reading(verdict: Verdict, reading: Reading, on_chunk) -> None:
         on_chunk(chunk)
 
 
-def _warm() -> None:
+def _import_door() -> None:
     import marmot_assets.partners.door  # noqa: F401  (its readers, pandas, the contracts)
 
 
@@ -129,14 +122,11 @@ class ReadAheadResource(dg.ConfigurableResource):
         shutil.rmtree(folder, ignore_errors=True)  # copies a lost process left behind
         try:
             private_folder(folder, root=home)
-            # spawn, not fork: the run's process has threads of its own
-            pool = concurrent.futures.ProcessPoolExecutor(
-                max_workers=1, mp_context=multiprocessing.get_context("spawn")
-            )
-            self._warm = pool.submit(_warm)
-        except OSError:  # no processes (or no room) here: the door reads every file itself
+        except OSError:  # no room here: the door reads every file itself
             return
-        self._pool, self._folder = pool, folder
+        helper = helper_pool(_import_door)
+        if helper is not None:  # else the door reads every file itself
+            (self._pool, self._warm), self._folder = helper, folder
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         with self._lock:
@@ -148,11 +138,12 @@ class ReadAheadResource(dg.ConfigurableResource):
         if self._folder is not None:
             shutil.rmtree(self._folder, ignore_errors=True)
 
-    def start(self, codes: PlaceCodes, deliveries: list[tuple[Contract, Path]]) -> None:
-        """Read ``deliveries`` ((contract, path), in the order the door will take them) ahead
-        with ``codes``, once the process has imported the door (until then the door reads
-        what it needs itself: a run of one file never waits for the process). Called again
-        with other codes, the readings not yet taken are void and are made again."""
+    def start(self, codes: PlaceCodes, deliveries) -> None:
+        """Read ``deliveries()`` ((contract, path), in the order the door will take them;
+        asked for only when the codes are new) ahead with ``codes``, once the process has
+        imported the door (until then the door reads what it needs itself: a run of one file
+        never waits for the process). Called again with other codes, the readings not yet
+        taken are void and are made again."""
         if self._pool is None or codes == self._codes:
             return
         with self._lock:
@@ -161,7 +152,7 @@ class ReadAheadResource(dg.ConfigurableResource):
             self._readings.clear()
             self._waiting.clear()
             self._codes = codes
-            for contract, path in deliveries:
+            for contract, path in deliveries():
                 try:
                     size = path.stat().st_size
                 except OSError:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import concurrent.futures
 import functools
 import logging
-import multiprocessing
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -92,17 +91,11 @@ class ExpectationsResource(dg.ConfigurableResource):
     _pool: concurrent.futures.ProcessPoolExecutor | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        if not self.in_own_process:
-            return
-        try:
-            # spawn, not fork: the run's process has threads of its own
-            pool = concurrent.futures.ProcessPoolExecutor(
-                max_workers=1, mp_context=multiprocessing.get_context("spawn")
-            )
-            pool.submit(_warm, self.suite_modules)
-        except OSError:  # no processes to be had: suites run in the step's process
-            return
-        self._pool = pool
+        from marmot_assets.instance.processes import helper_pool
+
+        helper = helper_pool(_warm, self.suite_modules) if self.in_own_process else None
+        if helper is not None:  # else the suites run in the step's process
+            self._pool = helper[0]
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         if self._pool is not None:
