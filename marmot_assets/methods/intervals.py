@@ -6,7 +6,6 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-from scipy import stats as _st
 
 from marmot_assets.methods._common import check_not_negative, series_template, to_float, wrap
 
@@ -20,7 +19,19 @@ Z998 = 3.090232306167813
 
 @functools.cache
 def _normal_quantile(p: float) -> float:
-    return float(_st.norm.ppf(p))
+    if p == 0.975:  # the 95% limits of nearly every call: scipy.stats not even imported
+        return Z95
+    if p == 0.999:
+        return Z998
+    return float(_stats().norm.ppf(p))
+
+
+def _stats():
+    """scipy.stats, imported when first needed (~0.5 s): dbt's Python models import these
+    methods in dbt's own process, and most of them need no quantile but the two above."""
+    from scipy import stats
+
+    return stats
 
 
 def z_value(confidence: float) -> float:
@@ -108,8 +119,8 @@ def poisson_count_limits(x: np.ndarray, confidence: float) -> tuple[np.ndarray, 
     alpha = 1.0 - float(confidence)
     small = x < 10
     with np.errstate(invalid="ignore"):
-        exact_lower = _st.chi2.ppf(alpha / 2.0, 2.0 * x) / 2.0
-        exact_upper = _st.chi2.ppf(1.0 - alpha / 2.0, 2.0 * x + 2.0) / 2.0
+        exact_lower = _stats().chi2.ppf(alpha / 2.0, 2.0 * x) / 2.0
+        exact_upper = _stats().chi2.ppf(1.0 - alpha / 2.0, 2.0 * x + 2.0) / 2.0
     # chi2 with 0 degrees of freedom is the point mass at 0: the exact lower limit of 0 is 0.
     exact_lower = np.where(x == 0, 0.0, exact_lower)
     lower = np.where(small, exact_lower, byars_lower(x, z))
