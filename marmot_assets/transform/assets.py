@@ -1,6 +1,7 @@
 """dbt models, seeds and tests as Dagster assets and asset checks."""
 
 import importlib.metadata
+import os
 from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
@@ -14,6 +15,7 @@ from dagster_dbt import (
     dbt_assets,
 )
 from packaging import version
+from pydantic import PrivateAttr
 
 from marmot_assets.automation import follows_sources
 from marmot_assets.config import get_settings
@@ -21,6 +23,7 @@ from marmot_assets.freshness import MARTS_CADENCE, freshness_for
 from marmot_assets.transform.check_descriptions import describe_dbt_test
 from marmot_assets.transform.project import (
     BIN_DIR,
+    DBT_QUIET_FLAGS,
     dbt_environment,
     dbt_executable,
     dbt_project,
@@ -28,6 +31,7 @@ from marmot_assets.transform.project import (
     run_target_path,
     seed_partial_parse,
 )
+from marmot_assets.transform.warm import WarmDbt, is_client
 from marmot_assets.ui_metadata import PLATFORM_OWNER, with_table_metadata
 from marmot_assets.warehouse import WAREHOUSE_POOL
 
@@ -103,11 +107,16 @@ def build_dbt_assets() -> dg.AssetsDefinition:
     )
     def marmot_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
         dbt_environment()
-        # Artifacts under $MARMOT_HOME/dbt/target (pruned), not a new dbt_project/target/<run>.
-        target = run_target_path(f"{context.op_execution_context.op.name}-{context.run_id[:8]}")
+        # dbt imported and parsed since the run began (transform/warm.py), if it was
+        warm = dbt.warm() if isinstance(dbt, MarmotDbtCliResource) else None
+        if warm is not None:
+            target, dbt = warm.target, dbt.through(warm)  # parsed into its target already
+        else:
+            # Artifacts under $MARMOT_HOME/dbt/target (pruned), not dbt_project/target/<run>.
+            target = run_target_path(f"{context.op_execution_context.op.name}-{context.run_id[:8]}")
+            seed_partial_parse(target)
         # dbt's unit tests check the models' code, not the data: they run in the test suite
         # (tests/test_dbt_unit_tests.py), not on every refresh (27 of them cost ~10 s here).
-        seed_partial_parse(target)
         invocation = dbt.cli(
             ["build", "--exclude-resource-type", "unit_test"], context=context, target_path=target
         )
@@ -124,24 +133,76 @@ def build_dbt_assets() -> dg.AssetsDefinition:
 
 
 class MarmotDbtCliResource(DbtCliResource):
-    """dagster-dbt's resource without two costs it pays on every dbt step (~3.5 s of each
-    refresh here, and of each partner file's way to a release):
+    """dagster-dbt's resource without three costs it pays on every dbt step (~6.5 s of each
+    refresh here, and ~3.5 s of each partner file's way to a release):
 
     - it runs ``dbt --version`` in a new process to learn the version: the dbt it runs is
       this environment's (``dbt_executable``), whose dbt-core package says so directly;
     - it opens a dbt adapter in this process, which serves only its ``fetch_row_counts`` and
       ``fetch_column_metadata``: the step reads every table's metadata itself once dbt has let
-      go of DuckDB (``ui_metadata.with_table_metadata``), and calls neither."""
+      go of DuckDB (``ui_metadata.with_table_metadata``), and calls neither;
+    - its dbt imports dbt and parses the project when the step starts: set up for a run (so
+      only for a run with the dbt step), this resource has a process do both from the run's
+      start, and the step's dbt command runs there (``transform.warm``; ``warm_up=False``
+      or MARMOT_DBT_WARM_UP=0 turns it off)."""
+
+    warm_up: bool = True
+    _warm: WarmDbt | None = PrivateAttr(default=None)
+    _warm_taken: bool = PrivateAttr(default=False)
 
     @cached_property
     def _cli_version(self) -> version.Version:
-        if Path(self.dbt_executable) == BIN_DIR / "dbt":
+        if Path(self.dbt_executable) == BIN_DIR / "dbt" or is_client(self.dbt_executable):
             return version.parse(importlib.metadata.version("dbt-core"))
         return super()._cli_version
 
     def _initialize_dbt_core_adapter(self, args):
         return None
 
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        super().setup_for_execution(context)
+        self._warm, self._warm_taken = None, False
+        wanted = self.warm_up and os.environ.get("MARMOT_DBT_WARM_UP", "1") != "0"
+        if not wanted or Path(self.dbt_executable) != BIN_DIR / "dbt" or not context.run_id:
+            return
+        try:
+            dbt_environment()
+            target = run_target_path(f"marmot_dbt_models-{context.run_id[:8]}")
+            self._warm = WarmDbt.start(self.dbt_executable, Path(self.project_dir), target)
+        except OSError as exc:  # no process to be had: the step starts dbt itself
+            if context.log:
+                context.log.warning(f"dbt not started ahead: {exc}")
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._warm is not None:
+            self._warm.stop()
+            self._warm = None
+
+    def warm(self) -> WarmDbt | None:
+        """The process started for this run's dbt step, if it still waits; once (a second
+        dbt command in the step starts a dbt of its own). It is stopped at the run's end."""
+        warm = self._warm
+        if warm is None or self._warm_taken or warm.process.poll() is not None:
+            return None
+        self._warm_taken = True
+        return warm
+
+    def through(self, warm: WarmDbt) -> "MarmotDbtCliResource":
+        """This resource with ``warm``'s client as its dbt executable."""
+        return MarmotDbtCliResource(
+            project_dir=self.project_dir,
+            profiles_dir=self.profiles_dir,
+            profile=self.profile,
+            target=self.target,
+            global_config_flags=self.global_config_flags,
+            dbt_executable=str(warm.client),
+            warm_up=False,
+        )
+
 
 def dbt_resource() -> DbtCliResource:
-    return MarmotDbtCliResource(project_dir=dbt_project(), dbt_executable=dbt_executable())
+    return MarmotDbtCliResource(
+        project_dir=dbt_project(),
+        dbt_executable=dbt_executable(),
+        global_config_flags=list(DBT_QUIET_FLAGS),
+    )

@@ -7,8 +7,9 @@
   (``marmot prepare``, run by ``make``) by dagster-dbt's preparer (``dbt parse``), so
   loading never runs dbt; under ``dagster dev`` the same preparer re-prepares it when the
   project changes (``prepare_if_dev``).
-- ``run_target_path``: each dbt run writes its artifacts (compiled SQL, run_results.json,
-  dbt.log) to its own folder under ``$MARMOT_HOME/dbt/target``, beside the warehouse it
+- ``run_target_path``: each dbt run writes what it keeps (compiled SQL, its parse state; no
+  JSON artifacts or debug log, see ``DBT_QUIET_FLAGS``) to its own folder
+  under ``$MARMOT_HOME/dbt/target``, beside the warehouse it
   built; only the newest ``KEEP_RUN_TARGETS`` are kept. The prepared manifest stays in
   ``dbt_project/target``, where the code location loads it.
 """
@@ -22,16 +23,27 @@ import sys
 import time
 import uuid
 from pathlib import Path
-
-from dagster_dbt import DbtProject
+from typing import TYPE_CHECKING
 
 from marmot_assets.config import DBT_PROJECT_DIR, get_settings
+
+if TYPE_CHECKING:  # dagster-dbt (and dbt) only when a project is made: the process that
+    # warms dbt up (transform.warm) seeds its parse state from here without importing Dagster
+    from dagster_dbt import DbtProject
 
 # This environment's scripts folder: its `dbt`, whether or not the virtualenv was activated
 # (make calls .venv/bin/... directly).
 BIN_DIR = Path(sys.prefix) / "bin"
 # Per-run artifact folders kept under $MARMOT_HOME/dbt/target (10-20 MB each).
 KEEP_RUN_TARGETS = 3
+
+# What dbt writes beside its run that nobody reads: its debug log file (~8 MB, 6,000 JSON
+# lines a build) and its JSON artifacts (manifest.json twice, semantic_manifest.json,
+# run_results.json, graph.gpickle). Together ~1.4 s of each dbt step on one core. Every
+# node's result, timing and failure reaches Dagster's event log from dbt's own output
+# (dagster-dbt streams it), which is where engineers read them; the compiled SQL and the
+# partial-parse state are still written.
+DBT_QUIET_FLAGS = ("--log-level-file", "none", "--no-write-json")
 
 
 def dbt_executable() -> str:
@@ -62,6 +74,8 @@ def dbt_environment() -> Path:
 
 
 def _new_project() -> DbtProject:
+    from dagster_dbt import DbtProject
+
     return DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
 
