@@ -84,3 +84,36 @@ def test_without_its_own_process_the_suite_runs_here():
     resource.setup_for_execution(dg.build_init_resource_context())
     assert resource._pool is None
     assert _outcome(resource).success is False
+
+
+def test_a_process_stopped_after_its_suites_leaves_nothing_for_the_resource_tracker():
+    """Stopped at the run's end, the process leaves no named semaphore behind (GX's progress
+    bars would make one), so the run's end prints no "leaked semaphore" warning."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(
+        """
+        import dagster as dg
+        from tests.test_expectations_process import ROWS, _outcome
+        from marmot_assets.quality.expectations import ExpectationsResource
+        from marmot_assets.quality.fingertips_checks import fingertips_expectations
+
+        if __name__ == "__main__":
+            resource = ExpectationsResource(suite_modules=[fingertips_expectations.__module__])
+            context = dg.build_init_resource_context()
+            resource.setup_for_execution(context)
+            assert not _outcome(resource).success
+            assert resource._pool is not None  # the suite ran in the helper
+            resource.teardown_after_execution(context)
+            print("validated", flush=True)
+        """
+    )
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=root, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "PYTHONPATH": root},
+    )  # fmt: skip
+    assert done.returncode == 0 and "validated" in done.stdout, done.stderr[-3000:]
+    assert "leaked semaphore" not in done.stderr, done.stderr[-3000:]

@@ -117,8 +117,18 @@ class ExpectationsResource(dg.ConfigurableResource):
 
 
 def _warm(modules: list[str]) -> None:
+    import contextlib
     import importlib
+    import threading
 
+    # GX draws progress bars with tqdm (a dependency of GX's), whose first bar makes a
+    # multiprocessing lock: a named semaphore, left to Python's resource tracker when this
+    # helper is stopped at the run's end ("1 leaked semaphore objects" printed as `marmot run`
+    # ended). A thread lock is all one process needs.
+    with contextlib.suppress(ImportError):
+        from tqdm import tqdm
+
+        tqdm.set_lock(threading.RLock())
     _context()
     for module in modules:
         importlib.import_module(module)

@@ -40,6 +40,7 @@ from pathlib import Path
 PREFIX = "marmot-dbt-"
 SOCKET = "dbt.sock"
 CLIENT_FILE = "dbt"
+NICENESS = 10
 LOG_FILE = "warm-dbt.log"  # the waiting process's own messages (before it hands over)
 
 # The client dagster-dbt runs as `dbt`. Only the standard library, under `python -IS`: it
@@ -157,6 +158,10 @@ def serve(socket_path: str, project_dir: str, target: str, parent: int) -> int:
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(socket_path)
     listener.listen(1)
+    # Below the run's own steps: this process fills what the cores leave idle while the run
+    # ingests (measured: the population step 3.0 -> 2.3 s beside it, the dbt step no slower,
+    # since by then nothing else wants both cores).
+    os.nice(NICENESS)
     from dbt.cli.main import dbtRunner
 
     from marmot_assets.transform.project import DBT_QUIET_FLAGS, seed_partial_parse
