@@ -8,9 +8,7 @@ the instance's dagster.yaml by ``marmot_assets.instance``).
 from __future__ import annotations
 
 from contextlib import contextmanager
-from pathlib import Path
 
-import dagster as dg
 import duckdb
 import pandas as pd
 from dagster._utils.backoff import backoff
@@ -46,32 +44,10 @@ class WarehouseResource(DuckDBResource):
             kwargs={"database": str(settings.warehouse_path), "config": config},
             max_retries=10,
         )
-        # Each commit is already durable in the write-ahead log; a checkpoint at every close
-        # (~80 ms, ~20 steps a refresh) only moved it into the file sooner. The log is
-        # replayed by whoever opens the file next (dbt, the next step, or after a crash, as
-        # it would be anyway) and checkpointed once at the run's end (teardown, below).
-        con.execute("PRAGMA disable_checkpoint_on_shutdown")
         try:
             yield con
         finally:
             con.close()
-
-    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
-        checkpoint(get_settings().warehouse_path)
-
-
-def checkpoint(path: Path) -> bool:
-    """Move the write-ahead log into the warehouse file, so that the file alone (a copy, a
-    backup) holds every commit. One attempt: a run ending while another run's step holds
-    the file leaves the log to that step's process, and loses nothing either way."""
-    if not path.is_file():
-        return False
-    try:
-        with duckdb.connect(str(path)) as con:
-            con.execute("checkpoint")
-    except duckdb.Error:
-        return False
-    return True
 
 
 def warehouse_resource() -> DuckDBResource:
