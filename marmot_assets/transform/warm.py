@@ -92,6 +92,8 @@ for sig in (signal.SIGINT, signal.SIGTERM):  # an interrupted dagster-dbt reache
 os.close(0), os.close(1), os.close(2)  # dbt holds them now: the pipe ends when dbt ends
 try:
     ended = json.loads(reply.readline() or b"{{}}")
+    while reply.read(65536):  # until dbt's process is gone: its files and locks let go
+        pass
 except (OSError, ValueError):
     ended = {{}}
 os._exit(ended.get("exit", 2))
@@ -215,11 +217,30 @@ def _run(conn: socket.socket, manifest, project_dir: Path, target: Path, runner)
         code = 0 if result.success else 1 if result.exception is None else 2
     except BaseException:  # dbt's own handling let something through: dbt's code for it
         code = 2
+    _release_warehouse()
     sys.stdout.flush()
     sys.stderr.flush()
     done.set()
     conn.sendall(json.dumps({"exit": code}).encode() + b"\n")
-    return code
+    # Ended at once, the warehouse closed above: the client waits for this process to be
+    # gone (its end of the socket closed by the kernel), as dagster-dbt waits for a dbt's.
+    os._exit(code)
+
+
+def _release_warehouse() -> None:
+    """dbt-duckdb keeps its DuckDB database open after the command, until its process ends:
+    closed (and so checkpointed) here, so the warehouse is free for the next step the moment
+    the client ends. Should dbt-duckdb keep it elsewhere one day, the process's end below
+    frees the file all the same (the log of its commits is replayed by the next opener)."""
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+        env = DuckDBConnectionManager._ENV
+        DuckDBConnectionManager.close_all_connections()
+        if env is not None:
+            env.close()
+    except Exception as exc:  # noqa: BLE001 (the process's end frees the file anyway)
+        print(f"dbt's warehouse left to the process's end: {exc}", file=sys.__stderr__)
 
 
 def _unfit(manifest, argv, env, cwd, project_dir: Path, target: Path) -> str | None:
