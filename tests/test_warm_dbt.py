@@ -66,6 +66,7 @@ def test_a_command_runs_in_the_process_started_ahead_as_dbt_would_run_it(warm):
         count = con.execute("select count(*) from reference.principles").fetchone()[0]
     assert count == _seed_rows("principles")
     assert warm.process.wait(timeout=0.2) == 0  # one command, and gone before its client
+    assert not warm.folder.exists()  # its socket and client removed by the process itself
     assert "dbt runs here: " in (warm.target / LOG_FILE).read_text()
 
 
@@ -105,12 +106,13 @@ def test_the_process_ends_with_the_run_that_started_it(marmot_home):
         "from marmot_assets.transform.warm import WarmDbt\n"
         f"w = WarmDbt.start({dbt_executable()!r}, Path({str(DBT_PROJECT_DIR)!r}), "
         f"Path({str(marmot_home / 'target')!r}))\n"
-        "print(w.process.pid, flush=True)\n"
+        "print(w.process.pid, w.folder, flush=True)\n"
         "time.sleep(600)\n"
     )
     parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
                               env=os.environ)  # fmt: skip
-    pid = int(parent.stdout.readline())
+    pid, folder = parent.stdout.readline().split()
+    pid = int(pid)
     parent.kill()
     parent.wait()
     for _ in range(600):  # it notices within a second of being ready to serve
@@ -124,6 +126,7 @@ def test_the_process_ends_with_the_run_that_started_it(marmot_home):
     else:
         os.kill(pid, signal.SIGKILL)
         pytest.fail("the process started ahead outlived its run")
+    assert not Path(folder).exists()  # and its socket's folder went with it
 
 
 def test_the_refresh_ran_dbt_in_the_process_started_ahead(demo_refresh):

@@ -144,9 +144,25 @@ def helper_pool(warm, *args):
         pool = concurrent.futures.ProcessPoolExecutor(
             max_workers=1, mp_context=multiprocessing.get_context("spawn")
         )
-        return pool, pool.submit(warm, *args)
+        return pool, pool.submit(_warm_up, os.getpid(), warm, *args)
     except OSError:
         return None
+
+
+def _warm_up(parent: int, warm, *args):
+    """In the helper: ``warm(*args)``, and from now on, the helper's end soon after its run's
+    process is gone (killed outright, its helpers waited, idle, for the next `marmot run`
+    to stop them, forever if that never came for their home)."""
+    import threading
+
+    threading.Thread(target=_end_with_parent, args=(parent,), daemon=True).start()
+    return warm(*args)
+
+
+def _end_with_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(0)
 
 
 def stop_pool(pool) -> None:

@@ -178,14 +178,19 @@ def serve(socket_path: str, project_dir: str, target: str, parent: int) -> int:
     if manifest is None:
         print(f"dbt's parse failed ({parsed.exception}): the step runs dbt itself", flush=True)
     listener.settimeout(1.0)
+    folder = Path(socket_path).parent
     while True:
         if os.getppid() != parent:  # the run's process is gone
+            shutil.rmtree(folder, ignore_errors=True)
             return 0
         try:
             conn, _ = listener.accept()
         except TimeoutError:
             continue
         listener.close()
+        # the client is running, and no other will come: its folder is not needed any more
+        # (removed here too, so that a run killed before its end leaves none behind)
+        shutil.rmtree(folder, ignore_errors=True)
         return _run(conn, manifest, Path(project_dir), Path(target), dbtRunner)
 
 
