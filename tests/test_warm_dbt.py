@@ -134,3 +134,19 @@ def test_the_refresh_ran_dbt_in_the_process_started_ahead(demo_refresh):
     assert logs, "no dbt started ahead for the refresh"
     ran = [log for log in logs if "dbt runs here: " in log.read_text()]
     assert ran and all("build" in log.read_text() for log in ran)
+
+
+def test_a_folder_left_by_a_process_killed_outright_is_swept_at_the_next_start(marmot_home):
+    dbt_environment()
+    gone = WarmDbt.start(dbt_executable(), DBT_PROJECT_DIR, marmot_home / "t1")
+    gone.process.send_signal(signal.SIGKILL)  # before any client came: its folder stays
+    gone.process.wait(timeout=30)
+    assert gone.folder.is_dir()
+    alive = WarmDbt.start(dbt_executable(), DBT_PROJECT_DIR, marmot_home / "t2")
+    try:
+        assert not gone.folder.exists()  # swept: its process is gone
+        again = WarmDbt.start(dbt_executable(), DBT_PROJECT_DIR, marmot_home / "t3")
+        again.stop()
+        assert alive.folder.is_dir() and alive.process.poll() is None  # a live one is kept
+    finally:
+        alive.stop()

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -114,6 +115,7 @@ class WarmDbt:
 
     @classmethod
     def start(cls, dbt: str, project_dir: Path, target: Path) -> WarmDbt:
+        sweep()
         folder = Path(tempfile.mkdtemp(prefix=PREFIX))  # short: socket paths are limited
         target.mkdir(parents=True, exist_ok=True)  # to 107 bytes
         with open(target / LOG_FILE, "ab") as log:
@@ -142,6 +144,24 @@ class WarmDbt:
                 self.process.kill()
                 self.process.wait()
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def sweep() -> None:
+    """Remove the folders of processes gone without removing theirs (killed outright, with
+    their run, before their client came): each client names its process."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{PREFIX}*"):
+        try:
+            if folder.stat().st_uid != os.getuid():
+                continue
+            client = (folder / CLIENT_FILE).read_text()
+            found = re.search(r"^SOCKET, DBT, SERVER = .*, (\d+)$", client, re.M)
+            if found is None:
+                continue
+            os.kill(int(found.group(1)), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except OSError:  # another user's, not ours to judge, or half made: left as it is
+            continue
 
 
 def is_client(path: str) -> bool:
