@@ -35,6 +35,9 @@ from marmot_assets.transform.warm import WarmDbt, is_client
 from marmot_assets.ui_metadata import PLATFORM_OWNER, with_table_metadata
 from marmot_assets.warehouse import WAREHOUSE_POOL
 
+# The dbt step (its op is the decorated function, below): its target folders carry its name.
+DBT_STEP = "marmot_dbt_models"
+
 LAYER_GROUPS = {
     "staging": "staging",
     "intermediate": "intermediate",
@@ -112,8 +115,7 @@ def build_dbt_assets() -> dg.AssetsDefinition:
         if warm is not None:
             target, dbt = warm.target, dbt.through(warm)  # parsed into its target already
         else:
-            # Artifacts under $MARMOT_HOME/dbt/target (pruned), not dbt_project/target/<run>.
-            target = run_target_path(f"{context.op_execution_context.op.name}-{context.run_id[:8]}")
+            target = step_target(context.run_id)
             seed_partial_parse(target)
         # dbt's unit tests check the models' code, not the data: they run in the test suite
         # (tests/test_dbt_unit_tests.py), not on every refresh (27 of them cost ~10 s here).
@@ -129,7 +131,14 @@ def build_dbt_assets() -> dg.AssetsDefinition:
         )  # fmt: skip
         keep_partial_parse(target)
 
+    assert marmot_dbt_models.op.name == DBT_STEP
     return marmot_dbt_models
+
+
+def step_target(run_id: str) -> Path:
+    """The dbt step's artifacts folder for a run: under $MARMOT_HOME/dbt/target (pruned), not
+    a new dbt_project/target/<run>; made by the step, or ahead of it by the resource."""
+    return run_target_path(f"{DBT_STEP}-{run_id[:8]}")
 
 
 class MarmotDbtCliResource(DbtCliResource):
@@ -167,7 +176,7 @@ class MarmotDbtCliResource(DbtCliResource):
             return
         try:
             dbt_environment()
-            target = run_target_path(f"marmot_dbt_models-{context.run_id[:8]}")
+            target = step_target(context.run_id)
             self._warm = WarmDbt.start(self.dbt_executable, Path(self.project_dir), target)
         except OSError as exc:  # no process to be had: the step starts dbt itself
             if context.log:
