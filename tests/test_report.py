@@ -190,6 +190,20 @@ def test_the_pdf_has_pages(report):
     assert pages >= 5, pages
 
 
+def test_the_pdf_prints_every_chart_as_drawing_with_its_text(report):
+    # Chromium prints the charts from a copy of the page where they are SVG images: the PDF
+    # still draws them (no picture of a chart) and keeps their words as text
+    reader = PdfReader(report["folder"] / "report.pdf")
+    assert not [page for page in reader.pages if page.images]
+    text = "".join(page.extract_text() for page in reader.pages)
+    charts = re.findall(r"<svg\b.*?</svg>", report["html"], re.S)
+    for legend in ("ward value, 95% interval", "slope index of inequality: "):
+        drawn = sum(chart.count(legend) for chart in charts)
+        assert drawn and text.count(legend) == drawn, legend
+    # and the copy it printed from is gone
+    assert sorted(p.name for p in report["folder"].iterdir()) == ["index.html", "report.pdf"]
+
+
 def test_suppressed_ward_values_are_shown_as_suppressed_never_as_numbers(report):
     tree = report["tree"]
     suppressed = release_rows(

@@ -9,7 +9,9 @@ and reports the PDF as missing; it never raises.
 
 from __future__ import annotations
 
+import base64
 import os
+import re
 import time
 import uuid
 from pathlib import Path
@@ -30,6 +32,9 @@ HTML_FILE = "index.html"
 PDF_FILE = "report.pdf"
 CHARTS_FOLDER = ".charts"  # charts kept between reports (charts.drawn_in)
 TEMPLATES = Path(__file__).parent / "templates"
+# A chart in the page: its whole inline <svg> element. The page is rendered with autoescape,
+# so "<svg" appears in it only where a chart's own markup was put (charts.to_svg).
+CHART = re.compile(r"<svg\b.*?</svg>", re.S)
 
 
 def report_workers() -> int:
@@ -84,7 +89,7 @@ def render_report(home: Path, release_id: str) -> dict:
         tmp.write_text(finish(render_html(source)), encoding="utf-8")
     os.replace(tmp, html)
     html_seconds = time.monotonic() - started
-    pdf_ok, pdf_error = chromium.print_pdf(html, folder / PDF_FILE)
+    pdf_ok, pdf_error = print_pdf(html, folder / PDF_FILE)
     return {
         "release_id": release_id,
         "html": html,
@@ -93,3 +98,29 @@ def render_report(home: Path, release_id: str) -> dict:
         "html_seconds": round(html_seconds, 2),
         "seconds": round(time.monotonic() - started, 2),
     }
+
+
+def charts_as_images(text: str) -> str:
+    """The page with each inline chart as an ``<img>`` of the same SVG (a data URI).
+
+    Chromium prints a chart that is an image of its own ~0.8 s faster (of ~2.7 s for the
+    report) than the same SVG inline in the page, where its thousands of elements are styled
+    and laid out with the page's; the PDF is the same: vector drawing, the charts' text
+    kept as text (tests/test_report.py). The HTML report keeps its charts inline."""
+
+    def image(chart: re.Match) -> str:
+        data = base64.b64encode(chart.group(0).encode("utf-8")).decode("ascii")
+        return f'<img class="chart-image" alt="" src="data:image/svg+xml;base64,{data}">'
+
+    return CHART.sub(image, text)
+
+
+def print_pdf(html: Path, pdf: Path) -> tuple[bool, str]:
+    """``html`` printed to ``pdf`` by Chromium, from a copy of it beside it whose charts are
+    images (charts_as_images); the copy is removed after."""
+    copy = html.with_name(f".{html.stem}.print.{uuid.uuid4().hex[:8]}.html")
+    try:
+        copy.write_text(charts_as_images(html.read_text(encoding="utf-8")), encoding="utf-8")
+        return chromium.print_pdf(copy, pdf)
+    finally:
+        copy.unlink(missing_ok=True)
