@@ -15,6 +15,7 @@ from marmot_assets.partners.read_ahead import ReadAheadResource
 from marmot_assets.publish import audit
 from marmot_assets.publish.assets import GROUP as PUBLICATION
 from marmot_assets.publish.assets import RELEASE, build_publication_definitions
+from marmot_assets.publish.report.ahead import ReportAheadResource
 from marmot_assets.publish.report.asset import build_report_asset
 from marmot_assets.quality.expectations import ExpectationsResource
 from marmot_assets.quality.fingertips_checks import (
@@ -64,6 +65,8 @@ def build_definitions() -> dg.Definitions:
         ),
         # partner deliveries read in a process of their own while the door loads others
         "read_ahead": ReadAheadResource(),
+        # the report's chart-drawing processes and Chromium, started with a run that draws it
+        "report_ahead": ReportAheadResource(),
     }
     refresh = _refresh_job(assets, checks, resources)
     return dg.Definitions(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -194,3 +195,14 @@ def test_the_run_ends_by_saying_what_is_served_and_where(refreshed):
     assert f"{summary['disclosure']['cells_suppressed']} suppressed" in text
     assert "counts rounded to 5" in text
     assert publication_lines(None) == ["Published: nothing yet (no release has passed its checks)"]
+
+
+def test_the_report_was_drawn_and_printed_by_the_processes_started_with_the_run(refreshed):
+    import dagster as dg
+
+    with dg.DagsterInstance.get() as instance:
+        event = instance.get_latest_materialization_event(dg.AssetKey(["publication", "report"]))
+    metadata = event.asset_materialization.metadata
+    assert metadata["release_id"].value == refreshed["new"]
+    assert metadata["pdf_printed_by"].value == "chromium started ahead"
+    assert Path(metadata["pdf"].value).is_file()

@@ -7,6 +7,7 @@ import dagster as dg
 from marmot_assets.automation import follows_sources
 from marmot_assets.config import get_settings
 from marmot_assets.publish import releases as rel
+from marmot_assets.publish.report.ahead import ReportAheadResource
 from marmot_assets.ui_metadata import PLATFORM_OWNER
 from marmot_assets.warehouse import WAREHOUSE_POOL
 
@@ -29,7 +30,7 @@ def build_report_asset(release_key: dg.AssetKey, group: str) -> dg.AssetsDefinit
         "and the region, deprivation gradients with the SII, wards, stories and evaluations, "
         "what changed) and report.pdf, from the release file only.",
     )
-    def report() -> dg.MaterializeResult:
+    def report(report_ahead: ReportAheadResource) -> dg.MaterializeResult:
         from marmot_assets.publish.report.page import render_report
 
         home = get_settings().home
@@ -37,7 +38,7 @@ def build_report_asset(release_key: dg.AssetKey, group: str) -> dg.AssetsDefinit
         release_id = current.get("release_id")
         if not release_id or release_id not in rel.release_ids(home):
             raise dg.Failure("No published release to report on: publish one first.")
-        out = render_report(home, release_id)
+        out = render_report(home, release_id, report_ahead.pool(), report_ahead.browser())
         if out["html"] is None:
             return dg.MaterializeResult(
                 metadata={"release_id": release_id, "not_rendered": out["not_rendered"]}
@@ -47,6 +48,7 @@ def build_report_asset(release_key: dg.AssetKey, group: str) -> dg.AssetsDefinit
             "html": dg.MetadataValue.path(str(out["html"])),
             "pdf": dg.MetadataValue.path(str(out["pdf"])) if out["pdf"] else "missing",
             "seconds": dg.MetadataValue.float(out["seconds"]),
+            "pdf_printed_by": out["pdf_printed_by"],
         }
         if out["pdf"] is None:
             metadata["pdf_error"] = out["pdf_error"]

@@ -40,7 +40,7 @@ STYLE = {
 
 
 _CODE = hashlib.sha256(Path(__file__).read_bytes() + matplotlib.__version__.encode()).hexdigest()
-_kept: dict = {"folder": None, "used": None, "pending": None}
+_kept: dict = {"folder": None, "used": None, "pending": None, "pool": None}
 # where a chart drawn later (drawn_together) stands in the page until it is drawn
 PLACEHOLDER = "@@marmot-chart:{}@@"
 
@@ -75,37 +75,65 @@ def _digest(name: str, args: tuple) -> str:
 
 
 @contextlib.contextmanager
-def drawn_together(folder: Path, workers: int):
-    """As ``drawn_in``, but a chart not kept is drawn later, with the others, ``workers`` at a
-    time: inside, it returns a placeholder, and ``finish(text)`` (what this yields) draws every
-    chart asked for and puts each in ``text`` in place of its placeholder. Drawing is the
-    report's largest cost on a first report (~90 charts on one core); the extra processes are
-    started at once, so they import matplotlib while the page is being put together. A chart
-    the other processes could not draw is drawn here: the report never depends on them."""
-    try:
-        pool = _pool(workers - 1) if workers > 1 else None
-    except OSError:  # no processes to be had here (no semaphores, say): drawn one by one
-        pool = None
+def drawn_together(folder: Path, workers: int, pool=None):
+    """As ``drawn_in``, but a chart not kept is drawn later, with the others: inside, it
+    returns a placeholder, and ``finish(text)`` (what this yields) draws every chart asked for
+    and puts each in ``text`` in place of its placeholder. Drawing is the report's largest
+    cost on a first report (~90 charts). Each chart is handed at once to ``pool`` (processes
+    of ``start_pool``; without one, ``workers - 1`` are started now and ended on leaving), so
+    they draw while the page is being put together; ``finish`` draws here the charts they
+    have not yet started, the last first, and takes theirs. A chart the other processes
+    could not draw is drawn here: the report never depends on them."""
+    own = None
+    if pool is None and workers > 1:
+        with contextlib.suppress(OSError):  # no processes to be had here: drawn one by one
+            pool = own = start_pool(workers - 1)
     try:
         with drawn_in(folder):
-            _kept["pending"] = {}
-            yield lambda text: _finish(text, pool, workers if pool else 1)
+            _kept.update(pending={}, pool=pool)
+            yield _finish
     finally:
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+        for _, _, future in (_kept["pending"] or {}).values():  # not finished: not wanted
+            if future is not None:
+                future.cancel()
+        _kept.update(pending=None, pool=None)
+        if own is not None:
+            own.shutdown(wait=True, cancel_futures=True)
 
 
-def _pool(size: int):
+def start_pool(size: int, nice: int = 0):
+    """``size`` processes to draw charts, started now (they import matplotlib at once, at
+    ``nice``: started ahead, they keep out of the way of the run's other work). Each ends
+    soon after the process that started it is gone, however it went."""
     import concurrent.futures
     import multiprocessing
 
     # spawn, not fork: the run worker that draws the report has threads of its own
     pool = concurrent.futures.ProcessPoolExecutor(
-        max_workers=size, mp_context=multiprocessing.get_context("spawn")
+        max_workers=size,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_start_drawing,
+        initargs=(os.getpid(), nice),
     )
     for _ in range(size):
         pool.submit(_ready)  # start the processes now
     return pool
+
+
+def _start_drawing(parent: int, nice: int) -> None:
+    import threading
+
+    if nice:
+        os.nice(nice)
+    threading.Thread(target=_end_with, args=(parent,), daemon=True).start()
+
+
+def _end_with(parent: int) -> None:
+    import time
+
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(0)
 
 
 def _ready() -> str:
@@ -117,22 +145,32 @@ def _draw_all(share: list[tuple[str, tuple[str, tuple]]]) -> list[tuple[str, str
     return [(name, globals()[chart].__wrapped__(*args)) for name, (chart, args) in share]
 
 
-def _finish(text: str, pool, workers: int) -> str:
+def _hand_over(name: str, chart: str, args: tuple):
+    """``chart(*args)`` handed to the pool now, if there is one: its future, else None."""
+    pool = _kept["pool"]
+    if pool is None:
+        return None
+    try:
+        return pool.submit(_draw_all, [(name, (chart, args))])
+    except Exception:  # the pool is broken (a process lost): drawn here
+        return None
+
+
+def _finish(text: str) -> str:
     pending = _kept["pending"]
-    items = sorted(pending.items())
-    shares = [items[i::workers] for i in range(workers)]
-    futures = []
-    for share in shares[1:]:  # none without a pool (workers == 1)
-        try:
-            futures.append((pool.submit(_draw_all, share), share))
-        except Exception:  # the pool is broken (a process lost): drawn here
-            futures.append((None, share))
-    drawn = dict(_draw_all(shares[0]))
-    for future, share in futures:
+    drawn: dict[str, str] = {}
+    # the charts no other process has started are drawn here, the last first (they take
+    # theirs from the first): a future not yet started can be cancelled
+    for name, (chart, args, future) in reversed(pending.items()):
+        if future is None or future.cancel():
+            drawn.update(_draw_all([(name, (chart, args))]))
+    for name, (chart, args, future) in pending.items():
+        if name in drawn:
+            continue
         try:
             drawn.update(future.result(timeout=600))
-        except Exception:  # a process lost or refused: its charts are drawn here
-            drawn.update(_draw_all(share))
+        except Exception:  # a process lost or refused: drawn here
+            drawn.update(_draw_all([(name, (chart, args))]))
     for name, svg in drawn.items():
         _keep(_kept["folder"], name, svg)
         text = text.replace(PLACEHOLDER.format(name), svg)
@@ -162,8 +200,10 @@ def kept(draw):
             # whole, or drawn again: a power cut can leave a renamed file short of its bytes
             if svg.startswith("<svg") and svg.rstrip().endswith("</svg>"):
                 return svg
-        if _kept["pending"] is not None:  # drawn_together: drawn later, with the others
-            _kept["pending"][name] = (draw.__name__, args)
+        pending = _kept["pending"]
+        if pending is not None:  # drawn_together: drawn later, with the others
+            if name not in pending:
+                pending[name] = (draw.__name__, args, _hand_over(name, draw.__name__, args))
             return PLACEHOLDER.format(name)
         svg = draw(*args)
         _keep(folder, name, svg)

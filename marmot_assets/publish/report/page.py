@@ -66,8 +66,10 @@ def render_html(release_file: Path) -> str:
     )
 
 
-def render_report(home: Path, release_id: str) -> dict:
-    """Write the release's report; returns where it is, the PDF's state and the time taken."""
+def render_report(home: Path, release_id: str, pool=None, browser=None) -> dict:
+    """Write the release's report; returns where it is, the PDF's state and the time taken.
+    ``pool`` (charts.start_pool) and ``browser`` (chromium.Browser), when given, were started
+    ahead of it (publish.report.ahead); without them, or if they fail, it starts its own."""
     started = time.monotonic()
     source = rel.releases_dir(home) / release_id / rel.SERVING_FILE
     folder = reports_dir(home) / release_id
@@ -85,16 +87,18 @@ def render_report(home: Path, release_id: str) -> dict:
     html = folder / HTML_FILE
     tmp = folder / f".{HTML_FILE}.{uuid.uuid4().hex[:8]}.tmp"
     # unchanged charts are not drawn again; the others are drawn together, on every core
-    with charts.drawn_together(reports_dir(home) / CHARTS_FOLDER, report_workers()) as finish:
+    folder_of_charts = reports_dir(home) / CHARTS_FOLDER
+    with charts.drawn_together(folder_of_charts, report_workers(), pool) as finish:
         tmp.write_text(finish(render_html(source)), encoding="utf-8")
     os.replace(tmp, html)
     html_seconds = time.monotonic() - started
-    pdf_ok, pdf_error = print_pdf(html, folder / PDF_FILE)
+    pdf_ok, pdf_error, printed_by = print_pdf(html, folder / PDF_FILE, browser)
     return {
         "release_id": release_id,
         "html": html,
         "pdf": folder / PDF_FILE if pdf_ok else None,
         "pdf_error": pdf_error,
+        "pdf_printed_by": printed_by,
         "html_seconds": round(html_seconds, 2),
         "seconds": round(time.monotonic() - started, 2),
     }
@@ -115,12 +119,21 @@ def charts_as_images(text: str) -> str:
     return CHART.sub(image, text)
 
 
-def print_pdf(html: Path, pdf: Path) -> tuple[bool, str]:
+def print_pdf(html: Path, pdf: Path, browser=None) -> tuple[bool, str, str]:
     """``html`` printed to ``pdf`` by Chromium, from a copy of it beside it whose charts are
-    images (charts_as_images); the copy is removed after."""
+    images (charts_as_images); the copy is removed after. By ``browser`` (started ahead) if
+    it is there and works, else by a Chromium started for it: (succeeded, what went wrong,
+    which printed it)."""
     copy = html.with_name(f".{html.stem}.print.{uuid.uuid4().hex[:8]}.html")
     try:
         copy.write_text(charts_as_images(html.read_text(encoding="utf-8")), encoding="utf-8")
-        return chromium.print_pdf(copy, pdf)
+        if browser is not None and browser.alive():
+            try:
+                browser.print_pdf(copy, pdf)
+                return True, "", "chromium started ahead"
+            except chromium.BrowserError:  # printed again, by a Chromium of its own
+                pdf.unlink(missing_ok=True)
+        ok, why = chromium.print_pdf(copy, pdf)
+        return ok, why, "chromium"
     finally:
         copy.unlink(missing_ok=True)

@@ -1,0 +1,159 @@
+"""The report's processes started ahead (publish/report/ahead.py): a Chromium driven over its
+DevTools pipe prints what the command line prints, the report falls back to a Chromium of its
+own when that one has gone, and the Chromium and the chart-drawing processes end by
+themselves when the process that started them is killed outright."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from marmot_assets.instance.processes import pid_alive
+from marmot_assets.publish.report import chromium, page
+
+pytestmark = pytest.mark.skipif(chromium.binary() is None, reason="needs chromium")
+
+SVG = (
+    '<svg xmlns="http://www.w3.org/2000/svg" width="200pt" height="80pt" viewBox="0 0 200 80">'
+    '<rect x="10" y="10" width="60" height="40" fill="#1f4e79"/>'
+    '<text x="80" y="40" style="font: 10px sans-serif">ward value, 95% interval</text></svg>'
+)
+
+
+def a_page(folder: Path) -> Path:
+    """Two A4 pages of text and a chart, as the report prints (its @page rule)."""
+    html = folder / "index.html"
+    html.write_text(
+        "<!doctype html><html><head><meta charset='utf-8'><style>@page { size: A4; "
+        "margin: 14mm; } h2 { break-before: page; }</style></head><body>"
+        f"<h1>Progress report</h1><figure class='chart'>{SVG}</figure>"
+        "<h2>Principle 1</h2><p>Give every child the best start in life.</p></body></html>",
+        encoding="utf-8",
+    )
+    return html
+
+
+def pdf_facts(pdf: Path) -> tuple:
+    reader = PdfReader(pdf)
+    boxes = [tuple(round(float(v)) for v in p.mediabox) for p in reader.pages]
+    return boxes, [p.extract_text() for p in reader.pages], sum(len(p.images) for p in reader.pages)
+
+
+def test_a_chromium_started_ahead_prints_what_the_command_line_prints(tmp_path):
+    html = a_page(tmp_path)
+    ok, why = chromium.print_pdf(html, tmp_path / "cli.pdf")
+    assert ok, why
+    browser = chromium.Browser.start()
+    try:
+        for name in ("ahead.pdf", "again.pdf"):  # the same Chromium prints more than once
+            browser.print_pdf(html, tmp_path / name)
+    finally:
+        browser.close()
+    expected = pdf_facts(tmp_path / "cli.pdf")
+    assert expected[0] == [(0, 0, 595, 842)] * 2  # A4, from the page's own @page rule
+    assert "ward value, 95% interval" in expected[1][0]
+    assert pdf_facts(tmp_path / "ahead.pdf") == expected == pdf_facts(tmp_path / "again.pdf")
+    assert not browser.alive()
+    assert not list(tmp_path.glob(".*.tmp"))  # each PDF whole, written by rename
+
+
+def test_the_report_prints_with_its_own_chromium_when_the_one_started_ahead_has_gone(tmp_path):
+    html = a_page(tmp_path)
+    browser = chromium.Browser.start()
+    browser.process.kill()
+    browser.process.wait(timeout=30)
+    try:
+        ok, why, printed_by = page.print_pdf(html, tmp_path / "report.pdf", browser)
+    finally:
+        browser.close()
+    assert (ok, why, printed_by) == (True, "", "chromium")
+    assert pdf_facts(tmp_path / "report.pdf")[0] == [(0, 0, 595, 842)] * 2
+    # one that answers nothing in time counts as gone too
+    stuck = chromium.Browser.start()
+    try:
+        stuck.process.send_signal(signal.SIGSTOP)
+        with pytest.raises(chromium.BrowserError, match="in time"):
+            stuck.print_pdf(html, tmp_path / "stuck.pdf", timeout=2)
+        assert not (tmp_path / "stuck.pdf").exists()
+    finally:
+        stuck.process.send_signal(signal.SIGCONT)
+        stuck.close()
+
+
+def test_a_page_whose_charts_are_images_prints_them_as_drawings(tmp_path):
+    html = a_page(tmp_path)
+    text = html.read_text(encoding="utf-8")
+    copy = page.charts_as_images(text)
+    (data,) = [part.split('"')[0] for part in copy.split("data:image/svg+xml;base64,")[1:]]
+    assert "<svg" not in copy and base64.b64decode(data).decode("utf-8") == SVG
+    ok, why, _ = page.print_pdf(html, tmp_path / "report.pdf")
+    assert ok, why
+    boxes, texts, images = pdf_facts(tmp_path / "report.pdf")
+    assert images == 0 and "ward value, 95% interval" in texts[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["index.html", "report.pdf"]
+
+
+STARTER = """
+import json, sys, time
+from marmot_assets.publish.report import charts, chromium
+browser = chromium.Browser.start()
+pool = charts.start_pool(1, nice=10)
+pool.submit(charts._ready).result(timeout=120)
+print(json.dumps({"browser": browser.process.pid, "drawing": list(pool._processes)}), flush=True)
+time.sleep(600)
+"""
+
+
+def test_they_end_by_themselves_when_the_run_that_started_them_is_killed_outright(tmp_path):
+    starter = subprocess.Popen(
+        [sys.executable, "-c", STARTER], stdout=subprocess.PIPE, text=True, cwd=tmp_path
+    )
+    try:
+        started = json.loads(starter.stdout.readline())
+        pids = [started["browser"], *started["drawing"]]
+        assert len(pids) == 2 and all(pid_alive(pid) for pid in pids)
+        # its renderers and helpers: every process of that Chromium's profile
+        profile = _profile_of(started["browser"])
+        assert profile and len(_processes_with(profile)) > 1
+        starter.send_signal(signal.SIGKILL)
+        starter.wait(timeout=30)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and (
+            any(pid_alive(pid) for pid in pids) or _processes_with(profile)
+        ):
+            time.sleep(0.2)
+        assert not [pid for pid in pids if pid_alive(pid)]
+        assert not _processes_with(profile)
+    finally:
+        if starter.poll() is None:
+            starter.kill()
+
+
+def _profile_of(pid: int) -> str | None:
+    args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    for arg in args:
+        if arg.startswith(b"--user-data-dir="):
+            return arg.split(b"=", 1)[1].decode()
+    return None
+
+
+def _processes_with(text: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if text.encode() in (entry / "cmdline").read_bytes() and pid_alive(int(entry.name)):
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
