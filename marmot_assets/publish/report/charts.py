@@ -24,6 +24,7 @@ from pathlib import Path
 import matplotlib
 import numpy as np
 import pandas as pd
+from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.figure import Figure
 
 PLACE, ENGLAND, REGION, BAND = "#1f4e79", "#444444", "#c55a11", "#9dc3e6"
@@ -216,8 +217,16 @@ def to_svg(fig: Figure, salt: str) -> str:
     """The figure as an ``<svg>`` element; ``salt`` keeps its clip-path ids unique on the page."""
     buffer = io.StringIO()
     with matplotlib.rc_context({**STYLE, "svg.hashsalt": salt}):
+        # Laid out once (constrained layout, measuring text as the SVG will hold it), then
+        # drawn once: ``savefig`` would draw it once more to lay it out, and measure it all
+        # again for bbox_inches="tight", ~10% of a chart's time for the same picture.
+        engine = fig.get_layout_engine()
+        if engine is not None:
+            FigureCanvasSVG(fig)
+            engine.execute(fig)
+            fig.set_layout_engine("none")
         # no date in the SVG's metadata: the same chart is the same bytes (charts are kept)
-        fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
+        fig.savefig(buffer, format="svg", metadata={"Date": None})
     text = buffer.getvalue()
     return text[text.index("<svg") :]
 
@@ -354,7 +363,9 @@ def gradient(rows: pd.DataFrame, unit: str, salt: str) -> str:
     ax.set_xlabel(f"{rows['quantile_scheme'].iloc[0]} (1 = most deprived)")
     ax.set_ylabel(unit)
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(fontsize=7, frameon=False, loc="upper right")
+    # above the bars, not on them (the SII line runs to the top right corner)
+    handles, labels = ax.get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=7, ncols=3, loc="outside upper left", frameon=False)
     return to_svg(fig, salt)
 
 
