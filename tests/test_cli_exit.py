@@ -43,3 +43,37 @@ def test_only_an_error_check_fails_the_command(severity, status, said, capsys):
     out = capsys.readouterr().out
     assert f"check {said}: deliveries:rows_quarantined" in out
     assert "has_rows" not in out
+
+
+ENTRY = """
+import atexit, sys
+from marmot_assets import cli
+
+atexit.register(lambda: print("exit handlers ran", flush=True))
+cli.main = lambda: (print("said before the end"), sys.stderr.write("and on stderr\\n"), 3)[-1]
+cli.entry()
+print("never here")
+"""
+
+
+def test_the_command_ends_with_main_s_status_its_output_whole_and_its_exit_handlers_run():
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", ENTRY], capture_output=True, text=True)
+    assert out.returncode == 3
+    assert out.stdout.splitlines() == ["said before the end", "exit handlers ran"]
+    assert out.stderr == "and on stderr\n"
+
+
+def test_a_summary_before_any_run_says_so_and_fails(tmp_path, monkeypatch, capsys):
+    from marmot_assets.cli import main
+    from marmot_assets.config import get_settings
+
+    monkeypatch.setenv("MARMOT_HOME", str(tmp_path / "nothing-yet"))
+    get_settings.cache_clear()
+    try:
+        assert main(["summary"]) == 1
+    finally:
+        get_settings.cache_clear()
+    assert "No warehouse at" in capsys.readouterr().err
