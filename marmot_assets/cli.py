@@ -62,7 +62,7 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_refresh(*, supervise: bool = False, early_helpers: bool = True):
+def run_refresh(*, supervise: bool = False):
     """Materialise every asset with the refresh job, recorded in the Dagster instance.
 
     First the runs whose process is gone are failed and their pool slots freed; then, while
@@ -70,8 +70,7 @@ def run_refresh(*, supervise: bool = False, early_helpers: bool = True):
     MARMOT_WAREHOUSE_WAIT_SECONDS and raises ``WarehouseBusy`` naming the holder. With
     ``supervise`` (the `marmot run` command) a ``RunGuard`` ends the run within seconds of a
     SIGTERM or Ctrl-C (raising ``RunInterrupted``) and bounds the wait for the pool mid-run.
-    Whatever happens, the run ends recorded as over and holding no pool slot. With
-    ``early_helpers`` the run's helper processes are started first (``_start_helpers_early``)."""
+    Whatever happens, the run ends recorded as over and holding no pool slot."""
     import contextlib
 
     # On an interrupt dagster-dbt forwards SIGINT to dbt and waits this long for it (25 s by
@@ -104,8 +103,6 @@ def run_refresh(*, supervise: bool = False, early_helpers: bool = True):
     # dbt and any other process the run starts carry the token: if this process dies, the
     # next `marmot run` finds and stops them (a dbt left running holds the DuckDB lock).
     os.environ[TOKEN_ENV] = token
-    if early_helpers:
-        _start_helpers_early()
     guard = RunGuard(token, settings.warehouse_wait_seconds) if supervise else None
     run_id, interrupted, canceled = None, False, False
     try:
@@ -156,28 +153,10 @@ def run_refresh(*, supervise: bool = False, early_helpers: bool = True):
                 except Exception as exc:  # a full disk: the next `marmot run` does it
                     say_to_stderr(f"could not record the end of run {run_id}: {exc}")
     finally:
-        if early_helpers:
-            from marmot_assets.instance.processes import stop_early
-
-            stop_early()  # those the run did not take (it failed before it began, say)
         if previous_token is None:
             os.environ.pop(TOKEN_ENV, None)
         else:
             os.environ[TOKEN_ENV] = previous_token
-
-
-def _start_helpers_early() -> None:
-    """The refresh's helper processes (GX, the reading ahead of partner files, the report's
-    chart drawing), started before the definitions are loaded and the run is made, for the
-    run's resources to take (instance.processes.start_early): they import what they need on
-    the core this process's own imports leave idle (~2.5 s off a refresh). They carry the
-    run's token (set before), as every process the run starts."""
-    from marmot_assets.partners import read_ahead
-    from marmot_assets.publish.report import ahead
-    from marmot_assets.quality import expectations
-
-    for start in (expectations.start_early, read_ahead.start_early, ahead.start_early):
-        start()
 
 
 # What Dagster itself prints while `marmot run` goes: errors only (MARMOT_CONSOLE_LEVEL=INFO

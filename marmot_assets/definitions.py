@@ -12,12 +12,16 @@ from marmot_assets.automation import automation_sensor
 from marmot_assets.instance.event_log import keep_engines
 from marmot_assets.partners.assets import build_partner_definitions
 from marmot_assets.partners.read_ahead import ReadAheadResource
+from marmot_assets.publish import audit
 from marmot_assets.publish.assets import GROUP as PUBLICATION
 from marmot_assets.publish.assets import RELEASE, build_publication_definitions
 from marmot_assets.publish.report.ahead import ReportAheadResource
 from marmot_assets.publish.report.asset import build_report_asset
-from marmot_assets.quality.expectations import SUITE_MODULES, ExpectationsResource
-from marmot_assets.quality.fingertips_checks import fingertips_values_valid
+from marmot_assets.quality.expectations import ExpectationsResource
+from marmot_assets.quality.fingertips_checks import (
+    fingertips_expectations,
+    fingertips_values_valid,
+)
 from marmot_assets.resilience import build_run_failure_sensor
 from marmot_assets.schedules import fingertips_schedule
 from marmot_assets.sources.fingertips import fingertips_indicator_values
@@ -56,7 +60,9 @@ def build_definitions() -> dg.Definitions:
         "dbt": dbt_resource(),
         # great-expectations suites (the Fingertips gate, the release's audit) run in a
         # process of their own, started with the run
-        "expectations": ExpectationsResource(suite_modules=list(SUITE_MODULES)),
+        "expectations": ExpectationsResource(
+            suite_modules=[fingertips_expectations.__module__, audit.__name__]
+        ),
         # partner deliveries read in a process of their own while the door loads others
         "read_ahead": ReadAheadResource(),
         # the report's chart-drawing processes and Chromium, started with a run that draws it

@@ -132,36 +132,6 @@ def stop_processes(pids: list[int], timeout: float = 2.0) -> None:
                 os.kill(pid, signal.SIGKILL)
 
 
-# Helper processes started before the run, by `marmot run`, for the run's resources to take
-# (``early``): key -> what ``start()`` gave.
-_early: dict = {}
-
-
-def start_early(key, start) -> None:
-    """``start()`` now (it starts a helper process, or pool), kept under ``key`` for the run's
-    resource that would start the same one to take instead (``early``). `marmot run` starts
-    its helpers so before it loads the definitions and makes the run: their imports (~6 s of
-    CPU: GX, the door's readers, matplotlib) then use the core its own imports leave idle,
-    instead of contending with the run's first steps. What no resource takes is stopped at
-    the run's end (``stop_early``)."""
-    _early[key] = start()
-
-
-def early(key, start):
-    """The helper started early under ``key``, if there is one (once), else ``start()``."""
-    found = _early.pop(key, None)
-    return found if found is not None else start()
-
-
-def stop_early() -> None:
-    """Stop the helpers started early that no resource took."""
-    while _early:
-        _, found = _early.popitem()
-        pool = found[0] if isinstance(found, tuple) else found
-        if pool is not None:
-            stop_pool(pool)
-
-
 def helper_pool(warm, *args):
     """A pool of one helper process (``concurrent.futures.ProcessPoolExecutor``), spawned
     now and set to ``warm(*args)`` (its imports) at once: (pool, the warm-up's future), or

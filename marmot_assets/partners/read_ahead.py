@@ -32,7 +32,7 @@ from pathlib import Path
 import dagster as dg
 from pydantic import PrivateAttr
 
-from marmot_assets.instance.processes import early, helper_pool, stop_pool
+from marmot_assets.instance.processes import helper_pool, stop_pool
 from marmot_assets.landing.manifest import Verdict
 from marmot_assets.landing.store import FILE_MODE, copy_hashed, private_folder, safe_name
 from marmot_assets.partners.contract import Contract
@@ -92,16 +92,6 @@ def take_reading(verdict: Verdict, reading: Reading, on_chunk) -> None:
         on_chunk(chunk)
 
 
-EARLY_KEY = "read_ahead"  # instance.processes.start_early
-
-
-def start_early() -> None:
-    """The reading process, started before the run (`marmot run`) for its resource to take."""
-    from marmot_assets.instance.processes import start_early
-
-    start_early(EARLY_KEY, lambda: helper_pool(_import_door))
-
-
 def _import_door() -> None:
     import marmot_assets.partners.door  # noqa: F401  (its readers, pandas, the contracts)
 
@@ -134,7 +124,7 @@ class ReadAheadResource(dg.ConfigurableResource):
             private_folder(folder, root=home)
         except OSError:  # no room here: the door reads every file itself
             return
-        helper = early(EARLY_KEY, lambda: helper_pool(_import_door))
+        helper = helper_pool(_import_door)
         if helper is not None:  # else the door reads every file itself
             (self._pool, self._warm), self._folder = helper, folder
 

@@ -91,11 +91,9 @@ class ExpectationsResource(dg.ConfigurableResource):
     _pool: concurrent.futures.ProcessPoolExecutor | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        from marmot_assets.instance.processes import early, helper_pool
+        from marmot_assets.instance.processes import helper_pool
 
-        start = lambda: helper_pool(_warm, list(self.suite_modules))  # noqa: E731
-        key = early_key(self.suite_modules)
-        helper = early(key, start) if self.in_own_process else None
+        helper = helper_pool(_warm, self.suite_modules) if self.in_own_process else None
         if helper is not None:  # else the suites run in the step's process
             self._pool = helper[0]
 
@@ -116,22 +114,6 @@ class ExpectationsResource(dg.ConfigurableResource):
             except concurrent.futures.process.BrokenProcessPool:
                 self._pool = None  # lost (killed, out of memory): from now on, here
         return validate_built(frame, suite_name, build, *args)
-
-
-# The modules whose suites the run's GX process runs (the Fingertips gate, the release's audit).
-SUITE_MODULES = ("marmot_assets.quality.fingertips_checks", "marmot_assets.publish.audit")
-
-
-def early_key(modules) -> tuple:
-    """The key of a GX process started early (instance.processes.start_early) for ``modules``."""
-    return ("expectations", tuple(modules))
-
-
-def start_early() -> None:
-    """The run's GX process, started before the run (`marmot run`) for its resource to take."""
-    from marmot_assets.instance.processes import helper_pool, start_early
-
-    start_early(early_key(SUITE_MODULES), lambda: helper_pool(_warm, list(SUITE_MODULES)))
 
 
 def _warm(modules: list[str]) -> None:

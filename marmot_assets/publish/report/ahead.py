@@ -31,14 +31,13 @@ class ReportAheadResource(dg.ConfigurableResource):
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         if not self.in_own_process:
             return
-        from marmot_assets.instance.processes import early
-        from marmot_assets.publish.report import chromium
+        from marmot_assets.publish.report import charts, chromium
         from marmot_assets.publish.report.page import report_workers
 
         workers = report_workers()
         if workers > 1:
             with contextlib.suppress(OSError):  # none to be had: the report starts its own
-                self._pool = early(early_key(workers), lambda: _start_pool(workers))
+                self._pool = charts.start_pool(workers - 1, nice=NICENESS)
         try:
             self._browser = chromium.Browser.start()
         except chromium.BrowserError:  # the report says why, printing with its own
@@ -65,26 +64,3 @@ class ReportAheadResource(dg.ConfigurableResource):
         """The Chromium, if it is still running."""
         browser = self._browser
         return browser if browser is not None and browser.alive() else None
-
-
-def early_key(workers: int) -> tuple:
-    """The key of drawing processes started early (instance.processes.start_early)."""
-    return ("report_charts", workers - 1)
-
-
-def _start_pool(workers: int):
-    from marmot_assets.publish.report import charts
-
-    return charts.start_pool(workers - 1, nice=NICENESS)
-
-
-def start_early() -> None:
-    """The drawing processes, started before the run (`marmot run`) for its resource to
-    take; none when the report draws on one core."""
-    from marmot_assets.instance.processes import start_early
-    from marmot_assets.publish.report.page import report_workers
-
-    workers = report_workers()
-    if workers > 1:
-        with contextlib.suppress(OSError):
-            start_early(early_key(workers), lambda: _start_pool(workers))
