@@ -104,10 +104,10 @@ def test_a_page_whose_charts_are_images_prints_them_as_drawings(tmp_path):
 
 STARTER = """
 import json, sys, time
-from marmot_assets.publish.report import charts, chromium
+from marmot_assets.publish.report import chromium, drawing
 browser = chromium.Browser.start()
-pool = charts.start_pool(1, nice=10)
-pool.submit(charts._ready).result(timeout=120)
+pool = drawing.start_pool(1, nice=10)
+pool.submit(drawing.ready).result(timeout=120)
 print(json.dumps({"browser": browser.process.pid, "drawing": list(pool._processes)}), flush=True)
 time.sleep(600)
 """

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from marmot_assets.publish.report import charts
+from marmot_assets.publish.report import charts, drawing
 
 
 def series(value: float = 50.0) -> pd.DataFrame:
@@ -119,7 +119,7 @@ def test_charts_the_other_processes_cannot_draw_are_drawn_here(tmp_path, monkeyp
         def shutdown(self, **kwargs):
             pass
 
-    monkeypatch.setattr(charts, "start_pool", lambda size: Broken())
+    monkeypatch.setattr(drawing, "start_pool", lambda size: Broken())
     with charts.drawn_in(tmp_path / "here"):
         expected = charts.trend(series(), "%", "Coventry", "x-trend")
     with charts.drawn_together(tmp_path / "together", 2) as finish:
@@ -131,7 +131,7 @@ def test_charts_are_handed_to_a_pool_started_ahead_as_soon_as_they_are_asked(tmp
     with charts.drawn_in(tmp_path / "one_by_one"):
         expected = _page([charts.trend(s, "%", "Coventry", salt) for s, salt in asked])
     drawn.clear()
-    pool = charts.start_pool(1, nice=10)
+    pool = drawing.start_pool(1, nice=10)
     try:
         with charts.drawn_together(tmp_path / "together", 2, pool) as finish:
             placeholders = [charts.trend(s, "%", "Coventry", salt) for s, salt in asked]
@@ -152,8 +152,8 @@ def test_a_pool_started_ahead_that_has_gone_leaves_its_charts_to_be_drawn_here(t
     with charts.drawn_in(tmp_path / "here"):
         expected = charts.trend(series(), "%", "Coventry", "x-trend")
     drawn.clear()
-    pool = charts.start_pool(1)
-    pool.submit(charts._ready).result(timeout=120)
+    pool = drawing.start_pool(1)
+    pool.submit(drawing.ready).result(timeout=120)
     for process in list(pool._processes.values()):
         process.kill()
         process.join(timeout=30)

@@ -31,13 +31,13 @@ class ReportAheadResource(dg.ConfigurableResource):
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         if not self.in_own_process:
             return
-        from marmot_assets.publish.report import charts, chromium
-        from marmot_assets.publish.report.page import report_workers
+        # not the report's modules: this process imports matplotlib when it draws, if ever
+        from marmot_assets.publish.report import chromium, drawing
 
-        workers = report_workers()
+        workers = drawing.report_workers()
         if workers > 1:
             with contextlib.suppress(OSError):  # none to be had: the report starts its own
-                self._pool = charts.start_pool(workers - 1, nice=NICENESS)
+                self._pool = drawing.start_pool(workers - 1, nice=NICENESS)
         try:
             self._browser = chromium.Browser.start()
         except chromium.BrowserError:  # the report says why, printing with its own

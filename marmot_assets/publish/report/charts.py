@@ -27,6 +27,8 @@ import pandas as pd
 from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.figure import Figure
 
+from marmot_assets.publish.report import drawing
+
 PLACE, ENGLAND, REGION, BAND = "#1f4e79", "#444444", "#c55a11", "#9dc3e6"
 SUPPRESSED = "#8c8c8c"
 STYLE = {
@@ -81,14 +83,14 @@ def drawn_together(folder: Path, workers: int, pool=None):
     returns a placeholder, and ``finish(text)`` (what this yields) draws every chart asked for
     and puts each in ``text`` in place of its placeholder. Drawing is the report's largest
     cost on a first report (~90 charts). Each chart is handed at once to ``pool`` (processes
-    of ``start_pool``; without one, ``workers - 1`` are started now and ended on leaving), so
-    they draw while the page is being put together; ``finish`` draws here the charts they
-    have not yet started, the last first, and takes theirs. A chart the other processes
+    of ``drawing.start_pool``; without one, ``workers - 1`` are started now and ended on
+    leaving), so they draw while the page is being put together; ``finish`` draws here the
+    charts they have not yet started, the last first, and takes theirs. A chart the other processes
     could not draw is drawn here: the report never depends on them."""
     own = None
     if pool is None and workers > 1:
         with contextlib.suppress(OSError):  # no processes to be had here: drawn one by one
-            pool = own = start_pool(workers - 1)
+            pool = own = drawing.start_pool(workers - 1)
     try:
         with drawn_in(folder):
             _kept.update(pending={}, pool=pool)
@@ -100,45 +102,6 @@ def drawn_together(folder: Path, workers: int, pool=None):
         _kept.update(pending=None, pool=None)
         if own is not None:
             own.shutdown(wait=True, cancel_futures=True)
-
-
-def start_pool(size: int, nice: int = 0):
-    """``size`` processes to draw charts, started now (they import matplotlib at once, at
-    ``nice``: started ahead, they keep out of the way of the run's other work). Each ends
-    soon after the process that started it is gone, however it went."""
-    import concurrent.futures
-    import multiprocessing
-
-    # spawn, not fork: the run worker that draws the report has threads of its own
-    pool = concurrent.futures.ProcessPoolExecutor(
-        max_workers=size,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=_start_drawing,
-        initargs=(os.getpid(), nice),
-    )
-    for _ in range(size):
-        pool.submit(_ready)  # start the processes now
-    return pool
-
-
-def _start_drawing(parent: int, nice: int) -> None:
-    import threading
-
-    if nice:
-        os.nice(nice)
-    threading.Thread(target=_end_with, args=(parent,), daemon=True).start()
-
-
-def _end_with(parent: int) -> None:
-    import time
-
-    while os.getppid() == parent:
-        time.sleep(1.0)
-    os._exit(0)
-
-
-def _ready() -> str:
-    return matplotlib.__version__
 
 
 def _draw_all(share: list[tuple[str, tuple[str, tuple]]]) -> list[tuple[str, str]]:

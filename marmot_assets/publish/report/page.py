@@ -18,10 +18,10 @@ from pathlib import Path
 
 import jinja2
 
-from marmot_assets.config import get_settings
 from marmot_assets.publish import releases as rel
 from marmot_assets.publish.report import charts, chromium
 from marmot_assets.publish.report.data import missing_tables, read_release
+from marmot_assets.publish.report.drawing import report_workers
 from marmot_assets.publish.report.render import (
     changes_summary,
     principle_sections,
@@ -35,12 +35,6 @@ TEMPLATES = Path(__file__).parent / "templates"
 # A chart in the page: its whole inline <svg> element. The page is rendered with autoescape,
 # so "<svg" appears in it only where a chart's own markup was put (charts.to_svg).
 CHART = re.compile(r"<svg\b.*?</svg>", re.S)
-
-
-def report_workers() -> int:
-    """Processes drawing a report's charts: MARMOT_REPORT_WORKERS, else one a core (at most
-    4: ~90 charts)."""
-    return get_settings().report_workers or min(os.cpu_count() or 1, 4)
 
 
 def reports_dir(home: Path) -> Path:
@@ -68,7 +62,7 @@ def render_html(release_file: Path) -> str:
 
 def render_report(home: Path, release_id: str, pool=None, browser=None) -> dict:
     """Write the release's report; returns where it is, the PDF's state and the time taken.
-    ``pool`` (charts.start_pool) and ``browser`` (chromium.Browser), when given, were started
+    ``pool`` (drawing.start_pool) and ``browser`` (chromium.Browser), when given, were started
     ahead of it (publish.report.ahead); without them, or if they fail, it starts its own."""
     started = time.monotonic()
     source = rel.releases_dir(home) / release_id / rel.SERVING_FILE
