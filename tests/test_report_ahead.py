@@ -157,3 +157,32 @@ def _processes_with(text: str) -> list[int]:
         except OSError:
             continue
     return found
+
+
+def test_the_resource_starts_them_only_when_asked_once_and_ends_them(monkeypatch):
+    import dagster as dg
+
+    from marmot_assets.publish.report.ahead import ReportAheadResource
+
+    resource = ReportAheadResource()
+    with dg.build_init_resource_context() as context:
+        resource.setup_for_execution(context)
+    assert resource.pool() is None and resource.browser() is None  # a run without dbt yet
+    resource.start()
+    pool, browser = resource.pool(), resource.browser()
+    try:
+        assert browser is not None and browser.alive()
+        if os.cpu_count() and os.cpu_count() > 1:
+            assert pool is not None
+        resource.start()  # once a run
+        assert resource.pool() is pool and resource.browser() is browser
+    finally:
+        resource.teardown_after_execution(None)
+    assert not browser.alive()
+    off = ReportAheadResource()
+    monkeypatch.setenv("MARMOT_REPORT_AHEAD", "0")
+    with dg.build_init_resource_context() as context:
+        off.setup_for_execution(context)
+    off.start()
+    assert off.pool() is None and off.browser() is None
+    off.teardown_after_execution(None)

@@ -20,6 +20,7 @@ from pydantic import PrivateAttr
 from marmot_assets.automation import follows_sources
 from marmot_assets.config import get_settings
 from marmot_assets.freshness import MARTS_CADENCE, freshness_for
+from marmot_assets.publish.report.ahead import ReportAheadResource, draws_report
 from marmot_assets.transform.check_descriptions import describe_dbt_test
 from marmot_assets.transform.project import (
     BIN_DIR,
@@ -108,8 +109,12 @@ def build_dbt_assets() -> dg.AssetsDefinition:
         # (transform/source_tests.py): dbt leaves them out.
         exclude="source:*",
     )
-    def marmot_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+    def marmot_dbt_models(
+        context: dg.AssetExecutionContext, dbt: DbtCliResource, report_ahead: ReportAheadResource
+    ):
         dbt_environment()
+        if draws_report(context):  # its processes start while dbt runs (publish/report/ahead)
+            report_ahead.start()
         # dbt imported and parsed since the run began (transform/warm.py), if it was
         warm = dbt.warm() if isinstance(dbt, MarmotDbtCliResource) else None
         if warm is not None:

@@ -1,24 +1,36 @@
-"""The report's processes started ahead: the run that will draw a report starts, at its
-beginning, the processes that draw its charts and the Chromium that prints its PDF.
+"""The report's processes started ahead: the processes that draw its charts and the Chromium
+that prints its PDF, started while the run's dbt step runs.
 
 Started when the report step comes, they cost the report ~2 s each time: the drawing
-processes import matplotlib (~1 s), Chromium starts and ends (~0.9 s). Started with the run
-(Dagster sets up a resource only for the runs with a step that uses it), they get ready while
-the run ingests and builds, at a lower priority (the drawing processes at nice 10; Chromium
-starting is mostly waiting), and are there when the release is published. They hold no lock
-and read nothing until the report asks; they end at the run's end, and by themselves soon
-after the run's process, however it ends. If either is missing or fails, the report starts
-its own (``page.render_report``): the report never depends on them.
+processes import matplotlib (~1 s), Chromium starts and ends (~0.9 s). The dbt step starts
+them as dbt begins, when its run will draw a report (``draws_report``): dbt runs in a process
+of its own and the run's process mostly waits, so a core is mostly idle then (started with
+the run instead, they contended with the ingestion, which keeps both cores busy, and the
+refresh was no faster). The drawing processes run at nice 10. They hold no lock and read
+nothing until the report asks; they end at the run's end, and by themselves soon after the
+run's process, however it ends. If either is missing or fails, the report starts its own
+(``page.render_report``): the report never depends on them. MARMOT_REPORT_AHEAD=0 turns
+them off.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 
 import dagster as dg
 from pydantic import PrivateAttr
 
 NICENESS = 10  # as the dbt process started ahead: the run's steps come first
+REPORT = dg.AssetKey(["publication", "report"])
+
+
+def draws_report(context: dg.AssetExecutionContext) -> bool:
+    """Whether the step's run will draw the report (it is among the run's assets)."""
+    selection = context.run.asset_selection
+    if selection is not None:
+        return REPORT in selection
+    return REPORT in context.job_def.asset_layer.selected_asset_keys
 
 
 class ReportAheadResource(dg.ConfigurableResource):
@@ -27,9 +39,17 @@ class ReportAheadResource(dg.ConfigurableResource):
     in_own_process: bool = True
     _pool = PrivateAttr(default=None)
     _browser = PrivateAttr(default=None)
+    _started: bool = PrivateAttr(default=False)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        if not self.in_own_process:
+        self._started = False
+
+    def start(self) -> None:
+        """Start them now (once a run; nothing with MARMOT_REPORT_AHEAD=0)."""
+        if self._started or not self.in_own_process:
+            return
+        self._started = True
+        if os.environ.get("MARMOT_REPORT_AHEAD", "1") == "0":
             return
         # not the report's modules: this process imports matplotlib when it draws, if ever
         from marmot_assets.publish.report import chromium, drawing

@@ -7,11 +7,9 @@ import dagster as dg
 from marmot_assets.automation import follows_sources
 from marmot_assets.config import get_settings
 from marmot_assets.publish import releases as rel
-from marmot_assets.publish.report.ahead import ReportAheadResource
+from marmot_assets.publish.report.ahead import REPORT, ReportAheadResource
 from marmot_assets.ui_metadata import PLATFORM_OWNER
 from marmot_assets.warehouse import WAREHOUSE_POOL
-
-REPORT = dg.AssetKey(["publication", "report"])
 
 
 def build_report_asset(release_key: dg.AssetKey, group: str) -> dg.AssetsDefinition:
