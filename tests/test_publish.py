@@ -293,3 +293,30 @@ def test_changes_compare_across_column_types_and_layers(marmot_home, warehouse):
     assert publish(warehouse).success
     moved = served(marmot_home, "select distinct change_type from changes")
     assert moved == [("significance moved",)]
+
+
+def test_a_published_csv_never_hands_a_spreadsheet_a_formula(tmp_path):
+    # partners' words are published (stories, evaluations, supplier names); an analyst opens
+    # the CSV in Excel: a cell that begins like a formula is given a leading apostrophe there
+    import csv
+
+    import duckdb
+
+    from marmot_assets.publish.build import csv_rows
+
+    with duckdb.connect(str(tmp_path / "release.duckdb")) as con:
+        con.execute(
+            "create table stories as select * from (values "
+            "('=HYPERLINK(\"http://evil.example\",\"read\")', -5, 'Foleshill'), "
+            "('+1+cmd|'' /C calc''!A0', 3, '-2'), ('@SUM(A1:A9)', 0, e'\\tTab'), "
+            "('A plain story - with a dash', -1.5, null)) v(story, n, ward)"
+        )
+        con.execute(f"copy {csv_rows(con, 'stories')} to '{tmp_path / 's.csv'}' (header)")
+        exact = con.execute("select story from stories").fetchall()
+    with (tmp_path / "s.csv").open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["story"] for r in rows] == [
+        "'" + exact[0][0], "'" + exact[1][0], "'" + exact[2][0], exact[3][0]
+    ]  # fmt: skip
+    assert [r["ward"] for r in rows] == ["Foleshill", "'-2", "'\tTab", ""]
+    assert [r["n"] for r in rows] == ["-5.0", "3.0", "0.0", "-1.5"]  # numbers untouched

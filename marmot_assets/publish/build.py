@@ -214,7 +214,8 @@ def publish_release(
                     (folder / kind).mkdir(exist_ok=True)
                     for table in [*pending["tables"], CHANGES]:
                         target = folder / kind / f"{table}.{kind}"
-                        con.execute(f'copy "{table}" to {quote(str(target))} {fmt}')
+                        rows = csv_rows(con, table) if kind == "csv" else f'"{table}"'
+                        con.execute(f"copy {rows} to {quote(str(target))} {fmt}")
                 con.execute("checkpoint")
             if pause:
                 pause("finalised")
@@ -231,6 +232,29 @@ def publish_release(
         (rel.serving_dir(home) / rel.STAGED_FILE).unlink(missing_ok=True)
         rel.prune(home, keep)
         return rel.serving_path(home)
+
+
+# What a spreadsheet takes for the start of a formula (OWASP, "CSV injection").
+FORMULA_START = "^[=+@\\t\\r-]"
+
+
+def csv_rows(con, table: str) -> str:
+    """The query whose rows are ``table``'s CSV file: each text cell a spreadsheet would take
+    for a formula (it begins with =, +, -, @, a tab or a carriage return) gets a leading
+    apostrophe, as OWASP advises. Partners' own words are published (stories, evaluations,
+    supplier names) and analysts open the CSV files in Excel, where "=HYPERLINK(...)" in a
+    story would run. Only the CSV files: the serving file and the Parquet files keep every
+    text exactly, and no number or date is touched."""
+    cells = []
+    for name, kind, *_ in con.execute(f'describe "{table}"').fetchall():
+        column = '"' + name.replace('"', '""') + '"'
+        if kind == "VARCHAR":
+            guarded = f"'''' || {column}"
+            test = f"regexp_matches({column}, '{FORMULA_START}')"
+            cells.append(f"case when {test} then {guarded} else {column} end as {column}")
+        else:
+            cells.append(column)
+    return f'(select {", ".join(cells)} from "{table}")'
 
 
 def write_manifest_table(con, manifest: dict) -> None:
