@@ -75,6 +75,10 @@ def test_events_go_through_kept_engines_into_dagsters_own_files(tmp_path):
     assert "DagsterEventType.ASSET_CHECK_EVALUATION" in ours[run_ids[-1]]
     assert theirs["latest"] == run_ids[-1]
     assert theirs["check"] == [run_ids[-1]]
+    # the kept connections sync at checkpoints, not every commit, in WAL mode (see the module)
+    with event_log._engine(kept[0]).connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
 
 
 def test_a_copied_instance_writes_into_its_own_files(tmp_path):
