@@ -4,7 +4,7 @@
 
 Measures, on the bundled demo data in a temporary MARMOT_HOME:
   1. a full materialisation through Dagster (the `marmot_refresh` job, real instance);
-  2. `dbt build` alone;
+  2. `dbt build` alone (with the data tests as the dbt step runs them: transform/data_tests.py);
   3. the ingestion alone (every publisher source with its check and every partner delivery
      through the door into the raw tables, the asset functions called directly, no Dagster
      run; checked first to be every step the refresh job counts as ingestion);
@@ -55,14 +55,29 @@ def run_part(part: str) -> None:
         print(json.dumps({"after_release_s": ended - release.timestamp}))
     elif part == "dbt":
         # dbt invoked as the code location invokes it: through dagster-dbt's resource, with
-        # the same exclusions (raw tables' tests run by the sources; unit tests by the tests).
-        from marmot_assets.transform.assets import dbt_resource
-        from marmot_assets.transform.project import run_target_path, seed_partial_parse
+        # the same exclusions (raw tables' tests run by the sources; unit tests by the tests),
+        # and the data tests as the step runs them: on their compiled SQL once dbt has built
+        # the models (transform/data_tests.py), or by dbt when that SQL is not to be trusted
+        import duckdb
+        from dagster_dbt.asset_utils import get_asset_check_key_for_test
 
+        from marmot_assets.config import get_settings
+        from marmot_assets.transform import data_tests
+        from marmot_assets.transform.assets import MarmotDbtTranslator, dbt_resource
+        from marmot_assets.transform.project import dbt_project, run_target_path, seed_partial_parse
+
+        manifest = json.loads(Path(dbt_project().manifest_path).read_text())
+        translator = MarmotDbtTranslator()
+        keys = [get_asset_check_key_for_test(manifest, translator, uid, None)
+                for uid in manifest["nodes"]]  # fmt: skip
+        plan = data_tests.tests_to_run(manifest, [k for k in keys if k], translator, None)
         args = ["build", "--quiet", "--exclude", "source:*", "--exclude-resource-type", "unit_test"]
         target = run_target_path("bench")
         seed_partial_parse(target)  # as the dbt step does: the home's last parse state
-        dbt_resource().cli(args, target_path=target).wait()
+        dbt_resource().cli([*args, *plan.dbt_args()], target_path=target).wait()
+        if plan.ours:
+            with duckdb.connect(str(get_settings().warehouse_path), read_only=True) as con:
+                data_tests.run_tests(con, plan.ours)
     elif part == "ingestion":
         import dagster as dg
 

@@ -415,11 +415,15 @@ def dbt_table_metadata(
     return metadata
 
 
-def with_table_metadata(events: Iterable, manifest: Mapping, warehouse: Path, home: Path, log):
+def with_table_metadata(
+    events: Iterable, manifest: Mapping, warehouse: Path, home: Path, log, alongside=None
+):
     """The dbt step's events as dbt gives them, then for each model materialised an
     ``AssetObservation`` with its table's metadata (``dbt_table_metadata``: column schema with
     DuckDB's types, row count, preview, a chart for key marts), read from one read-only
-    connection opened after dbt ended.
+    connection opened after dbt ended; then the events of ``alongside`` (a function of a
+    cursor of that connection, run in a thread while the metadata is read: the dbt step's
+    data tests, transform/data_tests.py), if given.
 
     dbt holds DuckDB's one write lock while it runs, so the tables can only be read after it.
     The events are not held back for that: Dagster records each as it comes (some 30 ms each,
@@ -430,26 +434,31 @@ def with_table_metadata(events: Iterable, manifest: Mapping, warehouse: Path, ho
         if isinstance(event, dg.Output):
             outputs.append(event)
         yield event
-    yield from _table_observations(outputs, manifest, warehouse, home, log)
+    yield from _table_observations(outputs, manifest, warehouse, home, log, alongside)
 
 
-def _table_observations(outputs, manifest, warehouse, home, log):
+def _table_observations(outputs, manifest, warehouse, home, log, alongside=None):
     import time
+    from concurrent.futures import ThreadPoolExecutor
 
     import duckdb
 
     started = time.perf_counter()
-    if not outputs:
+    if not outputs and alongside is None:
         return
     nodes = manifest.get("nodes", {})
     try:
         con = duckdb.connect(str(warehouse), read_only=True)
     except duckdb.Error as exc:
+        if alongside is not None:
+            raise  # the tests cannot be left out
         log.warning(f"Table metadata left out: the warehouse could not be opened ({exc}).")
         return
     observed, failed = [], []
-    with con:
-        relations = relation_columns(con)
+    with con, ThreadPoolExecutor(1, thread_name_prefix="marmot-alongside") as pool:
+        # DuckDB answers each query without holding Python's lock: the two overlap
+        beside = pool.submit(alongside, con.cursor()) if alongside is not None else None
+        relations = relation_columns(con) if outputs else {}
         for event in outputs:
             unique_id = event.metadata.get("unique_id")
             node = nodes.get(str(getattr(unique_id, "value", unique_id)))
@@ -462,14 +471,17 @@ def _table_observations(outputs, manifest, warehouse, home, log):
                 failed.append(f"{node['name']}: {exc}")
                 continue
             observed.append((node, extra))
+        read_in = time.perf_counter() - started
+        after = beside.result() if beside is not None else ()
     if failed:
         log.warning("Table metadata left out for: " + "; ".join(failed))
     log.info(
         f"Table metadata (schema, row count, preview) of {len(observed)} dbt models in "
-        f"{time.perf_counter() - started:.2f} s."
+        f"{read_in:.2f} s."
     )
     from marmot_assets.transform.assets import MarmotDbtTranslator
 
     translator = MarmotDbtTranslator()
     for node, extra in observed:
         yield dg.AssetObservation(asset_key=translator.get_asset_key(node), metadata=extra)
+    yield from after

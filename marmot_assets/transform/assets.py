@@ -14,6 +14,7 @@ from dagster_dbt import (
     DbtCliResource,
     dbt_assets,
 )
+from dagster_dbt.asset_utils import get_manifest_and_translator_from_dbt_assets
 from packaging import version
 from pydantic import PrivateAttr
 
@@ -22,6 +23,7 @@ from marmot_assets.config import get_settings
 from marmot_assets.freshness import MARTS_CADENCE, freshness_for
 from marmot_assets.publish.report.ahead import ReportAheadResource, draws_report
 from marmot_assets.transform.check_descriptions import describe_dbt_test
+from marmot_assets.transform.data_tests import checked, tests_to_run
 from marmot_assets.transform.project import (
     BIN_DIR,
     DBT_QUIET_FLAGS,
@@ -122,17 +124,24 @@ def build_dbt_assets() -> dg.AssetsDefinition:
         else:
             target = step_target(context.run_id)
             seed_partial_parse(target)
+        # The data tests on the SQL dbt compiled ahead, run here once dbt has built the models
+        # (transform/data_tests.py), unless that SQL cannot be trusted: then dbt runs them.
+        manifest, translator, dbt_project_ = get_manifest_and_translator_from_dbt_assets(
+            [context.assets_def]
+        )
+        plan = tests_to_run(manifest, context.selected_asset_check_keys, translator, dbt_project_)
+        if plan.why:
+            context.log.info(f"dbt runs its own data tests: {plan.why}.")
         # dbt's unit tests check the models' code, not the data: they run in the test suite
         # (tests/test_dbt_unit_tests.py), not on every refresh (27 of them cost ~10 s here).
-        invocation = dbt.cli(
-            ["build", "--exclude-resource-type", "unit_test"], context=context, target_path=target
-        )
+        args = ["build", "--exclude-resource-type", "unit_test", *plan.dbt_args()]
+        invocation = dbt.cli(args, context=context, target_path=target)
         # Each model's column schema, row count and preview, read once dbt has let go of the
         # warehouse (see ui_metadata.with_table_metadata).
         settings = get_settings()
         yield from with_table_metadata(
             invocation.stream(), invocation.manifest, settings.warehouse_path, settings.home,
-            context.log,
+            context.log, alongside=checked(plan.ours, context.log) if plan.ours else None,
         )  # fmt: skip
         keep_partial_parse(target)
 

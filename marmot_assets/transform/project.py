@@ -4,9 +4,10 @@
   dagster-dbt's own preparer, ``marmot prepare``) runs this environment's ``dbt`` with the
   resolved, absolute MARMOT_HOME that the profile reads.
 - ``prepare_manifest``: the manifest is prepared ahead of loading the code location
-  (``marmot prepare``, run by ``make``) by dagster-dbt's preparer (``dbt parse``), so
-  loading never runs dbt; under ``dagster dev`` the same preparer re-prepares it when the
-  project changes (``prepare_if_dev``).
+  (``marmot prepare``, run by ``make``) by dagster-dbt's preparer (``dbt parse``), with the
+  data tests' SQL compiled into it (``data_tests.compile_tests``), so loading never runs
+  dbt; under ``dagster dev`` the same preparer re-prepares it (``dbt parse`` alone: dbt then
+  runs the tests itself) when the project changes (``prepare_if_dev``).
 - ``run_target_path``: each dbt run writes what it keeps (compiled SQL, its parse state; no
   JSON artifacts or debug log, see ``DBT_QUIET_FLAGS``) to its own folder
   under ``$MARMOT_HOME/dbt/target``, beside the warehouse it
@@ -82,9 +83,13 @@ def _new_project() -> DbtProject:
 def prepare_manifest() -> Path:
     """Prepare the manifest the code location loads (dagster-dbt's preparer: ``dbt parse``);
     ``marmot prepare``. Returns its path."""
+    from marmot_assets.transform.data_tests import compile_tests
+
     dbt_environment()
     project = _new_project()
     project.preparer.prepare(project)
+    # and the data tests' SQL, which the dbt step runs itself (transform/data_tests.py)
+    compile_tests(project.manifest_path, dbt_executable())
     return project.manifest_path
 
 
