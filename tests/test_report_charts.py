@@ -163,3 +163,22 @@ def test_a_pool_started_ahead_that_has_gone_leaves_its_charts_to_be_drawn_here(t
         assert page == expected and drawn == ["x-trend"]
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
+
+
+def test_a_chart_is_laid_out_and_drawn_once(monkeypatch):
+    """to_svg lays the figure out once and draws it once: savefig draws a figure that still
+    has a layout engine (even matplotlib's placeholder for "none") once more before it
+    prints it, for the same SVG."""
+    from matplotlib.figure import Figure
+
+    draws = []
+    real = Figure.draw
+
+    def draw(self, renderer):
+        draws.append(type(renderer).__name__)
+        return real(self, renderer)
+
+    monkeypatch.setattr(Figure, "draw", draw)
+    svg = charts.trend.__wrapped__(series(), "years", "Coventry", "t1")
+    assert svg.startswith("<svg") and svg.rstrip().endswith("</svg>")
+    assert len(draws) == 1
