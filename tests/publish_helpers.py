@@ -12,6 +12,7 @@ from dagster_duckdb import DuckDBResource
 
 from marmot_assets.config import read_indicator_catalogue
 from marmot_assets.publish.assets import build_publication_definitions
+from marmot_assets.publish.report.ahead import ReportAheadResource
 from marmot_assets.quality.expectations import ExpectationsResource
 
 WARDS = ["E05001218", "E05001219", "E05001220"]
@@ -97,6 +98,7 @@ def publish(warehouse: Path) -> dg.ExecuteInProcessResult:
         resources={
             "warehouse": DuckDBResource(database=str(warehouse)),
             "expectations": ExpectationsResource(in_own_process=False),
+            "report_ahead": ReportAheadResource(),  # not started: draws nothing ahead
         },
         raise_on_error=False,
     )

@@ -170,3 +170,25 @@ def test_the_steps_results_are_dbts_own_test_by_test(broken_home, tmp_path):
     assert sorted(failed) == sorted(
         r["unique_id"].split(".")[2] for r in theirs if r["status"] in ("fail", "error")
     )
+
+
+def test_under_dagster_dev_the_manifest_is_prepared_again_only_when_the_project_changed(
+    monkeypatch,
+):
+    """dagster-dbt's preparer would `dbt parse` at every load under `dagster dev` (dropping the
+    tests' compiled SQL); ours prepares again, whole, only when the files changed."""
+    from marmot_assets.transform import project
+
+    prepared = []
+    monkeypatch.setattr(project, "prepare_manifest", lambda: prepared.append(1))
+    monkeypatch.setenv("DAGSTER_IS_DEV_CLI", "1")
+    project.dbt_project.cache_clear()
+    try:
+        project.dbt_project()
+        assert prepared == []  # the files are those the manifest was prepared from
+        project.dbt_project.cache_clear()
+        monkeypatch.setattr(data_tests, "project_digest", lambda: "a changed project")
+        project.dbt_project()
+        assert prepared == [1]
+    finally:
+        project.dbt_project.cache_clear()

@@ -258,6 +258,7 @@ def test_a_failed_dbt_step_means_no_release(marmot_home, warehouse):
     from dagster_duckdb import DuckDBResource
 
     from marmot_assets.publish.assets import build_publication_definitions, published_model_keys
+    from marmot_assets.publish.report.ahead import ReportAheadResource
     from marmot_assets.quality.expectations import ExpectationsResource
 
     @dg.multi_asset(specs=[dg.AssetSpec(key) for key in published_model_keys()])
@@ -270,6 +271,7 @@ def test_a_failed_dbt_step_means_no_release(marmot_home, warehouse):
         resources={
             "warehouse": DuckDBResource(database=str(warehouse)),
             "expectations": ExpectationsResource(in_own_process=False),
+            "report_ahead": ReportAheadResource(),  # not started: draws nothing ahead
         },
         raise_on_error=False,
     )

@@ -186,3 +186,101 @@ def test_the_resource_starts_them_only_when_asked_once_and_ends_them(monkeypatch
     off.start()
     assert off.pool() is None and off.browser() is None
     off.teardown_after_execution(None)
+
+
+def _latest_release(home: Path) -> Path:
+    from marmot_assets.publish import releases as rel
+
+    return rel.releases_dir(home) / rel.release_ids(home)[-1]
+
+
+def test_charts_drawn_ahead_are_the_reports_own_and_stop_when_asked(
+    demo_refresh, tmp_path, monkeypatch
+):
+    """charts.draw_ahead draws the charts the report of that release asks for, first to last,
+    stops at the stop file, and a second call draws only those not kept; the report then
+    draws none of its own."""
+    from marmot_assets.publish.report import charts
+
+    source = _latest_release(demo_refresh["home"]) / "marmot.duckdb"
+    folder, stop = tmp_path / "charts", tmp_path / "stop"
+    real_keep = charts._keep
+
+    def keep(where, name, svg):  # the stop file appears after the third chart
+        real_keep(where, name, svg)
+        if len(list(where.glob("*.svg"))) == 3:
+            stop.touch()
+
+    monkeypatch.setattr(charts, "_keep", keep)
+    assert charts.draw_ahead(source, folder, stop, page.render_html) == 3
+    monkeypatch.setattr(charts, "_keep", real_keep)
+    stop.unlink()
+    rest = charts.draw_ahead(source, folder, stop, page.render_html)
+    drawn_ahead = {p.name for p in folder.glob("*.svg")}
+    assert rest > 20 and len(drawn_ahead) == rest + 3
+
+    drawn_by_the_report = []
+    real_to_svg = charts.to_svg
+    monkeypatch.setattr(
+        charts,
+        "to_svg",
+        lambda fig, salt: drawn_by_the_report.append(salt) or real_to_svg(fig, salt),
+    )
+    with charts.drawn_in(folder):
+        page.render_html(source)
+    assert drawn_by_the_report == []  # every chart it asked for was kept
+    assert {p.name for p in folder.glob("*.svg")} == drawn_ahead  # and it used every one
+
+
+def test_drawing_ahead_never_holds_the_staged_release(demo_refresh, tmp_path):
+    """The resource draws from a copy: the staged file can be opened to write at once (as the
+    publication does), and stopping returns how many charts were drawn."""
+    import shutil
+
+    import duckdb
+
+    from marmot_assets.publish.report.ahead import ReportAheadResource
+
+    release = _latest_release(demo_refresh["home"])
+    staged = tmp_path / "staged" / "marmot.duckdb"
+    staged.parent.mkdir()
+    shutil.copyfile(release / "marmot.duckdb", staged)
+    with duckdb.connect(str(staged)) as con:
+        con.execute("drop table release_manifest")  # as staged: the publication adds it
+    pending = json.loads((release / "manifest.json").read_text())
+    home = tmp_path / "home"
+    home.mkdir()
+    resource = ReportAheadResource()
+    resource.setup_for_execution(None)
+    resource.start()
+    try:
+        assert resource.pool() is not None
+        assert resource.draw_ahead(staged, home, pending)
+        with duckdb.connect(str(staged)) as con:  # not held by the drawing processes
+            con.execute("create table written_by_the_publication as select 1 as x")
+        time.sleep(3)
+        drawn = resource.stop_drawing_ahead()
+        assert isinstance(drawn, int) and drawn > 0, drawn
+        kept = list((home / "reports" / ".charts").glob("*.svg"))
+        assert len(kept) >= drawn
+        assert not list((home / "reports").glob(".draw-ahead-*"))  # its copy removed
+        assert resource.stop_drawing_ahead() == "not asked"
+        # drawn from the copy (its manifest not yet the release's), they are the charts the
+        # report of the release takes as kept: it draws only the others
+        from marmot_assets.publish.report import charts
+
+        own, real_to_svg = [], charts.to_svg
+
+        def to_svg(fig, salt):
+            own.append(salt)
+            return real_to_svg(fig, salt)
+
+        charts.to_svg = to_svg
+        try:
+            with charts.drawn_in(home / "reports" / ".charts"):
+                page.render_html(release / "marmot.duckdb")
+        finally:
+            charts.to_svg = real_to_svg
+        assert len(own) + drawn == len(list((home / "reports" / ".charts").glob("*.svg")))
+    finally:
+        resource.teardown_after_execution(None)

@@ -25,6 +25,7 @@ from marmot_assets.publish.build import (
     publish_release,
     stage_release,
 )
+from marmot_assets.publish.report.ahead import ReportAheadResource
 from marmot_assets.quality.expectations import (
     ExpectationsResource,
     SuiteOutcome,
@@ -155,7 +156,9 @@ def build_publication_definitions(manifest_path: Path | None = None):
         f"`{PUBLISHED_SCHEMA}`, with dbt descriptions as comments and `changes` against the "
         "served release, staged under serving/staging/ for the audit.",
     )
-    def staged_release(warehouse: DuckDBResource) -> dg.MaterializeResult:
+    def staged_release(
+        warehouse: DuckDBResource, report_ahead: ReportAheadResource
+    ) -> dg.MaterializeResult:
         home = get_settings().home
         with warehouse.get_connection() as con:
             try:
@@ -163,6 +166,10 @@ def build_publication_definitions(manifest_path: Path | None = None):
             finally:
                 con.close()  # DuckDBResource closes it only when nothing was raised
         pending = rel.read_json(rel.staging_dir(home) / release_id / "pending.json")
+        # the report's charts drawn while the audits and the publication run, when this run
+        # draws the report (its processes were started: publish/report/ahead.py)
+        staged = rel.staging_dir(home) / release_id / rel.SERVING_FILE
+        report_ahead.draw_ahead(staged, home, pending)
         return dg.MaterializeResult(
             metadata={
                 "release_id": release_id,

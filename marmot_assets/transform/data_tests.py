@@ -16,7 +16,7 @@ What differs from `dbt build`: dbt would skip the models downstream of a failing
 they are built (in the warehouse only: the release is not made from them, as above).
 
 dbt runs its own tests, as before, whenever the compiled SQL cannot be trusted: a manifest
-without it (``dbt parse`` alone, as ``dagster dev`` re-prepares), project files changed
+without it (``dbt parse`` alone, as dagster-dbt's own preparer makes it), project files changed
 since it was compiled, or MARMOT_DBT_TESTS=dbt; and always a test whose SQL is made from what
 the warehouse holds when dbt compiles it (``reads_warehouse_to_compile``: one here, the
 disclosure audit of every published table, which reads their columns).

@@ -6,8 +6,8 @@
 - ``prepare_manifest``: the manifest is prepared ahead of loading the code location
   (``marmot prepare``, run by ``make``) by dagster-dbt's preparer (``dbt parse``), with the
   data tests' SQL compiled into it (``data_tests.compile_tests``), so loading never runs
-  dbt; under ``dagster dev`` the same preparer re-prepares it (``dbt parse`` alone: dbt then
-  runs the tests itself) when the project changes (``prepare_if_dev``).
+  dbt; under ``dagster dev`` it is prepared again, the same way, when the project's files
+  are not those it was prepared from (``data_tests.project_digest``).
 - ``run_target_path``: each dbt run writes what it keeps (compiled SQL, its parse state; no
   JSON artifacts or debug log, see ``DBT_QUIET_FLAGS``) to its own folder
   under ``$MARMOT_HOME/dbt/target``, beside the warehouse it
@@ -98,13 +98,29 @@ def dbt_project() -> DbtProject:
     """The project, from the prepared manifest (re-prepared under ``dagster dev`` only)."""
     dbt_environment()
     project = _new_project()
-    project.prepare_if_dev()
+    # Under `dagster dev` dagster-dbt's preparer parses the project at every load (and its
+    # `dbt parse` leaves out the tests' compiled SQL): here it is prepared again, whole, only
+    # when the project's files are not the ones the manifest was prepared from.
+    if project.preparer.using_dagster_dev() and not _prepared_from_these_files(project):
+        prepare_manifest()
     if not project.manifest_path.is_file():
         raise FileNotFoundError(
             f"dbt manifest {project.manifest_path} is missing: run `marmot prepare` "
             "(or `make prepare`) before loading the code location."
         )
     return project
+
+
+def _prepared_from_these_files(project: DbtProject) -> bool:
+    import json
+
+    from marmot_assets.transform.data_tests import DIGEST_KEY, project_digest
+
+    try:
+        manifest = json.loads(project.manifest_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return manifest.get("metadata", {}).get(DIGEST_KEY) == project_digest()
 
 
 def run_target_path(name: str) -> Path:

@@ -36,6 +36,7 @@ def build_report_asset(release_key: dg.AssetKey, group: str) -> dg.AssetsDefinit
         release_id = current.get("release_id")
         if not release_id or release_id not in rel.release_ids(home):
             raise dg.Failure("No published release to report on: publish one first.")
+        drawn_ahead = report_ahead.stop_drawing_ahead()  # its charts are kept: taken as drawn
         out = render_report(home, release_id, report_ahead.pool(), report_ahead.browser())
         if out["html"] is None:
             return dg.MaterializeResult(
@@ -47,6 +48,7 @@ def build_report_asset(release_key: dg.AssetKey, group: str) -> dg.AssetsDefinit
             "pdf": dg.MetadataValue.path(str(out["pdf"])) if out["pdf"] else "missing",
             "seconds": dg.MetadataValue.float(out["seconds"]),
             "pdf_printed_by": out["pdf_printed_by"],
+            "charts_drawn_ahead": drawn_ahead,
         }
         if out["pdf"] is None:
             metadata["pdf_error"] = out["pdf_error"]

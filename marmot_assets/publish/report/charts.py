@@ -104,6 +104,28 @@ def drawn_together(folder: Path, workers: int, pool=None):
             own.shutdown(wait=True, cancel_futures=True)
 
 
+def draw_ahead(source: Path, folder: Path, stop: Path, render) -> int:
+    """The charts ``render(source)`` asks for, drawn and kept in ``folder`` one by one, first
+    to last (the report's own drawing takes the last first), skipping those kept already and
+    stopping as soon as ``stop`` exists; none is removed. The number drawn."""
+    folder.mkdir(parents=True, exist_ok=True)
+    previous = dict(_kept)
+    _kept.update(folder=folder, used=set(), pending={}, pool=None)
+    drawn = 0
+    try:
+        render(source)  # the page, for the charts it asks for: each waits in ``pending``
+        for name, (chart, args, _) in list(_kept["pending"].items()):
+            if stop.exists():
+                break
+            if (folder / name).is_file():
+                continue
+            _keep(folder, name, globals()[chart].__wrapped__(*args))
+            drawn += 1
+        return drawn
+    finally:
+        _kept.update(previous)
+
+
 def _draw_all(share: list[tuple[str, tuple[str, tuple]]]) -> list[tuple[str, str]]:
     """Each chart of ``share`` drawn: (its name, its SVG)."""
     return [(name, globals()[chart].__wrapped__(*args)) for name, (chart, args) in share]

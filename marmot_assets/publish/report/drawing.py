@@ -5,6 +5,14 @@ imports neither matplotlib nor the report: a run starts them with its resources
 from __future__ import annotations
 
 import os
+from pathlib import Path
+
+CHARTS_FOLDER = ".charts"  # under $MARMOT_HOME/reports: charts kept between reports
+
+
+def kept_charts(home: Path) -> Path:
+    """The folder of the charts kept between reports (charts.drawn_in)."""
+    return home / "reports" / CHARTS_FOLDER
 
 
 def report_workers() -> int:
@@ -41,6 +49,16 @@ def ready() -> str:
     import marmot_assets.publish.report.charts  # noqa: F401
 
     return matplotlib.__version__
+
+
+def draw_ahead(source: str, folder: str, stop: str) -> int:
+    """In a drawing process: the charts of the report of release file ``source`` drawn into
+    ``folder`` (the report's kept charts), first to last, until the file ``stop`` exists;
+    how many were drawn (see ``ahead.ReportAheadResource.draw_ahead``)."""
+    from marmot_assets.publish.report import charts
+    from marmot_assets.publish.report.page import render_html
+
+    return charts.draw_ahead(Path(source), Path(folder), Path(stop), render_html)
 
 
 def _start_drawing(parent: int, nice: int) -> None:

@@ -21,7 +21,7 @@ import jinja2
 from marmot_assets.publish import releases as rel
 from marmot_assets.publish.report import charts, chromium
 from marmot_assets.publish.report.data import missing_tables, read_release
-from marmot_assets.publish.report.drawing import report_workers
+from marmot_assets.publish.report.drawing import kept_charts, report_workers
 from marmot_assets.publish.report.render import (
     changes_summary,
     principle_sections,
@@ -30,7 +30,6 @@ from marmot_assets.publish.report.render import (
 
 HTML_FILE = "index.html"
 PDF_FILE = "report.pdf"
-CHARTS_FOLDER = ".charts"  # charts kept between reports (charts.drawn_in)
 TEMPLATES = Path(__file__).parent / "templates"
 # A chart in the page: its whole inline <svg> element. The page is rendered with autoescape,
 # so "<svg" appears in it only where a chart's own markup was put (charts.to_svg).
@@ -81,7 +80,7 @@ def render_report(home: Path, release_id: str, pool=None, browser=None) -> dict:
     html = folder / HTML_FILE
     tmp = folder / f".{HTML_FILE}.{uuid.uuid4().hex[:8]}.tmp"
     # unchanged charts are not drawn again; the others are drawn together, on every core
-    folder_of_charts = reports_dir(home) / CHARTS_FOLDER
+    folder_of_charts = kept_charts(home)
     with charts.drawn_together(folder_of_charts, report_workers(), pool) as finish:
         tmp.write_text(finish(render_html(source)), encoding="utf-8")
     os.replace(tmp, html)
