@@ -284,3 +284,34 @@ def test_drawing_ahead_never_holds_the_staged_release(demo_refresh, tmp_path):
         assert len(own) + drawn == len(list((home / "reports" / ".charts").glob("*.svg")))
     finally:
         resource.teardown_after_execution(None)
+
+
+def test_what_starters_killed_outright_left_is_swept_once_stale(tmp_path, monkeypatch):
+    """A Chromium profile folder (or a staged release's copy for drawing ahead) left by a
+    process killed outright is removed by the next one once stale; a fresh one, in use by a
+    Chromium that may still be printing, is left."""
+    import tempfile
+
+    from marmot_assets.publish.report import ahead
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    stale = tmp_path / f"{chromium.PROFILE_PREFIX}killed"
+    fresh = tmp_path / f"{chromium.PROFILE_PREFIX}printing"
+    other = tmp_path / "someone-elses-folder"
+    for folder in (stale, fresh, other):
+        (folder / "Default").mkdir(parents=True)
+    old = time.time() - chromium.STALE_PROFILE_SECONDS - 60
+    os.utime(stale, (old, old))
+    os.utime(other, (old, old))
+    assert chromium.sweep_stale_profiles() == 1
+    assert not stale.exists() and fresh.exists() and other.exists()
+
+    reports = tmp_path / "reports"
+    left = reports / f"{ahead.AHEAD_PREFIX}killed"
+    recent = reports / f"{ahead.AHEAD_PREFIX}running"
+    for folder in (left, recent):
+        folder.mkdir(parents=True)
+    old = time.time() - ahead.STALE_AHEAD_SECONDS - 60
+    os.utime(left, (old, old))
+    ahead._sweep(reports)
+    assert not left.exists() and recent.exists()

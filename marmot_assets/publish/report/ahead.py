@@ -29,6 +29,9 @@ from pathlib import Path
 import dagster as dg
 from pydantic import PrivateAttr
 
+AHEAD_PREFIX = ".draw-ahead-"  # under $MARMOT_HOME/reports: a staged release's copy
+# Left by a run killed outright; older than this, no run's drawing ahead still reads it.
+STALE_AHEAD_SECONDS = 600
 NICENESS = 10  # as the dbt process started ahead: the run's steps come first
 REPORT = dg.AssetKey(["publication", "report"])
 
@@ -88,8 +91,10 @@ class ReportAheadResource(dg.ConfigurableResource):
             return False
         from marmot_assets.publish.report import drawing
 
-        (home / "reports").mkdir(parents=True, exist_ok=True)
-        folder = Path(tempfile.mkdtemp(prefix=".draw-ahead-", dir=home / "reports"))
+        reports = home / "reports"
+        reports.mkdir(parents=True, exist_ok=True)
+        _sweep(reports)
+        folder = Path(tempfile.mkdtemp(prefix=AHEAD_PREFIX, dir=reports))
         try:
             copy = folder / staged_file.name
             shutil.copyfile(staged_file, copy)
@@ -164,3 +169,13 @@ def _as_released(copy: Path, pending: dict) -> None:
     manifest = {**pending, "released_at": dt.datetime.now(dt.UTC), "checks_passed": []}
     with duckdb.connect(str(copy)) as con:
         write_manifest_table(con, manifest)
+
+
+def _sweep(reports: Path) -> None:
+    """The copies that runs killed outright left behind (their teardown never ran)."""
+    import time
+
+    for folder in reports.glob(AHEAD_PREFIX + "*"):
+        with contextlib.suppress(OSError):
+            if time.time() - folder.stat().st_mtime > STALE_AHEAD_SECONDS:
+                shutil.rmtree(folder, ignore_errors=True)

@@ -50,7 +50,7 @@ def run(page: Path, *args: str) -> tuple[bool, str]:
     exe = binary()
     if exe is None:
         return False, "chromium not found (install it with `make browser`)"
-    with tempfile.TemporaryDirectory(prefix="marmot-chromium-") as profile:
+    with tempfile.TemporaryDirectory(prefix=PROFILE_PREFIX) as profile:
         try:
             out = subprocess.run(
                 [exe, *FLAGS, f"--user-data-dir={profile}", *args, page.resolve().as_uri()],
@@ -83,6 +83,38 @@ def screenshot(page: Path, png: Path, size: str = "1200,2000") -> tuple[bool, st
     )
 
 
+PROFILE_PREFIX = "marmot-chromium-"
+# A profile folder is removed with its Chromium; one whose starter was killed outright stays.
+# Older than this, no Chromium of ours still uses it (a report prints in seconds).
+STALE_PROFILE_SECONDS = 6 * 3600
+
+
+def sweep_stale_profiles(now: float | None = None) -> int:
+    """Remove the profile folders of ours left in the temporary folder by starters killed
+    outright (SIGKILL: their clean-up never ran) once stale; how many were removed."""
+    now = time.time() if now is None else now
+    removed = 0
+    for folder in Path(tempfile.gettempdir()).glob(PROFILE_PREFIX + "*"):
+        try:
+            stale = (
+                folder.is_dir()
+                and not folder.is_symlink()
+                and (now - folder.stat().st_mtime > STALE_PROFILE_SECONDS)
+            )
+        except OSError:
+            continue
+        if stale and folder.owner() == _me():
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += 1
+    return removed
+
+
+def _me() -> str:
+    import pwd
+
+    return pwd.getpwuid(os.getuid()).pw_name
+
+
 class BrowserError(Exception):
     """The browser started ahead failed or went: the caller prints with ``print_pdf``."""
 
@@ -104,7 +136,8 @@ class Browser:
         exe = binary()
         if exe is None:
             raise BrowserError("chromium not found (install it with `make browser`)")
-        profile = tempfile.TemporaryDirectory(prefix="marmot-chromium-")
+        sweep_stale_profiles()
+        profile = tempfile.TemporaryDirectory(prefix=PROFILE_PREFIX)
         theirs_in, ours_out = os.pipe()  # it reads its commands on its fd 3
         ours_in, theirs_out = os.pipe()  # and writes its answers on its fd 4
         # Given to it as 3 and 4 by the shell that starts it: no code runs in the forked child
