@@ -153,16 +153,10 @@ def _warm_up(parent: int, warm, *args):
     """In the helper: ``warm(*args)``, and from now on, the helper's end soon after its run's
     process is gone (killed outright, its helpers waited, idle, for the next `marmot run`
     to stop them, forever if that never came for their home)."""
-    import threading
+    from marmot_assets.parent_watch import end_with_parent
 
-    threading.Thread(target=_end_with_parent, args=(parent,), daemon=True).start()
+    end_with_parent(parent)
     return warm(*args)
-
-
-def _end_with_parent(parent: int) -> None:
-    while os.getppid() == parent:
-        time.sleep(1.0)
-    os._exit(0)
 
 
 def stop_pool(pool) -> None:

@@ -62,16 +62,8 @@ def draw_ahead(source: str, folder: str, stop: str) -> int:
 
 
 def _start_drawing(parent: int, nice: int) -> None:
-    import threading
+    from marmot_assets.parent_watch import end_with_parent
 
     if nice:
         os.nice(nice)
-    threading.Thread(target=_end_with, args=(parent,), daemon=True).start()
-
-
-def _end_with(parent: int) -> None:
-    import time
-
-    while os.getppid() == parent:
-        time.sleep(1.0)
-    os._exit(0)
+    end_with_parent(parent)
