@@ -88,9 +88,9 @@ def compile_tests(manifest_path: Path, dbt: str, project_dir: Path = DBT_PROJECT
             node["compiled_code"] = sql
             count += 1
     manifest["metadata"][DIGEST_KEY] = digest
-    tmp_path = manifest_path.with_name(f".{manifest_path.name}.tmp")
-    tmp_path.write_text(json.dumps(manifest), encoding="utf-8")
-    os.replace(tmp_path, manifest_path)
+    from marmot_assets.transform.project import write_whole
+
+    write_whole(manifest_path, json.dumps(manifest).encode("utf-8"))
     return count
 
 
@@ -147,11 +147,11 @@ class TestPlan:
         # each --exclude when it moves them (a selection it writes as a selector). When dbt's
         # tests are all singular ones, every generic test is the step's: `test_type:generic`
         # says so in one word (the command line is logged whole).
-        generic = [t for t in self.ours if t.node.get("test_metadata")]
         if self.by_dbt_generic:
             names = [t.node["name"] for t in self.ours]
         else:
-            names = ["test_type:generic"] * bool(generic) + [
+            generic = any(t.node.get("test_metadata") for t in self.ours)
+            names = ["test_type:generic"] * generic + [
                 t.node["name"] for t in self.ours if not t.node.get("test_metadata")
             ]
         return ["--exclude", " ".join(names)]

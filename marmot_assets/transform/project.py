@@ -192,10 +192,10 @@ def fit_to_home(state: Path, out: Path) -> None:
         data = extended_mashumaro_encoder(parsed)
     except Exception:  # a state (or a dbt) of another making: dbt judges the state as it is
         data = state.read_bytes()
-    _write_whole(out, data)
+    write_whole(out, data)
 
 
-def _write_whole(path: Path, data: bytes) -> None:
+def write_whole(path: Path, data: bytes) -> None:
     """``path`` holds ``data`` whole, or what it held before: never half of it."""
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}")
     tmp.write_bytes(data)
@@ -206,6 +206,6 @@ def keep_partial_parse(target: Path) -> None:
     fresh = target / PARSE_STATE
     if fresh.is_file():
         kept = dbt_environment() / "dbt" / PARSE_STATE
-        _write_whole(kept, fresh.read_bytes())
+        write_whole(kept, fresh.read_bytes())
         # dbt wrote it for this home's warehouse (a copied home's note names the original's)
-        _write_whole(kept.with_name(MADE_FOR), _warehouse().encode())
+        write_whole(kept.with_name(MADE_FOR), _warehouse().encode())

@@ -173,9 +173,6 @@ def _as_released(copy: Path, pending: dict) -> None:
 
 def _sweep(reports: Path) -> None:
     """The copies that runs killed outright left behind (their teardown never ran)."""
-    import time
+    from marmot_assets.parent_watch import remove_stale_folders
 
-    for folder in reports.glob(AHEAD_PREFIX + "*"):
-        with contextlib.suppress(OSError):
-            if time.time() - folder.stat().st_mtime > STALE_AHEAD_SECONDS:
-                shutil.rmtree(folder, ignore_errors=True)
+    remove_stale_folders(reports, AHEAD_PREFIX, STALE_AHEAD_SECONDS)

@@ -89,30 +89,12 @@ PROFILE_PREFIX = "marmot-chromium-"
 STALE_PROFILE_SECONDS = 6 * 3600
 
 
-def sweep_stale_profiles(now: float | None = None) -> int:
+def sweep_stale_profiles() -> int:
     """Remove the profile folders of ours left in the temporary folder by starters killed
     outright (SIGKILL: their clean-up never ran) once stale; how many were removed."""
-    now = time.time() if now is None else now
-    removed = 0
-    for folder in Path(tempfile.gettempdir()).glob(PROFILE_PREFIX + "*"):
-        try:
-            stale = (
-                folder.is_dir()
-                and not folder.is_symlink()
-                and (now - folder.stat().st_mtime > STALE_PROFILE_SECONDS)
-            )
-        except OSError:
-            continue
-        if stale and folder.owner() == _me():
-            shutil.rmtree(folder, ignore_errors=True)
-            removed += 1
-    return removed
+    from marmot_assets.parent_watch import remove_stale_folders
 
-
-def _me() -> str:
-    import pwd
-
-    return pwd.getpwuid(os.getuid()).pw_name
+    return remove_stale_folders(Path(tempfile.gettempdir()), PROFILE_PREFIX, STALE_PROFILE_SECONDS)
 
 
 class BrowserError(Exception):
