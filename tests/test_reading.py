@@ -93,3 +93,15 @@ def test_a_whole_csv_is_read_as_before_and_the_collector_runs_again():
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_commas_are_read_only_as_thousands_separators():
+    """ "11,101" (as MHCLG publishes) and "£1,000.25" are numbers; a comma anywhere else is a
+    mistake to name, not a separator to drop: "1,5" (a decimal comma, or a slip) is not 15."""
+    text = pd.Series(["11,101", "£1,204", "-1,000", "1,234,567", "1,5", "1,2,3", ",5", "12,34"])
+    values, bad = _convert("integer", text)
+    assert values[~bad].tolist() == [11101, 1204, -1000, 1234567]
+    assert bad.tolist() == [False] * 4 + [True] * 4
+    numbers, bad = _convert("number", pd.Series(["£1,000.25", "1,5", "2.5"]))
+    assert numbers[~bad].tolist() == [1000.25, 2.5]
+    assert bad.tolist() == [False, True, False]

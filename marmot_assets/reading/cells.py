@@ -84,8 +84,12 @@ def _convert(kind: str, text: pd.Series) -> tuple[pd.Series, pd.Series]:
     if kind in ("string", "text"):
         return text.where(present, None), pd.Series(False, index=text.index)
     if kind in ("integer", "number"):
-        # Thousands separators ("11,101", as MHCLG publishes) and a pound sign (money).
-        cleaned = text.str.replace(",", "", regex=False).str.replace(r"^(-?)£", r"\1", regex=True)
+        # Thousands separators ("11,101", as MHCLG publishes) and a pound sign (money). A
+        # comma only in groups of three: "1,5" (a decimal comma, or a slip) is a bad cell,
+        # not 15.
+        grouped = text.str.fullmatch(r"-?£?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
+        cleaned = text.where(~grouped, text.str.replace(",", "", regex=False))
+        cleaned = cleaned.str.replace(r"^(-?)£", r"\1", regex=True)
         numbers = pd.to_numeric(cleaned.where(present), errors="coerce")
         bad = present & numbers.isna()
         if kind == "integer":
