@@ -50,6 +50,7 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
+from marmot_assets import catalog
 from marmot_assets.partners.contract import CONTRACTS_DIR, Contract, load_contracts
 from marmot_assets.partners.identifier_patterns import is_digest
 from marmot_assets.partners.load import SQL_TYPES
@@ -117,24 +118,18 @@ def column_schema_from_contract(contract: Contract) -> dg.TableSchema:
 
 def duckdb_columns(con, schema: str, table: str) -> list[tuple[str, str, bool]]:
     """(name, type, nullable) of a table or view, in order."""
-    return [
-        (name, data_type, nullable == "YES")
-        for name, data_type, nullable in con.execute(
-            "select column_name, data_type, is_nullable from information_schema.columns "
-            "where table_schema = ? and table_name = ? order by ordinal_position",
-            [schema, table],
-        ).fetchall()
-    ]
+    return catalog.columns(con, schema, table)
 
 
 def relation_columns(con) -> dict[tuple[str, str], list[tuple[str, str, bool]]]:
     """Every table's and view's (name, type, nullable) columns, by (schema, table): one query."""
     found: dict[tuple[str, str], list[tuple[str, str, bool]]] = {}
     for schema, table, name, data_type, nullable in con.execute(
-        "select table_schema, table_name, column_name, data_type, is_nullable "
-        "from information_schema.columns order by table_schema, table_name, ordinal_position"
+        "select schema_name, table_name, column_name, data_type, is_nullable "
+        "from duckdb_columns() where database_name = current_database() "
+        "order by schema_name, table_name, column_index"
     ).fetchall():
-        found.setdefault((schema, table), []).append((name, data_type, nullable == "YES"))
+        found.setdefault((schema, table), []).append((name, data_type, bool(nullable)))
     return found
 
 

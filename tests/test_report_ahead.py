@@ -188,6 +188,27 @@ def test_the_resource_starts_them_only_when_asked_once_and_ends_them(monkeypatch
     off.teardown_after_execution(None)
 
 
+def test_the_resource_imports_the_reports_modules_while_dbt_runs():
+    # in a process of its own: this one has imported the report's modules already
+    script = """
+import sys, dagster as dg
+from marmot_assets.publish.report.ahead import ReportAheadResource
+PAGE = "marmot_assets.publish.report.page"
+resource = ReportAheadResource()
+with dg.build_init_resource_context() as context:
+    resource.setup_for_execution(context)
+before = PAGE in sys.modules
+resource.start()
+resource._imported.join(timeout=60)
+print(before, PAGE in sys.modules, "matplotlib.figure" in sys.modules)
+resource.teardown_after_execution(None)
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert out.stdout.split() == ["False", "True", "True"], out.stderr
+
+
 def _latest_release(home: Path) -> Path:
     from marmot_assets.publish import releases as rel
 

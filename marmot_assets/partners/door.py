@@ -26,6 +26,7 @@ from pathlib import Path
 import duckdb
 import yaml
 
+from marmot_assets import catalog
 from marmot_assets.config import get_settings
 from marmot_assets.landing.manifest import (
     ACCEPTED,
@@ -375,11 +376,7 @@ def _hold_restricted(path: Path, home: Path, contract: Contract, verdict: Verdic
 
 def place_lookup(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
     """(LSOA, ward) of the place's ONS lookup, as loaded into raw; none before it is."""
-    exists = con.execute(
-        "select count(*) from information_schema.tables "
-        "where table_schema = 'raw' and table_name = 'ons_lsoa_ward_lookup'"
-    ).fetchone()[0]
-    if not exists:
+    if not catalog.exists(con, "raw", "ons_lsoa_ward_lookup"):
         return []
     return con.execute("select lsoa_code, ward_code from raw.ons_lsoa_ward_lookup").fetchall()
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from marmot_assets import catalog
 from marmot_assets.config import get_settings
 from marmot_assets.landing.manifest import ACCEPTED, MANIFEST_DDL, Verdict, record_verdict
 from marmot_assets.landing.receipts import forget_receipt
@@ -47,14 +48,7 @@ def ensure_table(con, contract: Contract) -> None:
     """``raw.<partner>__<dataset>``, grown by any column the contract gained since."""
     columns = table_ddl(contract)
     con.execute(f"create table if not exists raw.{contract.table} ({_columns_sql(columns)})")
-    have = {
-        r[0]
-        for r in con.execute(
-            "select column_name from information_schema.columns where table_schema = 'raw' "
-            "and table_name = ?",
-            [contract.table],
-        ).fetchall()
-    }
+    have = {name for name, _, _ in catalog.columns(con, "raw", contract.table)}
     for name, sql_type in columns.items():
         if name not in have:
             con.execute(f'alter table raw.{contract.table} add column "{name}" {sql_type}')
@@ -71,10 +65,13 @@ class Staging:
         con.execute(f"create temp table {STAGED} ({_columns_sql(self.columns)})")
 
     def append(self, accepted: pd.DataFrame) -> None:
-        frame = accepted.astype(object).where(accepted.notna(), None)
-        frame["_sha256"] = self.verdict.sha256
-        frame["_row_number"] = frame.index.astype("int64")
-        frame["_received_at"] = self.verdict.received_at
+        # DuckDB reads pandas' missing values (NaN, None, NA) as NULL in every dtype, and
+        # the cast below gives each column its contract's type: the frame goes in as it is
+        frame = accepted.assign(
+            _sha256=self.verdict.sha256,
+            _row_number=accepted.index.astype("int64"),
+            _received_at=self.verdict.received_at,
+        )
         self.con.register("_chunk", frame.reset_index(drop=True))
         select = ", ".join(f'cast("{n}" as {t})' for n, t in self.columns.items())
         self.con.execute(f"insert into {STAGED} select {select} from _chunk")
@@ -184,14 +181,12 @@ class Staging:
         self.con.execute("begin transaction")
         try:
             if self.verdict.status in ACCEPTED:
-                ensure_table(self.con, self.contract)
+                # (the table was made or grown when this staging began)
                 replaced = f"_sha256 = '{self.verdict.sha256}'"
                 if self.contract.revisions == "replace_periods":
                     replaced += f' or "{self.contract.period}" in {self._periods_sql()}'
-                before = self.con.execute(f"select count(*) from {table}").fetchone()[0]
-                self.con.execute(f"delete from {table} where {replaced}")
-                after = self.con.execute(f"select count(*) from {table}").fetchone()[0]
-                self.verdict.rows_replaced = int(before - after)
+                deleted = self.con.execute(f"delete from {table} where {replaced}").fetchone()
+                self.verdict.rows_replaced = int(deleted[0])
                 self.con.execute(f"insert into {table} by name select * from {STAGED}")
             record_verdict(self.con, self.verdict)
             self.con.execute("commit")

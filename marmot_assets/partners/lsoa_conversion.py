@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from marmot_assets import catalog
 from marmot_assets.partners.contract import Contract
 from marmot_assets.reading.cells import joined_rows
 
@@ -65,13 +66,7 @@ class LsoaConversion:
 
 
 def _table_exists(con, table: str) -> bool:
-    return bool(
-        con.execute(
-            "select count(*) from information_schema.tables "
-            "where table_schema = 'raw' and table_name = ?",
-            [table],
-        ).fetchone()[0]
-    )
+    return catalog.exists(con, "raw", table)
 
 
 def _weights(con, codes: set[str]) -> list[tuple[str, dict[str, float]]]:

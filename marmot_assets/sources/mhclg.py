@@ -22,6 +22,7 @@ import dagster as dg
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
+from marmot_assets import catalog
 from marmot_assets.config import PlaceConfig, get_settings
 from marmot_assets.reading.cells import check_pattern, to_integer, to_text
 from marmot_assets.reading.delimited import read_csv_text
@@ -226,11 +227,7 @@ LOOKUP = dg.AssetKey(["raw", "ons_lsoa_ward_lookup"])
 def place_lsoa_codes(warehouse: DuckDBResource) -> list[str] | None:
     """The place's LSOA codes from raw.ons_lsoa_ward_lookup, or None before it is loaded."""
     with warehouse.get_connection() as con:
-        exists = con.execute(
-            "select count(*) from information_schema.tables "
-            "where table_schema = 'raw' and table_name = 'ons_lsoa_ward_lookup'"
-        ).fetchone()[0]
-        if not exists:
+        if not catalog.exists(con, "raw", "ons_lsoa_ward_lookup"):
             return None
         rows = con.execute("select lsoa_code from raw.ons_lsoa_ward_lookup").fetchall()
     return [code for (code,) in rows]

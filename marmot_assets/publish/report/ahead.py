@@ -24,6 +24,7 @@ import contextlib
 import os
 import shutil
 import tempfile
+import threading
 from pathlib import Path
 
 import dagster as dg
@@ -34,6 +35,11 @@ AHEAD_PREFIX = ".draw-ahead-"  # under $MARMOT_HOME/reports: a staged release's 
 STALE_AHEAD_SECONDS = 600
 NICENESS = 10  # as the dbt process started ahead: the run's steps come first
 REPORT = dg.AssetKey(["publication", "report"])
+
+
+def _import_report() -> None:
+    with contextlib.suppress(Exception):
+        import marmot_assets.publish.report.page  # noqa: F401
 
 
 def draws_report(context: dg.AssetExecutionContext) -> bool:
@@ -53,6 +59,7 @@ class ReportAheadResource(dg.ConfigurableResource):
     _started: bool = PrivateAttr(default=False)
     _ahead = PrivateAttr(default=None)  # (future, stop file, folder) of draw_ahead
     _leftover: list = PrivateAttr(default_factory=list)
+    _imported: threading.Thread | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         self._started, self._ahead = False, None
@@ -64,8 +71,15 @@ class ReportAheadResource(dg.ConfigurableResource):
         self._started = True
         if os.environ.get("MARMOT_REPORT_AHEAD", "1") == "0":
             return
-        # not the report's modules: this process imports matplotlib when it draws, if ever
         from marmot_assets.publish.report import chromium, drawing
+
+        # The report's own modules (matplotlib, jinja2: ~1 s) imported in this process while
+        # it mostly waits for dbt, not when the report step begins: a thread, as imports are
+        # CPU in this process only. If it fails, the report step's import says why.
+        self._imported = threading.Thread(
+            target=_import_report, name="marmot-report-import", daemon=True
+        )
+        self._imported.start()
 
         workers = drawing.report_workers()
         if workers > 1:
