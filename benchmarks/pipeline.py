@@ -87,10 +87,15 @@ def run_part(part: str) -> None:
 
         warehouse = warehouse_resource()
         publishers, checks, partners = ingestion()
-        for asset in publishers:
-            asset(warehouse=warehouse)  # the asset's own function, called directly
         # the checks' suites in this process: the work alone, without the run's own process
         expectations = ExpectationsResource(in_own_process=False)
+        for asset in publishers:  # the asset's own function, called directly
+            needs = (
+                {"expectations": expectations}
+                if "expectations" in asset.required_resource_keys
+                else {}
+            )
+            asset(warehouse=warehouse, **needs)
         for check in checks:
             check(warehouse=warehouse, expectations=expectations)
         # Every partner delivery through the door (the demo put them in the drop folders),

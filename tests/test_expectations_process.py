@@ -117,3 +117,25 @@ def test_a_process_stopped_after_its_suites_leaves_nothing_for_the_resource_trac
     )  # fmt: skip
     assert done.returncode == 0 and "validated" in done.stdout, done.stderr[-3000:]
     assert "leaked semaphore" not in done.stderr, done.stderr[-3000:]
+
+
+def test_a_suite_started_ahead_is_taken_only_for_the_same_values():
+    here = validate_built(ROWS, "fingertips_test", fingertips_expectations, [90630])
+    fixed = ROWS.assign(count=[100.0, 5.0, 110.0])  # the table changed after the start
+    resource = ExpectationsResource(suite_modules=[fingertips_expectations.__module__])
+    resource.setup_for_execution(dg.build_init_resource_context())
+    try:
+        assert resource.validate_ahead(ROWS, "fingertips_test", fingertips_expectations, [90630])
+        [started] = resource._ahead.values()
+        outcome = resource.validate(fixed, "fingertips_test", fingertips_expectations, [90630])
+        assert outcome.success  # validated again, not the outcome started on the old values
+        assert len(resource._ahead) == 1 and not started.cancelled()
+
+        outcome = _outcome(resource)  # the same values: the outcome started ahead is taken
+        assert not resource._ahead and started.done()
+        pd.testing.assert_frame_equal(outcome.summary, here.summary)
+        pd.testing.assert_frame_equal(outcome.failing_rows, here.failing_rows)
+    finally:
+        resource.teardown_after_execution(None)
+    alone = ExpectationsResource(in_own_process=False)  # no process: the check validates
+    assert not alone.validate_ahead(ROWS, "fingertips_test", fingertips_expectations, [90630])

@@ -89,6 +89,8 @@ class ExpectationsResource(dg.ConfigurableResource):
     in_own_process: bool = True
     suite_modules: list[str] = []
     _pool: concurrent.futures.ProcessPoolExecutor | None = PrivateAttr(default=None)
+    # suites handed over ahead of their check (``validate_ahead``), by what they validate
+    _ahead: dict = PrivateAttr(default_factory=dict)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         from marmot_assets.instance.processes import helper_pool
@@ -98,6 +100,9 @@ class ExpectationsResource(dg.ConfigurableResource):
             self._pool = helper[0]
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        for future in self._ahead.values():
+            future.cancel()
+        self._ahead.clear()
         if self._pool is not None:
             from marmot_assets.instance.processes import stop_pool
 
@@ -107,13 +112,46 @@ class ExpectationsResource(dg.ConfigurableResource):
     def validate(
         self, frame: pd.DataFrame, suite_name: str, build: Callable, *args
     ) -> SuiteOutcome:
-        """The outcome of the suite ``build(*args)`` (a module-level function) on ``frame``."""
+        """The outcome of the suite ``build(*args)`` (a module-level function) on ``frame``:
+        the one handed over ahead for these very values, if one was."""
+        future = self._ahead.pop(_suite_key(frame, suite_name, build, args), None)
+        if future is not None:
+            try:
+                return future.result()
+            except concurrent.futures.process.BrokenProcessPool:
+                self._pool = None
+            except Exception:  # run again below, to fail as the suite fails here
+                pass
         if self._pool is not None:
             try:
                 return self._pool.submit(validate_built, frame, suite_name, build, *args).result()
             except concurrent.futures.process.BrokenProcessPool:
                 self._pool = None  # lost (killed, out of memory): from now on, here
         return validate_built(frame, suite_name, build, *args)
+
+    def validate_ahead(self, frame: pd.DataFrame, suite_name: str, build: Callable, *args) -> bool:
+        """Start the suite on ``frame`` in the suites' process now, while the run goes on; the
+        check then takes the outcome (``validate`` with the same values: the frame's digest
+        is compared, so a table changed in between is validated again). True when started;
+        False without the process (the check validates then, as ever)."""
+        if self._pool is None:
+            return False
+        key = _suite_key(frame, suite_name, build, args)
+        try:
+            self._ahead[key] = self._pool.submit(validate_built, frame, suite_name, build, *args)
+        except RuntimeError:  # the process is lost or stopped (BrokenProcessPool is one)
+            return False
+        return True
+
+
+def _suite_key(frame: pd.DataFrame, suite_name: str, build: Callable, args: tuple) -> tuple:
+    """What a suite's outcome depends on: its name, its expectations' builder and arguments,
+    and the frame's columns, types and values (each row's pandas hash, index included)."""
+    import hashlib
+
+    digest = hashlib.sha256(repr([list(frame.columns), [str(t) for t in frame.dtypes]]).encode())
+    digest.update(pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes())
+    return suite_name, f"{build.__module__}.{build.__qualname__}", repr(args), digest.hexdigest()
 
 
 def _warm(modules: list[str]) -> None:
