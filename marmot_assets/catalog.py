@@ -9,6 +9,12 @@ tables and views alike, with the same types and nullability."""
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Callable, Hashable
+
+# What ``once`` has made on each open connection (forgotten with the connection)
+_made: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
 
 def columns(con, schema: str, table: str) -> list[tuple[str, str, bool]]:
     """(name, type, nullable) of the columns of ``schema.table`` (a table or a view) in the
@@ -33,3 +39,15 @@ def exists(con, schema: str, table: str) -> bool:
             [schema, table],
         ).fetchone()[0]
     )
+
+
+def once(con, what: Hashable, make: Callable[[], None]) -> None:
+    """``make()`` (DDL that makes or grows tables: ``create ... if not exists``, ``add column
+    if not exists``), unless it was made for ``what`` on this very connection already: a step
+    opens one connection for all its deliveries, and each asked again cost ~3-6 ms. Only for
+    DDL run outside an explicit transaction, which DuckDB commits as it runs (a rollback
+    cannot undo what is remembered here)."""
+    made = _made.setdefault(con, set())
+    if what not in made:
+        make()
+        made.add(what)

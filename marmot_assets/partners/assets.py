@@ -16,6 +16,7 @@ import dagster as dg
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
+from marmot_assets import catalog
 from marmot_assets.config import get_settings
 from marmot_assets.freshness import freshness_for
 from marmot_assets.landing.manifest import ACCEPTED, MANIFEST_DDL, Verdict, record_verdict
@@ -78,7 +79,7 @@ def receive_all(
     one first) are read ahead while the door loads (partners/read_ahead.py)."""
     settings, place = get_settings(), get_settings().place_config
     clean_incoming(settings.home / "landing" / contract.partner / contract.dataset)
-    con.execute(MANIFEST_DDL)
+    catalog.once(con, MANIFEST_DDL, lambda: con.execute(MANIFEST_DDL))
     ensure_table(con, contract)
     codes = place_codes(con, place.name, place.code, place.lists, place.geography.lsoa_year)
     if read_ahead is not None:

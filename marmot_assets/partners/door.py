@@ -277,7 +277,7 @@ def receive(
 ) -> Verdict:
     """Land, screen, check and load one delivered file; the verdict says what happened.
     ``read_ahead`` (a partners.read_ahead.ReadAheadResource) may have read it already."""
-    con.execute(MANIFEST_DDL)
+    catalog.once(con, MANIFEST_DDL, lambda: con.execute(MANIFEST_DDL))
     verdict = _start(path, contract)
     if verdict.status == "rejected":
         record_verdict(con, verdict)

@@ -45,8 +45,15 @@ def _columns_sql(columns: dict[str, str]) -> str:
 
 
 def ensure_table(con, contract: Contract) -> None:
-    """``raw.<partner>__<dataset>``, grown by any column the contract gained since."""
+    """``raw.<partner>__<dataset>``, grown by any column the contract gained since (once a
+    connection: ``catalog.once``)."""
     columns = table_ddl(contract)
+    catalog.once(
+        con, (contract.table, tuple(columns.items())), lambda: _make(con, contract, columns)
+    )
+
+
+def _make(con, contract: Contract, columns: dict[str, str]) -> None:
     con.execute(f"create table if not exists raw.{contract.table} ({_columns_sql(columns)})")
     have = {name for name, _, _ in catalog.columns(con, "raw", contract.table)}
     for name, sql_type in columns.items():
