@@ -145,8 +145,34 @@ def test_a_file_keeps_one_connection_and_a_deleted_file_is_not_written_through_i
     event_log.dispose_kept_engines()
 
 
+def test_the_index_tables_found_are_remembered_until_the_log_is_wiped(tmp_path, monkeypatch):
+    event_log.keep_engines()
+    storage = SqliteEventLogStorage(str(tmp_path / "runs"))
+    with storage.index_connection() as conn:
+        conn.exec_driver_sql("select 1")
+    asked = []
+    real = event_log._dagster_has_table
+    monkeypatch.setattr(
+        event_log, "_dagster_has_table", lambda s, name: asked.append(name) or real(s, name)
+    )
+    assert storage.supports_asset_checks and storage.supports_asset_checks
+    assert storage.has_table("asset_event_tags") and storage.has_table("asset_event_tags")
+    assert asked == ["asset_check_executions", "asset_event_tags"]  # each asked once
+    assert not storage.has_table("no_such_table") and not storage.has_table("no_such_table")
+    assert asked[2:] == ["no_such_table"] * 2  # not found: asked again
+    before = len(asked)
+    storage.wipe()  # Dagster's wipe (or upgrade) starts its files again: asked again
+    assert storage.supports_asset_checks
+    assert "asset_check_executions" in asked[before:]
+    # a new storage on the same files asks for itself
+    again = SqliteEventLogStorage(str(tmp_path / "runs"))
+    assert again.has_table("asset_event_tags") and asked[-1] == "asset_event_tags"
+
+
 def test_on_another_dagster_version_dagsters_own_method_stays(monkeypatch):
     monkeypatch.setattr(SqliteEventLogStorage, "_connect", event_log._dagster_connect)
+    monkeypatch.setattr(SqliteEventLogStorage, "has_table", event_log._dagster_has_table)
     monkeypatch.setattr(event_log.dg, "__version__", "1.14.0")
     assert not event_log.keep_engines()
     assert SqliteEventLogStorage._connect is event_log._dagster_connect
+    assert SqliteEventLogStorage.has_table is event_log._dagster_has_table

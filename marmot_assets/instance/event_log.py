@@ -45,6 +45,7 @@ KEPT_ENGINES = 64
 _engines: OrderedDict[str, Engine] = OrderedDict()
 _lock = threading.Lock()
 _dagster_connect = SqliteEventLogStorage._connect
+_dagster_has_table = SqliteEventLogStorage.has_table
 
 
 def _engine(conn_string: str) -> Engine:
@@ -98,11 +99,32 @@ def _connect(self: SqliteEventLogStorage, shard: str) -> Iterator[Connection]:
             yield conn
 
 
+def _has_table(self: SqliteEventLogStorage, table_name: str) -> bool:
+    # Dagster asks before every asset check event (``supports_asset_checks``) and every
+    # asset event with tags whether the index has the table, each time through a new engine
+    # and connection: ~3 ms, some 700 times a refresh (~2 s of the run's process). A table
+    # found is remembered by this storage until Dagster wipes or upgrades it (which gives
+    # it a new ``_initialized_dbs``); a table not found is asked for again next time (a
+    # migration may add it).
+    found = self.__dict__.get("_marmot_tables")
+    if found is None or found[0] is not self._initialized_dbs:
+        found = (self._initialized_dbs, set())
+        self.__dict__["_marmot_tables"] = found
+    if table_name in found[1]:
+        return True
+    exists = _dagster_has_table(self, table_name)
+    if exists:
+        found[1].add(table_name)
+    return exists
+
+
 def keep_engines() -> bool:
-    """Keep engines in this process (see above); True when applied."""
+    """Keep engines in this process (see above), and the tables the index is known to
+    have (``_has_table``); True when applied."""
     if dg.__version__ != TESTED_ON:
         return False
     SqliteEventLogStorage._connect = _connect  # ty: ignore[invalid-assignment]
+    SqliteEventLogStorage.has_table = _has_table  # ty: ignore[invalid-assignment]
     return True
 
 
