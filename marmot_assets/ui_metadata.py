@@ -116,11 +116,6 @@ def column_schema_from_contract(contract: Contract) -> dg.TableSchema:
     return dg.TableSchema(columns=columns)
 
 
-def duckdb_columns(con, schema: str, table: str) -> list[tuple[str, str, bool]]:
-    """(name, type, nullable) of a table or view, in order."""
-    return catalog.columns(con, schema, table)
-
-
 def relation_columns(con) -> dict[tuple[str, str], list[tuple[str, str, bool]]]:
     """Every table's and view's (name, type, nullable) columns, by (schema, table): one query."""
     found: dict[tuple[str, str], list[tuple[str, str, bool]]] = {}
@@ -144,7 +139,7 @@ def column_schema_from_duckdb(
     ``described``: its columns already read (``relation_columns``)."""
     descriptions = descriptions or {}
     if described is None:
-        described = duckdb_columns(con, schema, table)
+        described = catalog.columns(con, schema, table)
     return dg.TableSchema(
         columns=[
             dg.TableColumn(
@@ -214,7 +209,7 @@ def safe_preview(
         return record_level_note()
     schema, name = table.split(".", 1)
     if described is None:
-        described = duckdb_columns(con, schema, name)
+        described = catalog.columns(con, schema, name)
     types = {n: t for n, t, _ in described}
     hidden = set(exclude) | all_identifier_columns() | set(BOOKKEEPING)
     wanted = [n for n in (columns or [n for n, _, _ in described]) if n in types]

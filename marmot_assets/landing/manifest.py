@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from marmot_assets import catalog
+
 MANIFEST_DDL = """
 create schema if not exists raw;
 create table if not exists raw.landing_manifest (
@@ -42,6 +44,12 @@ create table if not exists raw.lsoa_conversions (
     weight_source varchar, received_at timestamp not null
 );
 """
+
+
+def ensure_manifest(con) -> None:
+    """The manifest's tables made, or grown by columns added since, once a connection
+    (``catalog.once``: a step's connection takes many deliveries)."""
+    catalog.once(con, MANIFEST_DDL, lambda: con.execute(MANIFEST_DDL))
 
 
 ACCEPTED = ("loaded", "loaded_with_quarantine")

@@ -16,10 +16,9 @@ import dagster as dg
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
-from marmot_assets import catalog
 from marmot_assets.config import get_settings
 from marmot_assets.freshness import freshness_for
-from marmot_assets.landing.manifest import ACCEPTED, MANIFEST_DDL, Verdict, record_verdict
+from marmot_assets.landing.manifest import ACCEPTED, Verdict, ensure_manifest, record_verdict
 from marmot_assets.landing.store import clean_incoming
 from marmot_assets.partners import inbox as drop
 from marmot_assets.partners.contract import Contract, load_contracts
@@ -79,7 +78,7 @@ def receive_all(
     one first) are read ahead while the door loads (partners/read_ahead.py)."""
     settings, place = get_settings(), get_settings().place_config
     clean_incoming(settings.home / "landing" / contract.partner / contract.dataset)
-    catalog.once(con, MANIFEST_DDL, lambda: con.execute(MANIFEST_DDL))
+    ensure_manifest(con)
     ensure_table(con, contract)
     codes = place_codes(con, place.name, place.code, place.lists, place.geography.lsoa_year)
     if read_ahead is not None:
@@ -410,7 +409,7 @@ def replay_partitions(context, contract: Contract, warehouse, keys: list[str]):
 
     settings, place = get_settings(), get_settings().place_config
     with warehouse.get_connection() as con:
-        con.execute(MANIFEST_DDL)
+        ensure_manifest(con)
         ensure_table(con, contract)
         codes = place_codes(con, place.name, place.code, place.lists, place.geography.lsoa_year)
         outcome = replay(con, contract, codes, settings.home, keys)

@@ -30,9 +30,9 @@ from marmot_assets import catalog
 from marmot_assets.config import get_settings
 from marmot_assets.landing.manifest import (
     ACCEPTED,
-    MANIFEST_DDL,
     Verdict,
     accepted_before,
+    ensure_manifest,
     record_verdict,
 )
 from marmot_assets.landing.receipts import record_receipt
@@ -277,7 +277,7 @@ def receive(
 ) -> Verdict:
     """Land, screen, check and load one delivered file; the verdict says what happened.
     ``read_ahead`` (a partners.read_ahead.ReadAheadResource) may have read it already."""
-    catalog.once(con, MANIFEST_DDL, lambda: con.execute(MANIFEST_DDL))
+    ensure_manifest(con)
     verdict = _start(path, contract)
     if verdict.status == "rejected":
         record_verdict(con, verdict)

@@ -18,7 +18,7 @@ import pandas as pd
 
 from marmot_assets import catalog
 from marmot_assets.config import get_settings
-from marmot_assets.landing.manifest import ACCEPTED, MANIFEST_DDL, Verdict, record_verdict
+from marmot_assets.landing.manifest import ACCEPTED, Verdict, ensure_manifest, record_verdict
 from marmot_assets.landing.receipts import forget_receipt
 from marmot_assets.partners.contract import Contract
 
@@ -231,7 +231,7 @@ def withdraw(
     if len({m[2] for m in matches}) > 1:
         raise LookupError(f"{landing_id} is ambiguous: {sorted({m[2] for m in matches})}")
     partner, dataset, sha, name, size, landing_path, _ = matches[0]
-    con.execute(MANIFEST_DDL)  # raw.lsoa_conversions of a warehouse older than it
+    ensure_manifest(con)  # raw.lsoa_conversions of a warehouse older than it
     table = f"raw.{partner}__{dataset}"
     verdict = Verdict(partner, dataset, name, sha, size, status="withdrawn", error=reason)
     verdict.landing_path, verdict.actor = landing_path, actor or getpass.getuser()

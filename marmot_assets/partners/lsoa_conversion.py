@@ -65,10 +65,6 @@ class LsoaConversion:
         return {c for c in self.changes if c not in self.lsoa21}
 
 
-def _table_exists(con, table: str) -> bool:
-    return catalog.exists(con, "raw", table)
-
-
 def _weights(con, codes: set[str]) -> list[tuple[str, dict[str, float]]]:
     """Population per 2021 LSOA, by source, best first."""
     found: list[tuple[str, dict[str, float]]] = []
@@ -77,7 +73,7 @@ def _weights(con, codes: set[str]) -> list[tuple[str, dict[str, float]]]:
     wanted = pd.DataFrame({"lsoa_code": sorted(codes)})
     con.register("_wanted_lsoas", wanted)
     try:
-        if _table_exists(con, "ons_population_estimates"):
+        if catalog.exists(con, "raw", "ons_population_estimates"):
             rows = con.execute(
                 "select p.mid_year, p.lsoa_code, sum(p.population) "
                 "from raw.ons_population_estimates p join _wanted_lsoas using (lsoa_code) "
@@ -87,7 +83,7 @@ def _weights(con, codes: set[str]) -> list[tuple[str, dict[str, float]]]:
             if rows:
                 source = f"ONS population estimates (mid-{rows[0][0]})"
                 found.append((source, {code: float(n or 0) for _, code, n in rows}))
-        if _table_exists(con, "mhclg_imd_lsoa"):
+        if catalog.exists(con, "raw", "mhclg_imd_lsoa"):
             rows = con.execute(
                 "select i.lsoa_code, i.population_total, i.release "
                 "from raw.mhclg_imd_lsoa i join _wanted_lsoas using (lsoa_code)"
@@ -102,7 +98,7 @@ def _weights(con, codes: set[str]) -> list[tuple[str, dict[str, float]]]:
 
 def load_conversion(con, place_lsoa21: set[str]) -> LsoaConversion | None:
     """The conversion for a place on LSOA 2021, or None before the lookup is loaded."""
-    if not place_lsoa21 or not _table_exists(con, LOOKUP_TABLE):
+    if not place_lsoa21 or not catalog.exists(con, "raw", LOOKUP_TABLE):
         return None
     rows = con.execute(
         f"select lsoa11_code, lsoa21_code, change_indicator from raw.{LOOKUP_TABLE} "

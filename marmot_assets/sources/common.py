@@ -119,12 +119,12 @@ def load_publisher_table(
     from them unchanged) or rejected (the table is left as it was)."""
     import datetime as dt
 
-    from marmot_assets.landing.manifest import MANIFEST_DDL, Verdict, record_verdict
+    from marmot_assets.landing.manifest import Verdict, ensure_manifest, record_verdict
 
     def record(status: str, rows: int, error: str | None) -> None:
         received_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         with warehouse.get_connection() as con:
-            con.execute(MANIFEST_DDL)
+            ensure_manifest(con)
             for f in landed:
                 # Same bytes as an earlier payload: recorded as a duplicate of it.
                 duplicate = f.already_landed and status == "loaded"
