@@ -92,6 +92,10 @@ def read_csv_text(text: str, source, optional_trailing: int = 0) -> pd.DataFrame
     Up to ``optional_trailing`` empty trailing fields may be left off a row: Fingertips
     writes its data rows one field shorter than its header.
     """
+    if len(text) >= FAST_FROM_CHARS:
+        fast = _read_whole_by_pandas(text, optional_trailing)
+        if fast is not None:
+            return fast
     with gc_paused():
         numbered = list(records(io.StringIO(text, newline=""), source))
     if not numbered:
@@ -114,3 +118,54 @@ def read_csv_text(text: str, source, optional_trailing: int = 0) -> pd.DataFrame
         index=pd.Index([n for n, _ in numbered[1:]], name="row"),
         dtype=object,
     )
+
+
+# A whole file this long is read by pandas' C parser first (_read_whole_by_pandas): the ONS
+# population file (15 MB, 386,000 records) in ~0.2 s instead of ~0.8-1.2 s.
+FAST_FROM_CHARS = 1_000_000
+
+
+def _read_whole_by_pandas(text: str, optional_trailing: int) -> pd.DataFrame | None:
+    """What ``read_csv_text`` returns, read by pandas' C parser, or None whenever that
+    might not be exactly what the records above give (they then decide, and word any error).
+
+    Both parsers read RFC 4180 alike (quotes, doubled quotes, quoted commas and newlines,
+    and the same lenience for a stray quote: tests/test_reading.py compares them on many
+    thousands of hostile texts). Where they differ, this declines: text with NUL or carriage
+    returns, a parse pandas refuses (a record longer than the first, a quote never closed),
+    a first record that is blank, a field over MAX_FIELD_CHARS, and any record that the
+    records above would skip or refuse. pandas pads a short record with '' where they refuse
+    it (or skip it, when blank), so a record is taken only when its field at the last
+    position a record may not leave off is not blank: a record short of it, a blank or
+    whitespace-only record all have it blank. Then the records are the file's records one
+    for one, numbered as they are (the header row 1)."""
+    if "\x00" in text or "\r" in text:
+        return None
+    try:
+        table = pd.read_csv(
+            io.StringIO(text), header=None, dtype=object, na_filter=False,
+            keep_default_na=False, skip_blank_lines=False, engine="c",
+        )  # fmt: skip
+    except Exception:  # noqa: BLE001 (the records above read it, and say what is wrong)
+        return None
+    width = table.shape[1]
+    if len(table) < 2 or width - 1 - optional_trailing < 0:
+        return None
+    first = [str(cell) for cell in table.iloc[0]]
+    if not "".join(first).strip():
+        return None
+    needed = table.iloc[1:, width - 1 - optional_trailing]
+    if (pd.Series(needed.unique()).str.strip() == "").any():
+        return None
+    if len(text) > MAX_FIELD_CHARS and any(
+        max(map(len, table[c].to_numpy())) > MAX_FIELD_CHARS for c in table.columns
+    ):
+        return None
+    try:
+        header = check_header(first, None)
+    except SourceFileError:
+        return None  # worded by the records' reading, with the file's name
+    data = table.iloc[1:]
+    data.columns = header
+    data.index = pd.RangeIndex(2, len(table) + 1, name="row")
+    return data
