@@ -85,9 +85,9 @@ def replace_raw_table(
     """Swap ``raw.<table>`` (columns and SQL types ``types``) for ``frame`` in one
     transaction: all of it or none of it. Tables are created from ``types``, not inferred
     from pandas, so an all-empty column still has its proper type."""
-    # Missing values of every kind (None, NaN, pd.NA) become SQL NULL.
-    data = frame.reindex(columns=list(types)).astype(object)
-    data = data.where(pd.notna(data), None)
+    # In their own dtypes: DuckDB reads a missing value of every kind (None, NaN, pd.NA, NaT)
+    # as SQL NULL, and each column is cast to its SQL type below (tests/test_raw_tables.py).
+    data = frame.reindex(columns=list(types))
     columns = ", ".join(f'"{c}" {t}' for c, t in types.items())
     select = ", ".join(f'CAST("{c}" AS {t}) AS "{c}"' for c, t in types.items())
     with warehouse.get_connection() as con:

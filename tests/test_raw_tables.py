@@ -1,5 +1,6 @@
 """The publishers' raw tables have one definition (marmot_assets.sources.tables); the dbt
-sources and docs/raw-tables.md must say the same, and every contract has its dbt source."""
+sources and docs/raw-tables.md must say the same, and every contract has its dbt source; a
+table is written with each column in its SQL type and every kind of missing value as NULL."""
 
 from __future__ import annotations
 
@@ -45,3 +46,41 @@ def test_every_contract_is_a_dbt_source_on_its_asset_key():
     for contract in load_contracts().values():
         table = sources[contract.table]
         assert table["meta"]["dagster"]["asset_key"] == ["raw", contract.table]
+
+
+def test_replace_raw_table_writes_missing_values_of_every_dtype_as_null(marmot_home):
+    """The frame goes to DuckDB in its own dtypes: NaN, None, pd.NA and NaT are NULL, never
+    'nan' or 0, and values are cast to the table's types; a column the frame lacks is NULL."""
+    import datetime as dt
+
+    import duckdb
+    import numpy as np
+    import pandas as pd
+
+    from marmot_assets.config import get_settings
+    from marmot_assets.warehouse import WarehouseResource, replace_raw_table
+
+    marmot_home.mkdir(parents=True)
+    frame = pd.DataFrame(
+        {
+            "f": [1.5, np.nan, 2.0],
+            "i": pd.array([1, pd.NA, 3], dtype="Int64"),
+            "o": pd.Series(["a", None, np.nan], dtype=object),
+            "s": pd.array(["x", pd.NA, "z"], dtype="str"),
+            "t": pd.to_datetime(["2024-01-01", None, "2024-03-01"]),
+            "n": pd.Series([7, np.nan, 9.0]),  # whole numbers in a float column
+        }
+    )
+    types = {"f": "DOUBLE", "i": "BIGINT", "o": "VARCHAR", "s": "VARCHAR", "t": "DATE",
+             "n": "INTEGER", "absent": "VARCHAR"}  # fmt: skip
+    assert replace_raw_table(WarehouseResource(), "typed", types, frame) == 3
+    with duckdb.connect(str(get_settings().warehouse_path), read_only=True) as con:
+        rows = con.execute("select * from raw.typed order by f nulls last").fetchall()
+        kinds = dict(con.execute("select column_name, data_type from duckdb_columns() "
+                                 "where table_name = 'typed'").fetchall())  # fmt: skip
+    assert rows == [
+        (1.5, 1, "a", "x", dt.date(2024, 1, 1), 7, None),
+        (2.0, 3, None, "z", dt.date(2024, 3, 1), 9, None),
+        (None, None, None, None, None, None, None),
+    ]
+    assert kinds == types
