@@ -164,6 +164,31 @@ def test_each_audit_stops_a_bad_release(marmot_home, warehouse, statement, check
     assert (marmot_home / "serving" / "marmot.duckdb").read_bytes() == before
 
 
+def test_an_audit_that_raises_fails_its_own_check_and_the_others_still_report(
+    marmot_home, warehouse, monkeypatch
+):
+    """The audits run in one step: one that raises (here the limits' audit) fails its own
+    check with the error; every other audit still reports; nothing is published."""
+    from marmot_assets.publish import assets as publish_assets
+
+    assert publish(warehouse).success
+    before = (marmot_home / "serving" / "marmot.duckdb").read_bytes()
+
+    def broken(con, pending, suites):
+        """Every interval's limits in order (an audit that cannot run)."""
+        raise RuntimeError("the audit's own fault")
+
+    monkeypatch.setitem(publish_assets.AUDITS, "release_limits_ordered", broken)
+    result = publish(warehouse)
+    checks = check_results(result)
+    assert set(checks) >= set(publish_assets.AUDITS)
+    assert not checks["release_limits_ordered"].passed
+    assert "the audit's own fault" in checks["release_limits_ordered"].metadata["error"].text
+    assert all(c.passed for n, c in checks.items() if n != "release_limits_ordered")
+    assert "publication/release" not in materialized(result)
+    assert (marmot_home / "serving" / "marmot.duckdb").read_bytes() == before
+
+
 def test_a_ward_without_a_value_that_says_why_is_published(marmot_home, warehouse):
     # as int_local_indicator_values shows a ward missing from a partner's return
     note = "No value: the partner's return for this period has no accepted row for this ward"

@@ -75,25 +75,59 @@ def _result(name: str, outcome: SuiteOutcome, pending: dict) -> dg.AssetCheckRes
     folder.mkdir(exist_ok=True)
     rel.write_json_atomically(folder / f"{name}.json", {"passed": outcome.success})
     return dg.AssetCheckResult(
+        check_name=name,
+        asset_key=STAGED,
         passed=outcome.success,
         severity=dg.AssetCheckSeverity.ERROR,
         metadata={"release_id": pending["release_id"], **outcome_metadata(outcome)},
     )
 
 
-def _audit_check(name: str, run):
-    """A blocking check running ``run(con, pending)``; its docstring is the description."""
-    description = " ".join(run.__doc__.split())
+AUDIT_STEP = "staged_release_audit"
 
-    @dg.asset_check(asset=STAGED, name=name, description=description, blocking=True)
-    def check(expectations: ExpectationsResource) -> dg.AssetCheckResult:
+
+def _audit_checks() -> dg.AssetChecksDefinition:
+    """The staged release's audits (AUDITS): blocking checks, each its own in the UI with its
+    docstring as description, run in one step on one read-only opening of the staged file (a
+    step each cost ~0.1 s more apiece). An audit that raises fails its own check, with the
+    error, and the others still run; either way the release is not published."""
+    specs = [
+        dg.AssetCheckSpec(
+            name, asset=STAGED, description=" ".join(run.__doc__.split()), blocking=True
+        )
+        for name, run in AUDITS.items()
+    ]
+
+    @dg.multi_asset_check(name=AUDIT_STEP, specs=specs, can_subset=True)
+    def audit(context: dg.AssetCheckExecutionContext, expectations: ExpectationsResource):
         pending = staged()
         path = staged_folder(pending) / rel.SERVING_FILE
+        selected = {key.name for key in context.selected_asset_check_keys}
         with duckdb.connect(str(path), read_only=True) as con:
-            outcome = run(con, pending, expectations)
-        return _result(name, outcome, pending)
+            for name, run in AUDITS.items():
+                if name not in selected:
+                    continue
+                try:
+                    outcome = run(con, pending, expectations)
+                except Exception as exc:  # noqa: BLE001 (its own check fails, saying why)
+                    yield _failed(name, pending, f"{type(exc).__name__}: {exc}")
+                    continue
+                yield _result(name, outcome, pending)
 
-    return check
+    return audit
+
+
+def _failed(name: str, pending: dict, error: str) -> dg.AssetCheckResult:
+    folder = staged_folder(pending) / AUDIT_DIR
+    folder.mkdir(exist_ok=True)
+    rel.write_json_atomically(folder / f"{name}.json", {"passed": False})
+    return dg.AssetCheckResult(
+        check_name=name,
+        asset_key=STAGED,
+        passed=False,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={"release_id": pending["release_id"], "error": error[:2000]},
+    )
 
 
 def _previous_counts(pending: dict) -> dict | None:
@@ -208,8 +242,7 @@ def build_publication_definitions(manifest_path: Path | None = None):
             }
         )
 
-    checks = [_audit_check(name, run) for name, run in AUDITS.items()]
-    return [staged_release, release], checks
+    return [staged_release, release], [_audit_checks()]
 
 
 def run_checks_passed(context: dg.AssetExecutionContext) -> list[str]:
