@@ -134,9 +134,11 @@ def ingestion() -> tuple[tuple, tuple, list]:
 
 
 def step_kind(step: str) -> str:
+    from marmot_assets.publish.assets import AUDIT_STEP
+
     return (
         "report" if step == "publication__report"
-        else "publication" if step.startswith("publication__")
+        else "publication" if step.startswith("publication__") or step == AUDIT_STEP
         else "dbt step" if step.startswith("marmot_dbt_models")
         else "ingestion"
     )  # fmt: skip
