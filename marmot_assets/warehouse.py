@@ -83,24 +83,32 @@ def replace_raw_table(
     warehouse: DuckDBResource, table: str, types: dict[str, str], frame: pd.DataFrame
 ) -> int:
     """Swap ``raw.<table>`` (columns and SQL types ``types``) for ``frame`` in one
-    transaction: all of it or none of it. Tables are created from ``types``, not inferred
-    from pandas, so an all-empty column still has its proper type."""
-    # In their own dtypes: DuckDB reads a missing value of every kind (None, NaN, pd.NA, NaT)
-    # as SQL NULL, and each column is cast to its SQL type below (tests/test_raw_tables.py).
-    data = frame.reindex(columns=list(types))
-    columns = ", ".join(f'"{c}" {t}' for c, t in types.items())
-    select = ", ".join(f'CAST("{c}" AS {t}) AS "{c}"' for c, t in types.items())
+    transaction: all of it or none of it (see ``replace_in``)."""
     with warehouse.get_connection() as con:
+        con.execute("CREATE SCHEMA IF NOT EXISTS raw")
         con.execute("BEGIN TRANSACTION")
         try:
-            con.execute("CREATE SCHEMA IF NOT EXISTS raw")
-            con.execute(f"CREATE OR REPLACE TABLE raw.{table} ({columns})")
-            con.register("incoming", data)
-            con.execute(f"INSERT INTO raw.{table} SELECT {select} FROM incoming")
-            con.unregister("incoming")
-            count = con.execute(f"SELECT count(*) FROM raw.{table}").fetchone()[0]
+            count = replace_in(con, table, types, frame)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
     return count
+
+
+def replace_in(con, table: str, types: dict[str, str], frame: pd.DataFrame) -> int:
+    """``raw.<table>`` made anew from ``frame`` on ``con``, inside the caller's transaction
+    (schema ``raw`` made beforehand); its row count. Tables are created from ``types``, not
+    inferred from pandas, so an all-empty column still has its proper type."""
+    # In their own dtypes: DuckDB reads a missing value of every kind (None, NaN, pd.NA, NaT)
+    # as SQL NULL, and each column is cast to its SQL type below (tests/test_raw_tables.py).
+    data = frame.reindex(columns=list(types))
+    columns = ", ".join(f'"{c}" {t}' for c, t in types.items())
+    select = ", ".join(f'CAST("{c}" AS {t}) AS "{c}"' for c, t in types.items())
+    con.execute(f"CREATE OR REPLACE TABLE raw.{table} ({columns})")
+    con.register("incoming", data)
+    try:
+        con.execute(f"INSERT INTO raw.{table} SELECT {select} FROM incoming")
+    finally:
+        con.unregister("incoming")
+    return con.execute(f"SELECT count(*) FROM raw.{table}").fetchone()[0]

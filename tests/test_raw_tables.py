@@ -84,3 +84,48 @@ def test_replace_raw_table_writes_missing_values_of_every_dtype_as_null(marmot_h
         (None, None, None, None, None, None, None),
     ]
     assert kinds == types
+
+
+def test_a_publishers_table_and_its_verdicts_are_one_transaction(marmot_home, monkeypatch):
+    """load_publisher_table: the new table and the payload's manifest row together, or,
+    if recording the verdict fails, neither (the table as it was, no verdict)."""
+    from pathlib import Path
+
+    import duckdb
+    import pandas as pd
+
+    from marmot_assets.config import get_settings
+    from marmot_assets.landing import manifest
+    from marmot_assets.landing.store import LandedFile
+    from marmot_assets.sources.common import load_publisher_table
+    from marmot_assets.warehouse import WarehouseResource
+
+    marmot_home.mkdir(parents=True)
+    table = "ons_lsoa_ward_lookup"
+    columns = list(RAW_TABLES[table])
+
+    def frame(n: int) -> pd.DataFrame:
+        return pd.DataFrame({c: [f"{c}{i}" for i in range(n)] for c in columns})
+
+    def landed(name: str) -> list[LandedFile]:
+        return [LandedFile(Path(f"/landing/x__{'a' * 64}__{name}"), "a" * 64, 10, False)]
+
+    def state():
+        with duckdb.connect(str(get_settings().warehouse_path), read_only=True) as con:
+            rows = con.execute(f"select count(*) from raw.{table}").fetchone()[0]
+            verdicts = con.execute(
+                "select original_name, status from raw.landing_manifest order by 1"
+            ).fetchall()
+        return rows, verdicts
+
+    warehouse = WarehouseResource()
+    load_publisher_table(warehouse, "ons", "lookup", table, landed("one.csv"), lambda: frame(3))
+    assert state() == (3, [("one.csv", "loaded")])
+
+    def refuse(con, verdict):
+        raise RuntimeError("the manifest could not be written")
+
+    monkeypatch.setattr(manifest, "record_verdict", refuse)
+    with pytest.raises(RuntimeError, match="manifest"):
+        load_publisher_table(warehouse, "ons", "lookup", table, landed("two.csv"), lambda: frame(5))
+    assert state() == (3, [("one.csv", "loaded")])  # the old table, and no verdict

@@ -12,7 +12,7 @@ from marmot_assets.config import get_settings
 from marmot_assets.landing.store import LandedFile, land
 from marmot_assets.reading.errors import SourceFileError
 from marmot_assets.sources.tables import RAW_TABLES
-from marmot_assets.warehouse import replace_raw_table
+from marmot_assets.warehouse import replace_in
 
 PREVIEW_ROWS = 10
 
@@ -116,42 +116,51 @@ def load_publisher_table(
 ) -> pd.DataFrame:
     """Parse landed payloads and swap ``raw.<table>``, recording every payload in
     raw.landing_manifest: loaded, duplicate (the same bytes as before: the table is rebuilt
-    from them unchanged) or rejected (the table is left as it was)."""
+    from them unchanged) or rejected (the table is left as it was). The new table and its
+    payloads' verdicts are one transaction, on one connection: both or neither."""
     import datetime as dt
 
     from marmot_assets.landing.manifest import Verdict, ensure_manifest, record_verdict
 
-    def record(status: str, rows: int, error: str | None) -> None:
+    def record(con, status: str, rows: int, error: str | None) -> None:
         received_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-        with warehouse.get_connection() as con:
-            ensure_manifest(con)
-            for f in landed:
-                # Same bytes as an earlier payload: recorded as a duplicate of it.
-                duplicate = f.already_landed and status == "loaded"
-                record_verdict(
-                    con,
-                    Verdict(
-                        publisher,
-                        dataset,
-                        f.path.name.split("__", 2)[-1],
-                        f.sha256,
-                        f.bytes,
-                        status="duplicate" if duplicate else status,
-                        rows_read=rows,
-                        rows_accepted=rows if status == "loaded" else 0,
-                        error=error,
-                        landing_path=str(f.path),
-                        received_at=received_at,
-                    ),
-                )
+        for f in landed:
+            # Same bytes as an earlier payload: recorded as a duplicate of it.
+            duplicate = f.already_landed and status == "loaded"
+            record_verdict(
+                con,
+                Verdict(
+                    publisher,
+                    dataset,
+                    f.path.name.split("__", 2)[-1],
+                    f.sha256,
+                    f.bytes,
+                    status="duplicate" if duplicate else status,
+                    rows_read=rows,
+                    rows_accepted=rows if status == "loaded" else 0,
+                    error=error,
+                    landing_path=str(f.path),
+                    received_at=received_at,
+                ),
+            )
 
     try:
         frame = parse()
     except SourceFileError as exc:
-        record("rejected", 0, str(exc))
+        with warehouse.get_connection() as con:
+            ensure_manifest(con)
+            record(con, "rejected", 0, str(exc))
         raise
-    replace_raw_table(warehouse, table, RAW_TABLES[table], frame)
-    record("loaded", len(frame), None)
+    with warehouse.get_connection() as con:
+        ensure_manifest(con)  # DDL: before the transaction (catalog.once)
+        con.execute("BEGIN TRANSACTION")
+        try:
+            replace_in(con, table, RAW_TABLES[table], frame)
+            record(con, "loaded", len(frame), None)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
     return frame
 
 
