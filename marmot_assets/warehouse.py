@@ -64,7 +64,7 @@ def close_leaving_small_log(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     writes every table's metadata again: ~1 ms a table), ~1.5 s of a refresh's ~20 steps
     that each load one source or partner. What a step commits is durable in the log (synced
     at each commit) whether or not it is checkpointed; the next writer that opens the file
-    replays the log (a small one in ~1 ms) and checkpoints it at its own close, and DuckDB
+    replays the log (~13-30 ms below the threshold) and checkpoints it at its own close, and DuckDB
     checkpoints by itself at a commit that takes the log past 16 MiB. A large log (a
     publisher's whole table) is checkpointed here, as before: every later open would replay
     it (skipping every checkpoint, as tried on 2026-12-07, made the refresh ~1 s slower)."""
@@ -86,14 +86,21 @@ def replace_raw_table(
     transaction: all of it or none of it (see ``replace_in``)."""
     with warehouse.get_connection() as con:
         con.execute("CREATE SCHEMA IF NOT EXISTS raw")
-        con.execute("BEGIN TRANSACTION")
-        try:
-            count = replace_in(con, table, types, frame)
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-    return count
+        with transaction(con):
+            return replace_in(con, table, types, frame)
+
+
+@contextmanager
+def transaction(con):
+    """What runs inside is one transaction on ``con``: committed if it ends, else rolled
+    back (and the error raised)."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
 
 
 def replace_in(con, table: str, types: dict[str, str], frame: pd.DataFrame) -> int:

@@ -71,15 +71,21 @@ def staged_folder(pending: dict) -> Path:
 
 
 def _result(name: str, outcome: SuiteOutcome, pending: dict) -> dg.AssetCheckResult:
+    return _audited(name, outcome.success, pending, outcome_metadata(outcome))
+
+
+def _audited(name: str, passed: bool, pending: dict, metadata: dict) -> dg.AssetCheckResult:
+    """An audit's check result, its verdict also kept beside the staged release (which
+    publication/release reads: ``audit_passed``)."""
     folder = staged_folder(pending) / AUDIT_DIR
     folder.mkdir(exist_ok=True)
-    rel.write_json_atomically(folder / f"{name}.json", {"passed": outcome.success})
+    rel.write_json_atomically(folder / f"{name}.json", {"passed": passed})
     return dg.AssetCheckResult(
         check_name=name,
         asset_key=STAGED,
-        passed=outcome.success,
+        passed=passed,
         severity=dg.AssetCheckSeverity.ERROR,
-        metadata={"release_id": pending["release_id"], **outcome_metadata(outcome)},
+        metadata={"release_id": pending["release_id"], **metadata},
     )
 
 
@@ -110,24 +116,12 @@ def _audit_checks() -> dg.AssetChecksDefinition:
                 try:
                     outcome = run(con, pending, expectations)
                 except Exception as exc:  # noqa: BLE001 (its own check fails, saying why)
-                    yield _failed(name, pending, f"{type(exc).__name__}: {exc}")
+                    error = f"{type(exc).__name__}: {exc}"[:2000]
+                    yield _audited(name, False, pending, {"error": error})
                     continue
                 yield _result(name, outcome, pending)
 
     return audit
-
-
-def _failed(name: str, pending: dict, error: str) -> dg.AssetCheckResult:
-    folder = staged_folder(pending) / AUDIT_DIR
-    folder.mkdir(exist_ok=True)
-    rel.write_json_atomically(folder / f"{name}.json", {"passed": False})
-    return dg.AssetCheckResult(
-        check_name=name,
-        asset_key=STAGED,
-        passed=False,
-        severity=dg.AssetCheckSeverity.ERROR,
-        metadata={"release_id": pending["release_id"], "error": error[:2000]},
-    )
 
 
 def _previous_counts(pending: dict) -> dict | None:

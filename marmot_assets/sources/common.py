@@ -12,7 +12,7 @@ from marmot_assets.config import get_settings
 from marmot_assets.landing.store import LandedFile, land
 from marmot_assets.reading.errors import SourceFileError
 from marmot_assets.sources.tables import RAW_TABLES
-from marmot_assets.warehouse import replace_in
+from marmot_assets.warehouse import replace_in, transaction
 
 PREVIEW_ROWS = 10
 
@@ -153,14 +153,9 @@ def load_publisher_table(
         raise
     with warehouse.get_connection() as con:
         ensure_manifest(con)  # DDL: before the transaction (catalog.once)
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             replace_in(con, table, RAW_TABLES[table], frame)
             record(con, "loaded", len(frame), None)
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
     return frame
 
 
